@@ -26,8 +26,12 @@ type Backend interface {
 	// Identity returns one identity by ID.
 	Identity(ctx context.Context, network, id string) (model.Identity, error)
 
+	// IdentityByName returns the identity with exactly this name (names are
+	// unique within a network).
+	IdentityByName(ctx context.Context, network, name string) (model.Identity, error)
+
 	// CreateIdentity creates an identity holding a new token that expires
-	// at req.ExpiresAt.
+	// at req.ExpiresAt. A name already taken in the network is a conflict.
 	CreateIdentity(ctx context.Context, network string, req model.NewIdentity) (Token, error)
 
 	// ResetEnrollment (enrolled identities only) invalidates the identity's
