@@ -1,0 +1,213 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+// defaultPageSize is the page size of a query with Limit 0.
+const defaultPageSize = 50
+
+const identityColumns = `id, network_id, name, email, attributes, revision, created_at, enrolled_at,
+	has_credential, token_id, token_created_at, token_expires_at, active_sessions`
+
+func scanIdentity(row interface{ Scan(...any) error }) (model.Identity, error) {
+	var (
+		x                              model.Identity
+		attrs                          string
+		created                        int64
+		enrolled, tokCreated, tokExpir sql.NullInt64
+		tokID                          sql.NullString
+	)
+	err := row.Scan(&x.ID, &x.NetworkID, &x.Name, &x.Email, &attrs, &x.Revision, &created, &enrolled,
+		&x.HasCredential, &tokID, &tokCreated, &tokExpir, &x.ActiveSessions)
+	if err != nil {
+		return x, err
+	}
+	if err := json.Unmarshal([]byte(attrs), &x.Attributes); err != nil {
+		return x, fmt.Errorf("identity %s's attributes: %w", x.ID, err)
+	}
+	x.CreatedAt = fromNano(created)
+	x.EnrolledAt = fromNullNano(enrolled)
+	if tokID.Valid {
+		x.Enrollment = &model.Enrollment{ID: tokID.String, CreatedAt: fromNullNano(tokCreated), ExpiresAt: fromNullNano(tokExpir)}
+	}
+	return x, nil
+}
+
+// identityByID loads an identity of a network; an unknown network or ID is
+// not found.
+func identityByID(ctx context.Context, q querier, networkID, id string) (model.Identity, error) {
+	x, err := scanIdentity(q.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE network_id = ? AND id = ?`, networkID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		name, nerr := networkName(ctx, q, networkID)
+		if nerr != nil {
+			return x, nerr
+		}
+		return x, backend.NotFound("no identity with ID %q in network %s: check it with `idcon identity list`", id, name)
+	}
+	return x, err
+}
+
+// Identity returns one identity by ID.
+func (s *Store) Identity(ctx context.Context, network, id string) (model.Identity, error) {
+	var out model.Identity
+	err := s.read(ctx, "reading identity "+quote(id), func(tx *sql.Tx, _ time.Time) error {
+		var err error
+		out, err = identityByID(ctx, tx, network, id)
+		return err
+	})
+	return out, err
+}
+
+// IdentityByName returns the identity with exactly this name (case
+// included).
+func (s *Store) IdentityByName(ctx context.Context, network, name string) (model.Identity, error) {
+	var out model.Identity
+	err := s.read(ctx, "reading identity "+quote(name), func(tx *sql.Tx, _ time.Time) error {
+		var err error
+		out, err = scanIdentity(tx.QueryRowContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE network_id = ? AND name = ?`, network, name))
+		if errors.Is(err, sql.ErrNoRows) {
+			netName, nerr := networkName(ctx, tx, network)
+			if nerr != nil {
+				return nerr
+			}
+			return backend.NotFound("no identity named %q in network %s: check the name with `idcon identity list`", name, netName)
+		}
+		return err
+	})
+	return out, err
+}
+
+// stateCondition is the SQL condition for identities in state st at the
+// time bound to its one parameter (if any). See the schema for why.
+func stateCondition(st model.State) (cond string, usesNow bool, err error) {
+	switch st {
+	case "":
+		return "", false, nil
+	case model.StatePending:
+		return ` AND token_expires_at > ?`, true, nil
+	case model.StateExpired:
+		return ` AND token_expires_at <= ?`, true, nil
+	case model.StateEnrolled:
+		return ` AND has_credential = 1 AND token_expires_at IS NULL`, false, nil
+	case model.StateNone:
+		return ` AND has_credential = 0 AND token_expires_at IS NULL`, false, nil
+	}
+	return "", false, backend.Invalid("no state %q: use enrolled, pending, expired or none", st)
+}
+
+// orderBy is the ORDER BY clause of a sort, and the index that holds that
+// order. Ties are broken by ID, so pages never overlap.
+func orderBy(f model.SortField, desc bool) (order, index string, err error) {
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	switch f {
+	case "", model.SortName:
+		return ` ORDER BY name_fold` + dir + `, id` + dir, "identities_by_name", nil
+	case model.SortExpires:
+		// Identities without a token have no expiry: they come first.
+		return ` ORDER BY token_expires_at` + dir + `, id` + dir, "identities_by_expiry", nil
+	case model.SortCreated:
+		return ` ORDER BY created_at` + dir + `, id` + dir, "identities_by_created", nil
+	}
+	return "", "", backend.Invalid("can't sort by %q: use name, expires or created", f)
+}
+
+// Identities returns one page of a network's identities matching q, and
+// how many match in all. The filter is literal text matched against the
+// lower-cased name and email; the state filter uses the state at now.
+//
+// The query plan is chosen here rather than left to SQLite, which can't
+// know how many rows a filter matches: a text filter is counted on the
+// name index alone (it carries the folded text and the state columns). A
+// page is read in its sort order from that order's index, stopping once
+// full, unless a text filter matches few identities: then they are found
+// in the name index and only they are sorted.
+func (s *Store) Identities(ctx context.Context, network string, q model.ListQuery) (model.Page, error) {
+	switch {
+	case q.Offset < 0:
+		return model.Page{}, backend.Invalid("offset %d is negative: pages start at offset 0", q.Offset)
+	case q.Limit < 0:
+		return model.Page{}, backend.Invalid("limit %d is negative: use 0 for the default page size", q.Limit)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = defaultPageSize
+	}
+	limit = min(limit, model.MaxPageSize)
+	stateCond, usesNow, err := stateCondition(q.State)
+	if err != nil {
+		return model.Page{}, err
+	}
+	order, sortIndex, err := orderBy(q.Sort, q.Desc)
+	if err != nil {
+		return model.Page{}, err
+	}
+
+	out := model.Page{Items: []model.Identity{}}
+	err = s.read(ctx, "listing identities", func(tx *sql.Tx, now time.Time) error {
+		var size int
+		err := tx.QueryRowContext(ctx, `SELECT identities FROM networks WHERE id = ?`, network).Scan(&size)
+		if errors.Is(err, sql.ErrNoRows) {
+			return noNetwork(network)
+		}
+		if err != nil {
+			return err
+		}
+		where := ` WHERE network_id = ?`
+		args := []any{network}
+		if q.Filter != "" {
+			f := strings.ToLower(q.Filter)
+			where += ` AND (instr(name_fold, ?) > 0 OR instr(email_fold, ?) > 0)`
+			args = append(args, f, f)
+		}
+		where += stateCond
+		if usesNow {
+			args = append(args, unixNano(now))
+		}
+		countFrom := ` FROM identities`
+		if q.Filter != "" {
+			countFrom += ` INDEXED BY identities_by_name`
+		}
+		if q.Filter == "" && q.State == "" {
+			out.Total = size // kept on the network's row: no need to count
+		} else if err := tx.QueryRowContext(ctx, `SELECT count(*)`+countFrom+where, args...).Scan(&out.Total); err != nil {
+			return err
+		}
+		if q.Offset >= out.Total {
+			return nil
+		}
+		index := sortIndex
+		if q.Filter != "" && out.Total*10 < size {
+			// Sparse matches: in sort order they could be far apart.
+			index = "identities_by_name"
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities INDEXED BY `+index+where+order+` LIMIT ? OFFSET ?`,
+			append(args, limit, q.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out.Items = make([]model.Identity, 0, min(limit, out.Total-q.Offset))
+		for rows.Next() {
+			x, err := scanIdentity(rows)
+			if err != nil {
+				return err
+			}
+			out.Items = append(out.Items, x)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

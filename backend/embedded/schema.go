@@ -1,0 +1,144 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/idcon/idcon/backend"
+)
+
+// applicationID marks the file as an idcon database (PRAGMA application_id),
+// so another program's SQLite file is refused rather than written into.
+const applicationID = 0x1dc0_0001
+
+// migrations are the schema's versions, in order: migrations[i] takes the
+// database from user_version i to i+1. Append; never edit a released one.
+//
+// The identities row carries what listing needs (token expiry, credential,
+// session count), kept up to date by every change, so a state filter is an
+// indexed range on token_expires_at with now as a parameter:
+//
+//	pending  token_expires_at >  now
+//	expired  token_expires_at <= now
+//	enrolled token_expires_at IS NULL AND has_credential = 1
+//	none     token_expires_at IS NULL AND has_credential = 0
+//
+// name_fold and email_fold are the lower-cased name and email (Unicode, not
+// just ASCII as SQLite's LIKE would do), searched with instr() so a filter
+// is always literal text.
+var migrations = []string{
+	`
+CREATE TABLE networks (
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL UNIQUE,
+	issuer      TEXT NOT NULL UNIQUE,  -- the tokens' iss
+	key_id      TEXT NOT NULL UNIQUE,  -- the tokens' kid
+	signing_key BLOB NOT NULL,         -- PKCS #8 DER, ES256 (P-256)
+	public_key  TEXT NOT NULL,         -- PEM "PUBLIC KEY"
+	ca_key      BLOB NOT NULL,         -- PKCS #8 DER, P-256
+	ca_cert     BLOB NOT NULL,         -- DER, self-signed
+	created_at  INTEGER NOT NULL,
+	identities  INTEGER NOT NULL DEFAULT 0, -- how many identities it holds, kept up to date
+	demo_seeded INTEGER NOT NULL DEFAULT 0  -- demo identities 0..n-1 made by SeedDemo
+);
+
+CREATE TABLE identities (
+	id               TEXT PRIMARY KEY,
+	network_id       TEXT NOT NULL REFERENCES networks(id),
+	name             TEXT NOT NULL,
+	name_fold        TEXT NOT NULL,
+	email            TEXT NOT NULL,
+	email_fold       TEXT NOT NULL,
+	attributes       TEXT NOT NULL,  -- JSON array of strings
+	revision         INTEGER NOT NULL,
+	created_at       INTEGER NOT NULL,
+	enrolled_at      INTEGER,
+	has_credential   INTEGER NOT NULL DEFAULT 0,
+	token_id         TEXT,           -- the current token (tokens.id), or NULL
+	token_created_at INTEGER,
+	token_expires_at INTEGER,
+	active_sessions  INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (network_id, name)
+);
+-- One index per sort order, each ending in id (the tie-breaker) and
+-- carrying the state columns, so a page is read in order and its state
+-- filter checked without visiting the table. Names sort by their folded
+-- form (Unicode lower case, where NOCASE folds ASCII only), and that index
+-- also carries the folded email: a text filter scans it alone.
+CREATE INDEX identities_by_name ON identities
+	(network_id, name_fold, id, email_fold, token_expires_at, has_credential, created_at);
+CREATE INDEX identities_by_expiry ON identities (network_id, token_expires_at, id, has_credential);
+CREATE INDEX identities_by_created ON identities (network_id, created_at, id, token_expires_at, has_credential);
+
+-- Every token ever issued, so an old one is refused with the reason.
+CREATE TABLE tokens (
+	id          TEXT PRIMARY KEY,  -- the JWT's jti
+	identity_id TEXT NOT NULL REFERENCES identities(id),
+	jwt         TEXT,              -- the signed token, kept only while current: a secret
+	status      TEXT NOT NULL CHECK (status IN ('current', 'used', 'replaced', 'deleted')),
+	created_at  INTEGER NOT NULL,
+	expires_at  INTEGER NOT NULL,
+	ended_at    INTEGER
+);
+
+CREATE TABLE certificates (
+	serial      TEXT PRIMARY KEY,  -- hex
+	identity_id TEXT NOT NULL REFERENCES identities(id),
+	issued_at   INTEGER NOT NULL,
+	not_after   INTEGER NOT NULL,
+	revoked_at  INTEGER
+);
+CREATE INDEX certificates_by_identity ON certificates (identity_id);
+
+CREATE TABLE sessions (
+	id          TEXT PRIMARY KEY,
+	identity_id TEXT NOT NULL REFERENCES identities(id),
+	cert_serial TEXT,              -- NULL for sessions recorded by AddSessions or SeedDemo
+	started_at  INTEGER NOT NULL,
+	last_seen   INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_identity ON sessions (identity_id);
+`,
+}
+
+// migrate brings the schema up to date in one transaction, so two
+// processes opening a new file at once can't both create it.
+func (s *Store) migrate(ctx context.Context) error {
+	const what = "preparing the database"
+	return s.write(ctx, what, func(tx *sql.Tx, _ time.Time) error {
+		var version, appID, objects int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&objects); err != nil {
+			return err
+		}
+		switch {
+		case appID != 0 && appID != applicationID, appID == 0 && objects > 0:
+			return backend.Invalid("%s is an SQLite database of another program, not idcon's: give another path", s.path)
+		case version > len(migrations):
+			return backend.Invalid("%s was written by a newer idcon (schema %d; this one knows up to %d): upgrade idcon", s.path, version, len(migrations))
+		}
+		for v := version; v < len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("schema version %d: %w", v+1, err)
+			}
+		}
+		if version < len(migrations) {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+				return err
+			}
+		}
+		if appID == 0 {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d`, applicationID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,254 @@
+// Package embedded is idcon's default backend: a real, offline enrollment
+// authority kept in one SQLite file. Each network has its own ES256 token
+// signing key and a small CA for client certificates, so the whole
+// lifecycle (issue, enroll, connect, reset) works without any server.
+//
+// Several processes may share the file (a console, a CLI reset, `connect`
+// heartbeats): it runs in WAL mode, waits up to busyTimeout for a lock and
+// makes every change in a BEGIN IMMEDIATE transaction, so writers queue
+// instead of failing half way.
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+var _ backend.Backend = (*Store)(nil)
+
+// busyTimeout is how long a call waits for another process's write lock
+// before giving up as unavailable.
+const busyTimeout = 5 * time.Second
+
+// Options configures a Store.
+type Options struct {
+	Now    func() time.Time // clock; nil means time.Now
+	Policy model.ExpiryPolicy
+}
+
+// Store is an enrollment authority kept in one SQLite file. It is safe for
+// concurrent use, also by several processes sharing the file.
+type Store struct {
+	db     *sql.DB
+	path   string
+	now    func() time.Time
+	policy model.ExpiryPolicy
+}
+
+// Open opens the database at path, creating it (mode 0600, its directory
+// 0700) if missing, and brings its schema up to date.
+func Open(path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, backend.Invalid("no database path given: pass the path of an idcon database file")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, backend.Invalid("can't resolve the database path %q: %v", path, err)
+	}
+	if err := prepareFile(abs); err != nil {
+		return nil, err
+	}
+	// The file: URI lets a path hold '?' or '#'; _txlock makes every
+	// read-write transaction BEGIN IMMEDIATE (read-only ones stay deferred).
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + url.Values{
+		"_txlock": {"immediate"},
+		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"},
+		"_dqs":    {"0"},
+	}.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, backend.Unavailable("can't open the database %s: %v", abs, err)
+	}
+	// WAL lets readers run beside the one writer; a few connections are
+	// enough for a console, its background loads and an SSH server.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	s := &Store{db: db, path: abs, now: opts.Now, policy: opts.Policy}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
+	defer cancel()
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// prepareFile checks that path can hold a database and creates it with
+// mode 0600 if missing, so the file never exists with looser permissions:
+// it holds the networks' signing keys and unused tokens.
+func prepareFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return backend.Invalid("%s is a directory, not a database file: give a file path such as %s", path, filepath.Join(path, "idcon.db"))
+	case err == nil && !fi.Mode().IsRegular():
+		return backend.Invalid("%s is not a regular file: give the path of an idcon database file", path)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return backend.Unavailable("can't create the directory for the database %s: %v", path, err)
+		}
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, fs.ErrExist) { // another process may have just made it
+			return backend.Unavailable("can't create the database %s: %v", path, err)
+		}
+		if f != nil {
+			return f.Close()
+		}
+		return nil
+	case err != nil:
+		return backend.Unavailable("can't read the database %s: %v", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return backend.Unavailable("can't open the database %s: permission denied; check the file's owner and mode", path)
+		}
+		return backend.Unavailable("can't open the database %s: %v", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, err := io.ReadFull(f, head)
+	if n == 0 && (err == io.EOF) {
+		return nil // empty: a new database
+	}
+	if err != nil || !bytes.Equal(head, []byte("SQLite format 3\x00")) {
+		return backend.Invalid("%s is not an idcon database (not an SQLite file): give another path, or move the file away", path)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return backend.Unavailable("closing the database %s: %v", s.path, err)
+	}
+	return nil
+}
+
+// Path is the database file's absolute path.
+func (s *Store) Path() string { return s.path }
+
+// querier is what both a transaction and the database offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn in a BEGIN IMMEDIATE transaction and commits it if fn
+// succeeds. now is read once the write lock is held, so the state fn sees
+// and the times it writes agree even if another process wrote just before.
+func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx, now time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return cancelled(what, err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx, s.now()); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	return nil
+}
+
+// read runs fn in a read-only (deferred) transaction: one consistent
+// snapshot, even for a page and its total.
+func (s *Store) read(ctx context.Context, what string, fn func(tx *sql.Tx, now time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return cancelled(what, err)
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx, s.now()); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	return nil
+}
+
+func cancelled(what string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &classedError{kinds: []error{backend.ErrUnavailable, err}, msg: what + ": timed out"}
+	}
+	return &classedError{kinds: []error{backend.ErrUnavailable, err}, msg: what + ": cancelled"}
+}
+
+// fail classes an error from the database: classed errors pass through,
+// the context ending and lock timeouts are unavailability, and anything
+// else is reported as the database failing.
+func (s *Store) fail(ctx context.Context, what string, err error) error {
+	if backend.Kind(err) != nil {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return cancelled(what, err)
+	}
+	if ctx.Err() != nil {
+		return cancelled(what, ctx.Err())
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return backend.Unavailable("%s: the database %s stayed locked by another idcon process for %s; try again", what, s.path, busyTimeout)
+		case sqlite3.SQLITE_INTERRUPT:
+			return backend.Unavailable("%s: cancelled", what)
+		case sqlite3.SQLITE_NOTADB:
+			return backend.Invalid("%s: %s is not an idcon database", what, s.path)
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN:
+			return backend.Unavailable("%s: can't write the database %s: check the file's and its directory's owner and mode", what, s.path)
+		}
+	}
+	return backend.Unavailable("%s: database %s: %v", what, s.path, err)
+}
+
+// classedError is an error in a backend class (and possibly also in one of
+// this package's own classes, such as ErrTokenUsed).
+type classedError struct {
+	kinds []error
+	msg   string
+}
+
+func (e *classedError) Error() string   { return e.msg }
+func (e *classedError) Unwrap() []error { return e.kinds }
+
+func classed(kind, reason error, format string, args ...any) error {
+	return &classedError{kinds: []error{kind, reason}, msg: fmt.Sprintf(format, args...)}
+}
+
+// Times are kept as Unix nanoseconds; zero and NULL mean "never".
+func unixNano(t time.Time) int64 { return t.UnixNano() }
+
+func fromNano(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNullNano(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNano(n.Int64)
+}
