@@ -1,0 +1,43 @@
+package openziti
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/idcon/idcon/model"
+)
+
+// BenchmarkIdentitiesPage lists a page of 50 of 500 identities (a third
+// enrolled and connected) from the fake controller over loopback TLS,
+// reporting the controller requests each page takes.
+func BenchmarkIdentitiesPage(b *testing.B) {
+	for _, q := range []model.ListQuery{{Limit: 50}, {Limit: 50, Filter: "dev-1"}, {Limit: 50, State: model.StatePending}} {
+		b.Run(fmt.Sprintf("filter=%q state=%q", q.Filter, q.State), func(b *testing.B) {
+			c, f := newTestClient(b)
+			ctx := b.Context()
+			for i := range 500 {
+				tok, err := c.CreateIdentity(ctx, c.NetworkID(), model.NewIdentity{Name: fmt.Sprintf("dev-%03d", i), ExpiresAt: testEpoch.Add(time.Hour)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i%3 == 0 {
+					f.mu.Lock()
+					e := f.enrollmentOf(tok.Identity.ID, "ott")
+					delete(f.enrollments, e.id)
+					f.authenticators["a"+e.id] = &fAuthenticator{id: "a" + e.id, identityID: tok.Identity.ID, method: "cert", createdAt: f.stamp()}
+					f.connect(tok.Identity.ID, "a"+e.id, 2)
+					f.mu.Unlock()
+				}
+			}
+			before := len(f.requestLog())
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := c.Identities(ctx, c.NetworkID(), q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(f.requestLog())-before)/float64(b.N), "requests/op")
+		})
+	}
+}
