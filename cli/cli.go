@@ -1,0 +1,104 @@
+// Package cli is idcon's command line: the scriptable subcommands (networks,
+// identities, enrollment actions, and the device side used to try a network
+// out) and the entry to the console. It turns arguments into Backend calls
+// and results into text or JSON; the rules themselves live in model and
+// backend.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/model"
+)
+
+// Version is idcon's version, set when building:
+// go build -ldflags "-X github.com/idcon/idcon/cli.Version=v1.2.3".
+var Version = "dev"
+
+// ConsoleEnv is what the console gets from the command line: an open
+// backend and the settings of this run. The backend is closed by the CLI
+// once the console returns.
+type ConsoleEnv struct {
+	// Backend serves every network of the database.
+	Backend backend.Backend
+	// Store is the same database as Backend, for what only the embedded
+	// authority can do (creating networks, seeding the demo, sessions).
+	Store *embedded.Store
+	// DBPath is the database file; Demo is true when it is the demo
+	// database (--demo).
+	DBPath string
+	Demo   bool
+	// StateFile is where the console may remember small things between
+	// runs, such as the last network chosen.
+	StateFile string
+	// NoColor is true when the NO_COLOR environment variable is set.
+	NoColor bool
+	// Now is the clock; Policy bounds token expiry.
+	Now    func() time.Time
+	Policy model.ExpiryPolicy
+	// The terminal.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Version        string
+}
+
+// Main runs idcon with the arguments (without the program name) and the
+// standard streams, and returns the process exit code: 0 on success, 1 on
+// an error, 2 on a usage error. It prints every error itself, as one line
+// on stderr.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(context.Background(), args, environment{
+		stdin:   stdin,
+		stdout:  stdout,
+		stderr:  stderr,
+		getenv:  os.Getenv,
+		now:     time.Now,
+		console: openConsole,
+	})
+}
+
+// environment is everything a run takes from the process, passed in so
+// tests can run the CLI in-process with their own.
+type environment struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	console        func(context.Context, ConsoleEnv) error
+}
+
+// run executes one command line and returns its exit code.
+func run(ctx context.Context, args []string, env environment) (code int) {
+	defer func() {
+		// A bug must still end in one line, not a stack trace: scripts read
+		// stderr. The panic value is cleaned like any other text.
+		if r := recover(); r != nil {
+			fmt.Fprintln(env.stderr, errorLine(fmt.Errorf("internal error: %v; please report it", r)))
+			code = exitError
+		}
+	}()
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
+	a := &app{environment: env}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(env.stdin)
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	line, code := classify(cmd, err)
+	if line != "" {
+		fmt.Fprintln(env.stderr, line)
+	}
+	return code
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"os"
+
+	"context"
+	"golang.org/x/term"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/ui"
+)
+
+// runConsole is the root command: it opens the database (seeding the demo
+// network the first time --demo is used) and hands it to the console.
+func (a *app) runConsole(cmd *cobra.Command, args []string) error {
+	s, path, err := a.open()
+	if err != nil {
+		return ran(err)
+	}
+	defer s.Close()
+	// The console reads keys in raw mode, so Ctrl-C arrives as a key; a
+	// SIGTERM from outside still ends it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if a.demo {
+		sctx, cancel := context.WithTimeout(ctx, demoTimeout)
+		err := ensureDemo(sctx, s)
+		cancel()
+		if err != nil {
+			return ran(err)
+		}
+	}
+	return ran(a.console(ctx, ConsoleEnv{
+		Backend:   s,
+		Store:     s,
+		DBPath:    path,
+		Demo:      a.demo,
+		StateFile: strings.TrimSuffix(path, filepath.Ext(path)) + ".console.json",
+		NoColor:   a.getenv("NO_COLOR") != "",
+		Now:       a.now,
+		Policy:    model.ExpiryPolicy{},
+		Stdin:     a.stdin,
+		Stdout:    a.stdout,
+		Stderr:    a.stderr,
+		Version:   Version,
+	}))
+}
+
+// openConsole runs the console on this process's terminal.
+func openConsole(ctx context.Context, env ConsoleEnv) error {
+	if f, ok := env.Stdin.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return failf("the console needs a terminal: run idcon in one, or use the subcommands in scripts (idcon --help)")
+	}
+	return ui.Run(ctx, ui.Options{
+		Backend:   env.Backend,
+		Now:       env.Now,
+		Policy:    env.Policy,
+		StateFile: env.StateFile,
+		NoColor:   env.NoColor,
+	}, env.Stdin, env.Stdout)
+}

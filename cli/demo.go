@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/backend/embedded"
+)
+
+// The demo network: its name, the size the console seeds it with, and the
+// most identities idcon demo makes.
+const (
+	demoNetwork       = "demo"
+	demoIdentities    = 40
+	maxDemoIdentities = 1_000_000
+)
+
+func (a *app) demoCommand() *cobra.Command {
+	var n int
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: `Create the network "demo" with made-up identities in every state`,
+		Long: `Create the network "demo" holding made-up identities in every enrollment
+state, to try idcon on. Running it again changes nothing that is there.
+It uses the database of --db like every command; 'idcon --demo' opens a
+separate demo database instead.`,
+		Example: "  idcon demo\n  idcon demo --identities 100000 --db /tmp/big.db",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if n < 1 || n > maxDemoIdentities {
+				return ran(failf("--identities %d is out of range; use 1 to %s", n, fmtCount(maxDemoIdentities)))
+			}
+			return a.do(demoTimeout, func(ctx context.Context, s *embedded.Store) error {
+				net, err := s.SeedDemo(ctx, demoNetwork, n)
+				if err != nil {
+					return err
+				}
+				count := fmtCount(net.Identities)
+				if net.Identities < 0 {
+					count = "its"
+				}
+				_, err = fmt.Fprintf(a.stdout, "network %s is ready with %s identities; look at them with 'idcon identity list --network %s'\n",
+					displayName(net.Name), count, shellQuote(net.Name))
+				return err
+			})
+		},
+	}
+	cmd.Flags().IntVar(&n, "identities", demoIdentities, "how many identities the demo network holds")
+	return cmd
+}
+
+// ensureDemo seeds the demo network the first time the demo database is
+// opened, and leaves it as the admin left it afterwards.
+func ensureDemo(ctx context.Context, s *embedded.Store) error {
+	_, err := s.NetworkByName(ctx, demoNetwork)
+	if err == nil || !errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	_, err = s.SeedDemo(ctx, demoNetwork, demoIdentities)
+	return err
+}

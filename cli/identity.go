@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+// defaultPageSize is identity list's --limit when left out.
+const defaultPageSize = 25
+
+func (a *app) identityCommand() *cobra.Command {
+	cmd := group("identity", "Create, list and show identities")
+	cmd.AddCommand(a.identityCreateCommand(), a.identityListCommand(), a.identityShowCommand())
+	return cmd
+}
+
+func (a *app) identityCreateCommand() *cobra.Command {
+	var network, email, expires string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an identity with an enrollment token",
+		Long: `Create an identity holding a new enrollment token. The token is not
+printed: get it with 'idcon enrollment jwt NAME'.
+
+--expires takes a date (2026-12-31, meaning the end of that day here), an
+RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
+		Example: "  idcon identity create laptop-alice --email alice@example.org --expires 2026-12-31",
+		Args:    exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := a.now()
+			if err := model.ValidateName(args[0]); err != nil {
+				return ran(failf("identity name: %s", err))
+			}
+			if err := model.ValidateEmail(email); err != nil {
+				return ran(failf("--email: %s", err))
+			}
+			exp, err := parseExpiry(expires, now)
+			if err != nil {
+				return ran(err)
+			}
+			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
+				n, err := resolveNetwork(ctx, s, network)
+				if err != nil {
+					return err
+				}
+				tok, err := s.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, ExpiresAt: exp})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(a.stdout, toIdentityJSON(tok.Identity, n, now))
+				}
+				_, err = fmt.Fprintf(a.stdout, "created %s in network %s; its token expires %s; get it with 'idcon enrollment jwt %s'\n",
+					displayName(tok.Identity.Name), displayName(n.Name), fmtWhen(tok.ExpiresAt, now), shellQuote(tok.Identity.Name))
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
+	f.StringVar(&email, "email", "", "the user's email address")
+	f.StringVar(&expires, "expires", defaultExpiry, "when the token expires: YYYY-MM-DD, RFC 3339, or +7d / +36h / +90s")
+	f.BoolVar(&asJSON, "json", false, "print the identity as JSON")
+	return cmd
+}
+
+func (a *app) identityListCommand() *cobra.Command {
+	var network, filter, state string
+	var limit, offset int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List a network's identities, a page at a time",
+		Long: `List one page of a network's identities, sorted by name.
+
+--filter keeps identities whose name or email contains the text (ignoring
+case); --state keeps one state: enrolled, pending, expired or none.
+
+With --json: {"items":[...],"total":N}, each item shaped as identity show
+--json prints it, and total the number matching in all.`,
+		Example: "  idcon identity list --filter alice --state pending\n  idcon identity list --limit 100 --offset 100 --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := model.ListQuery{Filter: filter, Offset: offset, Limit: limit}
+			if state != "" {
+				st, ok := model.ParseState(state)
+				if !ok {
+					return ran(failf("--state %q is not a state; use enrolled, pending, expired or none", state))
+				}
+				q.State = st
+			}
+			if limit < 1 || limit > model.MaxPageSize {
+				return ran(failf("--limit %d is out of range; use 1 to %d", limit, model.MaxPageSize))
+			}
+			if offset < 0 {
+				return ran(failf("--offset %d is negative; use 0 or more", offset))
+			}
+			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
+				n, err := resolveNetwork(ctx, s, network)
+				if err != nil {
+					return err
+				}
+				page, err := s.Identities(ctx, n.ID, q)
+				if err != nil {
+					return err
+				}
+				now := a.now()
+				if asJSON {
+					out := struct {
+						Items []identityJSON `json:"items"`
+						Total int            `json:"total"`
+					}{Items: make([]identityJSON, 0, len(page.Items)), Total: page.Total}
+					for _, id := range page.Items {
+						out.Items = append(out.Items, toIdentityJSON(id, n, now))
+					}
+					return writeJSON(a.stdout, out)
+				}
+				if len(page.Items) > 0 {
+					rows := make([][]string, 0, len(page.Items))
+					for _, id := range page.Items {
+						expires := "-"
+						if id.Enrollment != nil {
+							expires = fmtTime(id.Enrollment.ExpiresAt)
+						}
+						rows = append(rows, []string{
+							displayName(id.Name), string(id.State(now)), expires,
+							strconv.Itoa(id.ActiveSessions), safetext.Line(id.Email, emailWidth),
+						})
+					}
+					if err := writeTable(a.stdout, []string{"NAME", "STATE", "EXPIRES", "SESSIONS", "EMAIL"}, rows); err != nil {
+						return err
+					}
+				}
+				_, err = fmt.Fprintln(a.stdout, pageLine(offset, len(page.Items), page.Total))
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
+	f.StringVar(&filter, "filter", "", "keep identities whose name or email contains this text")
+	f.StringVar(&state, "state", "", "keep one state: enrolled, pending, expired or none")
+	f.IntVar(&limit, "limit", defaultPageSize, fmt.Sprintf("identities per page (at most %d)", model.MaxPageSize))
+	f.IntVar(&offset, "offset", 0, "identities to skip")
+	f.BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return cmd
+}
+
+func (a *app) identityShowCommand() *cobra.Command {
+	var network string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show NAME|ID",
+		Short: "Show an identity and where its enrollment stands",
+		Long: `Show an identity: its state, token expiry, sessions and the enrollment
+actions its state allows.
+
+With --json: {"id","name","network","email","state","expiresAt",
+"enrolledAt","activeSessions","revision"}; times are RFC 3339 in UTC, or
+null.`,
+		Args: exactArgs("NAME|ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
+				n, err := resolveNetwork(ctx, s, network)
+				if err != nil {
+					return err
+				}
+				id, err := resolveIdentity(ctx, s, n, args[0])
+				if err != nil {
+					return err
+				}
+				now := a.now()
+				if asJSON {
+					return writeJSON(a.stdout, toIdentityJSON(id, n, now))
+				}
+				return writeIdentity(a, id, n)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&network, "network", "", "the network (may be left out when there is only one)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return cmd
+}
+
+// writeIdentity prints an identity for a person to read.
+func writeIdentity(a *app, id model.Identity, n model.Network) error {
+	now := a.now()
+	st := id.State(now)
+	expires, enrolled := "-", "never"
+	if id.Enrollment != nil {
+		expires = fmtWhen(id.Enrollment.ExpiresAt, now)
+	}
+	if !id.EnrolledAt.IsZero() {
+		enrolled = fmtWhen(id.EnrolledAt, now)
+	}
+	var actions []string
+	for _, act := range model.Actions(st) {
+		switch act {
+		case model.ActionReset, model.ActionReissue, model.ActionDelete, model.ActionJWT:
+			actions = append(actions, "idcon enrollment "+string(act))
+		default: // email and QR code: the console's delivery options
+			actions = append(actions, act.Title()+" (in the console)")
+		}
+	}
+	if len(actions) == 0 {
+		actions = []string{"none: it has neither a token nor a credential"}
+	}
+	email := safetext.Line(id.Email, emailWidth)
+	if email == "" {
+		email = "-"
+	}
+	return writeFields(a.stdout, [][2]string{
+		{"name", safetext.Clean(id.Name)},
+		{"id", safetext.Clean(id.ID)},
+		{"network", safetext.Clean(n.Name)},
+		{"email", email},
+		{"state", string(st)},
+		{"token expires", expires},
+		{"enrolled", enrolled},
+		{"sessions", strconv.Itoa(id.ActiveSessions)},
+		{"revision", strconv.FormatInt(id.Revision, 10)},
+		{"actions", strings.Join(actions, ", ")},
+	})
+}

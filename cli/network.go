@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+func (a *app) networkCommand() *cobra.Command {
+	cmd := group("network", "Create and list networks")
+	cmd.AddCommand(a.networkCreateCommand(), a.networkListCommand())
+	return cmd
+}
+
+func (a *app) networkCreateCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a network in the database",
+		Long: `Create a network, with its own key for signing enrollment tokens.
+Names are unique.`,
+		Example: "  idcon network create office",
+		Args:    exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := model.ValidateName(args[0]); err != nil {
+				return ran(failf("network name: %s", err))
+			}
+			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
+				n, err := s.CreateNetwork(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(a.stdout, toNetworkJSON(n))
+				}
+				_, err = fmt.Fprintf(a.stdout, "created network %s; add identities with 'idcon identity create NAME --network %s'\n",
+					displayName(n.Name), shellQuote(n.Name))
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the network as JSON")
+	return cmd
+}
+
+func (a *app) networkListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the networks",
+		Long: `List the networks with their number of identities.
+
+With --json: [{"id","name","identities","signingKey"}], where signingKey is
+the PEM public key that verifies the network's enrollment tokens.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
+				nets, err := s.Networks(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					out := make([]networkJSON, 0, len(nets))
+					for _, n := range nets {
+						out = append(out, toNetworkJSON(n))
+					}
+					return writeJSON(a.stdout, out)
+				}
+				if len(nets) == 0 {
+					_, err := fmt.Fprintln(a.stdout, "no networks yet; create one with 'idcon network create NAME', or try 'idcon demo'")
+					return err
+				}
+				rows := make([][]string, 0, len(nets))
+				for _, n := range nets {
+					count := "?"
+					if n.Identities >= 0 {
+						count = fmtCount(n.Identities)
+					}
+					status := n.Status
+					if status == "" {
+						status = "ready"
+					}
+					rows = append(rows, []string{displayName(n.Name), count, safetext.Line(status, 30), safetext.Line(n.ID, 40)})
+				}
+				return writeTable(a.stdout, []string{"NAME", "IDENTITIES", "STATUS", "ID"}, rows)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return cmd
+}

@@ -1,0 +1,14 @@
+// Command idcon is a keyboard-driven console and a scriptable CLI for
+// managing identity enrollment on zero-trust overlay networks. This file is
+// wiring only; the commands live in package cli.
+package main
+
+import (
+	"os"
+
+	"github.com/idcon/idcon/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
