@@ -1,0 +1,672 @@
+// Package ui is idcon's console: a Bubble Tea v2 program with a small root
+// model that routes between screens (network picker, identities list, Edit
+// Identity) and dialogs (date picker, confirmations), performs the backend
+// calls the screens ask for in tea.Cmds, and draws the frame: sidebar, main
+// pane, key help and notifications.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+// The smallest terminal the console draws in.
+const (
+	minWidth     = 80
+	minHeight    = 24
+	sidebarWidth = 22 // including its border
+)
+
+type globalKeys struct {
+	Networks, Help, Quit, ForceQuit key.Binding
+}
+
+func newGlobalKeys() globalKeys {
+	return globalKeys{
+		Networks:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "networks")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	}
+}
+
+// flow is the enrollment action under way: r → date → confirm → call,
+// i → date → call, d → confirm → call.
+type flow struct {
+	action    model.Action
+	ident     model.Identity // as the admin saw it when confirming
+	expiresAt time.Time
+}
+
+// App is the root model: it owns the screen stack, the open dialog, the
+// notifications and the frame. It is the only model returning a tea.View.
+type App struct {
+	s *session
+
+	networks []model.Network
+	network  model.Network // the open network; ID "" if none
+	loading  bool
+	loadErr  error
+
+	stack  []component
+	dialog component
+	flow   flow
+
+	editSeq int // latest load of the identity being edited
+	mutSeq  int // latest enrollment action
+
+	toasts   toasts
+	help     help.Model
+	keys     globalKeys
+	spin     spinner.Model
+	spinning bool
+	isDark   bool
+
+	width, height int
+}
+
+// New returns the console's root model for one session.
+func New(opts Options) tea.Model {
+	opts = opts.withDefaults()
+	s := &session{opts: opts, tick: tea.Tick}
+	a := &App{s: s, keys: newGlobalKeys(), help: help.New(), isDark: true, loading: true}
+	a.toasts.s = s
+	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	a.restyle(true)
+	return a
+}
+
+// Run runs the console on in and out until the admin quits or ctx ends.
+// Bubble Tea's panic catching stays on, so the terminal is restored on
+// every exit path, panics included.
+func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer, extra ...tea.ProgramOption) error {
+	if opts.Backend == nil {
+		return errors.New("ui: no backend configured")
+	}
+	o := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, extra...)
+	_, err := tea.NewProgram(New(opts), o...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (a *App) restyle(isDark bool) {
+	a.isDark = isDark
+	a.s.styles = newStyles(isDark, a.s.opts.NoColor)
+	a.help.Styles = a.s.styles.Help
+	a.spin.Style = a.s.styles.Muted
+	a.s.spinner = a.spin.View()
+	for _, c := range a.stack {
+		if r, ok := c.(restyler); ok {
+			r.restyle()
+		}
+	}
+	if r, ok := a.dialog.(restyler); ok {
+		r.restyle()
+	}
+}
+
+func (a *App) Init() tea.Cmd {
+	return tea.Batch(tea.RequestBackgroundColor, a.loadNetworks())
+}
+
+func (a *App) loadNetworks() tea.Cmd {
+	a.loading, a.loadErr = true, nil
+	return loadNetworksCmd(a.s.opts.Backend, a.s.opts.Timeout, a.s.opts.StateFile)
+}
+
+func (a *App) top() component {
+	if len(a.stack) == 0 {
+		return nil
+	}
+	return a.stack[len(a.stack)-1]
+}
+
+func (a *App) busy() bool {
+	if a.loading {
+		return true
+	}
+	for _, c := range a.stack {
+		if c.Busy() {
+			return true
+		}
+	}
+	return false
+}
+
+// Update routes the message and, when something is waiting, keeps the
+// spinner turning (and only then: an idle console sends no ticks).
+func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := a.update(msg)
+	if a.busy() && !a.spinning {
+		a.spinning = true
+		cmd = tea.Batch(cmd, a.spin.Tick)
+	}
+	return a, cmd
+}
+
+func (a *App) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = msg.Width, msg.Height
+		a.layout()
+		if t := a.top(); t != nil {
+			return t.Update(msg)
+		}
+		return nil
+	case tea.BackgroundColorMsg:
+		a.restyle(msg.IsDark())
+		return nil
+	case spinner.TickMsg:
+		if !a.busy() {
+			a.spinning = false
+			return nil
+		}
+		var cmd tea.Cmd
+		a.spin, cmd = a.spin.Update(msg)
+		a.s.spinner = a.spin.View()
+		return cmd
+	case tea.KeyPressMsg:
+		return a.updateKey(msg)
+	case toastExpiredMsg:
+		a.toasts.remove(msg.id)
+		return nil
+	case networksLoadedMsg:
+		return a.networksLoaded(msg)
+	case networkChosenMsg:
+		return a.openNetwork(msg.network, true)
+	case stateSavedMsg:
+		if msg.err != nil {
+			return a.toasts.add("Could not remember the network for next time: "+msg.err.Error(), toastProblem)
+		}
+		return nil
+	case pageLoadedMsg, filterTickMsg:
+		if l, ok := a.top().(*identitiesScreen); ok {
+			return l.Update(msg)
+		}
+		return nil
+	case openIdentityMsg:
+		return a.openIdentity(msg.identity)
+	case identityLoadedMsg:
+		return a.identityLoaded(msg)
+	case backMsg:
+		return a.back()
+	case actionRequestedMsg:
+		return a.startAction(msg.action)
+	case datePickedMsg:
+		return a.datePicked(msg.expiresAt)
+	case confirmedMsg:
+		a.dialog = nil
+		return a.mutate()
+	case cancelledMsg:
+		a.dialog, a.flow = nil, flow{}
+		return nil
+	case mutationDoneMsg:
+		return a.mutationDone(msg)
+	case deliveryDoneMsg:
+		return a.deliveryDone(msg)
+	}
+	// Anything else (paste, cursor messages) belongs to whoever has the focus.
+	if a.dialog != nil {
+		return a.dialog.Update(msg)
+	}
+	if t := a.top(); t != nil {
+		return t.Update(msg)
+	}
+	return nil
+}
+
+func (a *App) tooSmall() bool { return a.width < minWidth || a.height < minHeight }
+
+func (a *App) typing() bool {
+	if a.dialog != nil {
+		return a.dialog.Typing()
+	}
+	t := a.top()
+	return t != nil && t.Typing()
+}
+
+// enableGlobalKeys keeps single-letter keys out of the way of text inputs
+// and n out of dialogs, so the help shows only what works.
+func (a *App) enableGlobalKeys() {
+	typing := a.typing()
+	a.keys.Quit.SetEnabled(!typing)
+	a.keys.Help.SetEnabled(!typing)
+	a.keys.Networks.SetEnabled(!typing && a.dialog == nil)
+	a.keys.ForceQuit.SetEnabled(typing)
+}
+
+func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	a.enableGlobalKeys()
+	if a.tooSmall() {
+		if key.Matches(msg, a.keys.Quit) {
+			return tea.Quit
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, a.keys.Quit):
+		return tea.Quit
+	case key.Matches(msg, a.keys.Help):
+		a.help.ShowAll = !a.help.ShowAll
+		if a.help.ShowAll {
+			a.keys.Help.SetHelp("?", "close help")
+		} else {
+			a.keys.Help.SetHelp("?", "more keys")
+		}
+		return nil
+	case key.Matches(msg, a.keys.Networks):
+		return a.openPicker()
+	}
+	var cmd tea.Cmd
+	if a.dialog != nil {
+		cmd = a.dialog.Update(msg)
+	} else if t := a.top(); t != nil {
+		cmd = t.Update(msg)
+	}
+	a.enableGlobalKeys()
+	return cmd
+}
+
+// layout gives every component its size: the main pane minus the
+// breadcrumb line; dialogs get a width that fits inside it.
+func (a *App) layout() {
+	if a.width == 0 {
+		return // the size isn't known yet: no page size, no page request
+	}
+	w, h := a.mainSize()
+	for _, c := range a.stack {
+		c.SetSize(w, h-1)
+	}
+	if a.dialog != nil {
+		a.dialog.SetSize(a.dialogWidth(), h)
+	}
+	a.help.SetWidth(a.width)
+}
+
+func (a *App) mainSize() (int, int) {
+	return max(1, a.width-sidebarWidth-1), max(1, a.height-1)
+}
+
+func (a *App) dialogWidth() int {
+	w, _ := a.mainSize()
+	return min(64, w-6)
+}
+
+func (a *App) push(c component) tea.Cmd {
+	a.stack = append(a.stack, c)
+	a.layout()
+	return c.Init()
+}
+
+func (a *App) openDialog(c component) {
+	a.dialog = c
+	a.layout()
+}
+
+func (a *App) networksLoaded(msg networksLoadedMsg) tea.Cmd {
+	a.loading = false
+	if msg.err != nil {
+		a.loadErr = msg.err
+		return nil
+	}
+	a.networks = msg.networks
+	var open []model.Network
+	for _, n := range msg.networks {
+		if n.Status == "" {
+			open = append(open, n)
+		}
+		if msg.last != "" && n.ID == msg.last && n.Status == "" {
+			return a.openNetwork(n, false)
+		}
+	}
+	if len(msg.networks) == 1 && len(open) == 1 {
+		return a.openNetwork(open[0], false)
+	}
+	return a.openPicker()
+}
+
+func (a *App) openPicker() tea.Cmd {
+	if a.networks == nil {
+		return a.loadNetworks()
+	}
+	if _, ok := a.top().(*networksScreen); ok {
+		return nil
+	}
+	return a.push(newNetworksScreen(a.s, a.networks, a.network.ID))
+}
+
+func (a *App) openNetwork(n model.Network, remember bool) tea.Cmd {
+	a.network = n
+	a.stack, a.dialog, a.flow = nil, nil, flow{}
+	cmd := a.push(newIdentitiesScreen(a.s, n))
+	if remember {
+		cmd = tea.Batch(cmd, saveLastNetworkCmd(a.s.opts.StateFile, n.ID))
+	}
+	return cmd
+}
+
+func (a *App) back() tea.Cmd {
+	if len(a.stack) <= 1 {
+		return nil
+	}
+	a.stack = a.stack[:len(a.stack)-1]
+	a.editSeq++ // answers for the screen just closed are moot
+	if l, ok := a.top().(*identitiesScreen); ok {
+		return l.refresh()
+	}
+	return nil
+}
+
+// editing is the Edit Identity screen on top, if it is.
+func (a *App) editing() *identityScreen {
+	v, _ := a.top().(*identityScreen)
+	return v
+}
+
+func (a *App) openIdentity(ident model.Identity) tea.Cmd {
+	v := newIdentityScreen(a.s, a.network.ID, ident)
+	cmd := a.push(v)
+	// The row may be seconds old: show it at once, then what the backend
+	// holds now.
+	return tea.Batch(cmd, a.reload(v, ""))
+}
+
+func (a *App) reload(v *identityScreen, note string) tea.Cmd {
+	a.editSeq = a.s.nextSeq()
+	v.loading = true
+	return loadIdentityCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, v.ident.ID, a.editSeq, note)
+}
+
+func (a *App) identityLoaded(msg identityLoadedMsg) tea.Cmd {
+	v := a.editing()
+	if v == nil || msg.seq != a.editSeq || msg.identity.ID != "" && msg.identity.ID != v.ident.ID {
+		return nil
+	}
+	v.loading = false
+	if msg.err != nil {
+		return a.toasts.add(describeErr(msg.err), toastProblem)
+	}
+	v.setIdentity(msg.identity)
+	if msg.note != "" {
+		return a.toasts.add(msg.note, toastNote)
+	}
+	return nil
+}
+
+func (a *App) startAction(act model.Action) tea.Cmd {
+	v := a.editing()
+	if v == nil || v.busy != "" || !model.Allows(v.ident.State(a.s.now()), act) {
+		return nil
+	}
+	a.flow = flow{action: act, ident: v.ident}
+	switch act {
+	case model.ActionReset:
+		a.openDialog(newDatePicker(a.s, act, v.ident))
+		// The confirmation must show the sessions active right now.
+		return a.reload(v, "")
+	case model.ActionReissue:
+		a.openDialog(newDatePicker(a.s, act, v.ident))
+		return nil
+	case model.ActionDelete:
+		a.openDialog(newDeleteConfirm(a.s, v.ident))
+		return nil
+	}
+	// The deliveries.
+	a.flow = flow{}
+	if a.s.opts.Deliverer == nil {
+		return a.toasts.add(act.Title()+" is not yet available.", toastNote)
+	}
+	v.setBusy(act.Title())
+	return deliverCmd(a.s.opts.Deliverer, a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, v.ident, act)
+}
+
+func (a *App) datePicked(t time.Time) tea.Cmd {
+	a.dialog = nil
+	a.flow.expiresAt = t
+	switch a.flow.action {
+	case model.ActionReset:
+		// The identity as reloaded when r was pressed, if it has come.
+		if v := a.editing(); v != nil && v.ident.ID == a.flow.ident.ID {
+			a.flow.ident = v.ident
+		}
+		a.openDialog(newResetConfirm(a.s, a.flow.ident, fmtTime(fmtDateTime(t, a.s.opts.Location))))
+		return nil
+	case model.ActionReissue:
+		// Reissue replaces a token that already stopped working: nothing in
+		// use changes, so it needs no confirmation beyond Submit.
+		return a.mutate()
+	}
+	a.flow = flow{}
+	return nil
+}
+
+// mutate performs the flow's action with the revision the admin saw.
+func (a *App) mutate() tea.Cmd {
+	f := a.flow
+	v := a.editing()
+	if f.action == "" || v == nil {
+		a.flow = flow{}
+		return nil
+	}
+	a.mutSeq = a.s.nextSeq()
+	a.editSeq++ // a reload still under way would show the state before the change
+	v.loading = false
+	v.setBusy(map[model.Action]string{
+		model.ActionReset:   "Resetting enrollment",
+		model.ActionReissue: "Reissuing enrollment",
+		model.ActionDelete:  "Deleting enrollment",
+	}[f.action])
+	return mutateCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, a.mutSeq, f.action, f.ident, f.expiresAt)
+}
+
+func (a *App) mutationDone(msg mutationDoneMsg) tea.Cmd {
+	if msg.seq != a.mutSeq {
+		return nil
+	}
+	a.flow = flow{}
+	v := a.editing()
+	if v != nil && v.ident.ID != msg.identity.ID {
+		v = nil
+	}
+	if v != nil {
+		v.setBusy("")
+	}
+	name := safetext.Line(msg.identity.Name, 40)
+	if msg.err != nil {
+		cmd := a.toasts.add(describeErr(msg.err), toastProblem)
+		if errors.Is(msg.err, backend.ErrConflict) && v != nil {
+			cmd = tea.Batch(cmd, a.reload(v, name+" was reloaded: check its state before trying again."))
+		}
+		return cmd
+	}
+	var text string
+	after := msg.token.Identity
+	exp := fmtDate(msg.token.ExpiresAt, a.s.opts.Location)
+	switch msg.action {
+	case model.ActionReset:
+		text = fmt.Sprintf("Enrollment reset for %s: %s dropped, token expires %s",
+			name, plural(msg.token.SessionsDropped, "session", "sessions"), exp)
+	case model.ActionReissue:
+		text = fmt.Sprintf("Enrollment reissued for %s: token expires %s", name, exp)
+	case model.ActionDelete:
+		after = msg.after
+		text = fmt.Sprintf("Enrollment deleted for %s: it has no token now", name)
+	}
+	if v != nil {
+		v.setIdentity(after)
+	}
+	return a.toasts.add(text, toastDone)
+}
+
+func (a *App) deliveryDone(msg deliveryDoneMsg) tea.Cmd {
+	if v := a.editing(); v != nil {
+		v.setBusy("")
+	}
+	if msg.err != nil {
+		return a.toasts.add(describeErr(msg.err), toastProblem)
+	}
+	if msg.delivery.Body != "" {
+		a.openDialog(newInfoDialog(a.s, msg.action.Title(), msg.delivery.Body))
+	}
+	if msg.delivery.Message != "" {
+		return a.toasts.add(msg.delivery.Message, toastDone)
+	}
+	return nil
+}
+
+// View draws the frame. Only the root returns a tea.View.
+func (a *App) View() tea.View {
+	v := tea.NewView(a.render())
+	v.AltScreen = true
+	v.WindowTitle = "idcon"
+	return v
+}
+
+func (a *App) render() string {
+	if a.width == 0 {
+		return ""
+	}
+	if a.tooSmall() {
+		msg := fmt.Sprintf("terminal is %d×%d; idcon needs at least %d×%d", a.width, a.height, minWidth, minHeight)
+		return lipgloss.Place(a.width, a.height, lipgloss.Center, lipgloss.Center,
+			lipgloss.Wrap(msg, a.width, " "))
+	}
+	a.enableGlobalKeys()
+	mw, mh := a.mainSize()
+	side := a.s.styles.Sidebar.Render(fitBlock(a.sidebar(), sidebarWidth-2, mh))
+	main := fitBlock(a.breadcrumbs(mw)+"\n"+a.mainView(), mw, mh)
+	main = lipgloss.NewStyle().PaddingLeft(1).Render(main)
+	frame := lipgloss.JoinHorizontal(lipgloss.Top, side, main) + "\n" + a.helpView()
+
+	layers := []*lipgloss.Layer{lipgloss.NewLayer(frame)}
+	if a.help.ShowAll {
+		full := a.s.styles.Dialog.Render(a.help.View(a.helpKeys()))
+		layers = append(layers, lipgloss.NewLayer(full).X(sidebarWidth+1).Y(max(0, mh-lipgloss.Height(full))).Z(3))
+	}
+	if a.dialog != nil {
+		box := a.s.styles.Dialog.Render(a.dialog.View())
+		x := sidebarWidth + 1 + max(0, (mw-lipgloss.Width(box))/2)
+		y := max(1, (mh-lipgloss.Height(box))/2)
+		layers = append(layers, lipgloss.NewLayer(box).X(x).Y(y).Z(1))
+	}
+	if t := a.toasts.view(min(50, mw-2)); t != "" {
+		x := a.width - lipgloss.Width(t) - 1
+		y := max(0, mh-lipgloss.Height(t))
+		layers = append(layers, lipgloss.NewLayer(t).X(x).Y(y).Z(2))
+	}
+	if len(layers) == 1 {
+		return frame
+	}
+	return lipgloss.NewCompositor(layers...).Render()
+}
+
+func (a *App) sidebar() string {
+	st := &a.s.styles
+	w := sidebarWidth - 2
+	var b strings.Builder
+	b.WriteString(st.Title.Render("idcon") + "\n\n")
+	b.WriteString(st.SidebarHead.Render("NETWORK") + st.Muted.Render("  (n)") + "\n")
+	if a.network.ID == "" {
+		b.WriteString(st.Muted.Render("none open") + "\n")
+	} else {
+		b.WriteString(safetext.Line(a.network.Name, w) + "\n")
+		if a.network.Identities >= 0 {
+			b.WriteString(st.Muted.Render(plural(a.network.Identities, "identity", "identities")) + "\n")
+		}
+	}
+	b.WriteString("\n" + st.SidebarHead.Render("MENU") + "\n")
+	if a.network.ID == "" {
+		b.WriteString(st.Muted.Render("  Identities"))
+	} else {
+		b.WriteString(st.SidebarActive.Render("› Identities"))
+	}
+	return b.String()
+}
+
+func (a *App) breadcrumbs(w int) string {
+	var parts []string
+	if a.network.ID != "" {
+		parts = append(parts, safetext.Line(a.network.Name, 24))
+	}
+	for _, c := range a.stack {
+		if _, ok := c.(*networksScreen); ok {
+			parts = []string{c.Title()}
+			continue
+		}
+		parts = append(parts, c.Title())
+	}
+	if len(parts) == 0 {
+		parts = []string{"idcon"}
+	}
+	return a.s.styles.Title.Render(safetext.Line(strings.Join(parts, " › "), w))
+}
+
+func (a *App) mainView() string {
+	st := &a.s.styles
+	switch {
+	case a.loadErr != nil:
+		return st.Error.Render("Could not load the networks.") + "\n" +
+			safetext.Clean(describeErr(a.loadErr)) + "\n\n" + st.Muted.Render("Press n to try again, q to quit.")
+	case a.loading && len(a.stack) == 0:
+		return a.s.spinner + " Loading networks…"
+	case len(a.stack) == 0:
+		return ""
+	}
+	return a.top().View()
+}
+
+// helpKeys composes the focused component's keys with the global ones.
+func (a *App) helpKeys() help.KeyMap {
+	var c help.KeyMap
+	if a.dialog != nil {
+		c = a.dialog
+	} else if t := a.top(); t != nil {
+		c = t
+	}
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Help, a.keys.Quit, a.keys.ForceQuit}}
+}
+
+func (a *App) helpView() string {
+	if a.help.ShowAll {
+		return a.help.ShortHelpView([]key.Binding{a.keys.Help, a.keys.Quit, a.keys.ForceQuit})
+	}
+	return a.help.View(a.helpKeys())
+}
+
+type composedKeys struct {
+	c help.KeyMap
+	g []key.Binding
+}
+
+func (k composedKeys) ShortHelp() []key.Binding {
+	if k.c == nil {
+		return k.g
+	}
+	return append(k.c.ShortHelp(), k.g...)
+}
+
+func (k composedKeys) FullHelp() [][]key.Binding {
+	if k.c == nil {
+		return [][]key.Binding{k.g}
+	}
+	return append(k.c.FullHelp(), k.g)
+}

@@ -1,0 +1,57 @@
+package ui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+)
+
+// component is what every screen and dialog implements. Only the root
+// returns a tea.View; components return strings sized by SetSize, and emit
+// what the admin asked for as messages (commands) for the root to perform.
+type component interface {
+	help.KeyMap
+	Init() tea.Cmd
+	Update(msg tea.Msg) tea.Cmd
+	View() string
+	SetSize(width, height int)
+	// Title names the component in the breadcrumbs.
+	Title() string
+	// Busy reports a backend call in flight (the spinner turns).
+	Busy() bool
+	// Typing reports a focused text input: single-letter keys are text then.
+	Typing() bool
+}
+
+// restyler is implemented by components holding bubbles whose styles must
+// be replaced when the terminal's background is learned.
+type restyler interface{ restyle() }
+
+// session is what the components of one console session share: the
+// options, the styles (rebuilt in place, so every component sees the new
+// ones), the sequence counter and the timer. One per program: never global.
+type session struct {
+	opts   Options
+	styles Styles
+	seq    int
+	// tick is tea.Tick; tests replace it to fire timers at once.
+	tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
+	// spinner is the current spinner frame, drawn next to whatever waits.
+	spinner string
+}
+
+func (s *session) nextSeq() int {
+	s.seq++
+	return s.seq
+}
+
+func (s *session) now() time.Time { return s.opts.Now() }
+
+func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
+
+// noClipboard turns off textinput's ctrl+v, which reads the clipboard of
+// the machine running idcon: under the SSH server that is the server's, not
+// the admin's. Bracketed paste from the admin's terminal still works.
+func noClipboard(in *textinput.Model) { in.KeyMap.Paste.SetEnabled(false) }

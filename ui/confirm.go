@@ -1,0 +1,176 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+type confirmKeys struct {
+	Yes, No, Left, Right, Press key.Binding
+}
+
+func newConfirmKeys(yes, no string) confirmKeys {
+	return confirmKeys{
+		Yes:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", yes)),
+		No:    key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", no)),
+		Left:  key.NewBinding(key.WithKeys("left", "shift+tab", "h"), key.WithHelp("←/→/tab", "move")),
+		Right: key.NewBinding(key.WithKeys("right", "tab", "l")),
+		Press: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "press")),
+	}
+}
+
+// confirmDialog asks before a dangerous change. Its buttons are the
+// confirming one then the cancelling one, and the focus starts on the
+// cancelling one: enter alone never destroys anything.
+type confirmDialog struct {
+	s       *session
+	title   string
+	body    []string // paragraphs, already safe and styled
+	buttons [2]string
+	focus   int // 0 confirms, 1 cancels
+	keys    confirmKeys
+	width   int
+}
+
+// newResetConfirm is the seed's warning: every active connection of the
+// identity drops the moment the admin confirms.
+func newResetConfirm(s *session, ident model.Identity, expiresAt fmtTime) *confirmDialog {
+	name := safetext.Line(ident.Name, 40)
+	st := &s.styles
+	sessions := "It has no active sessions right now."
+	if ident.ActiveSessions > 0 {
+		sessions = st.Error.Render(fmt.Sprintf("%s has %s right now.", name,
+			plural(ident.ActiveSessions, "active session", "active sessions")))
+	}
+	return &confirmDialog{
+		s:     s,
+		title: "Reset enrollment of " + name + "?",
+		body: []string{
+			st.Error.Render("Warning:") + " every active connection of " + name +
+				" drops the moment you confirm, and its current credentials stop working.",
+			sessions,
+			"Coordinate with the user before resetting if you can.",
+			"The new token will expire " + string(expiresAt) + ".",
+		},
+		buttons: [2]string{"Reset enrollment", "Cancel"},
+		focus:   1,
+		keys:    newConfirmKeys("reset", "cancel"),
+	}
+}
+
+// newDeleteConfirm says deleting the token can't be undone.
+func newDeleteConfirm(s *session, ident model.Identity) *confirmDialog {
+	name := safetext.Line(ident.Name, 40)
+	return &confirmDialog{
+		s:     s,
+		title: "Delete enrollment of " + name + "?",
+		body: []string{
+			"Deleting the enrollment token is irreversible: " + name +
+				" can't be re-enrolled from the console afterwards.",
+		},
+		buttons: [2]string{"Yes", "No"},
+		focus:   1,
+		keys:    newConfirmKeys("yes, delete", "no"),
+	}
+}
+
+// fmtTime is a date already formatted for the admin.
+type fmtTime string
+
+func (c *confirmDialog) Title() string    { return "Confirm" }
+func (c *confirmDialog) Busy() bool       { return false }
+func (c *confirmDialog) Typing() bool     { return false }
+func (c *confirmDialog) Init() tea.Cmd    { return nil }
+func (c *confirmDialog) SetSize(w, _ int) { c.width = w }
+func (c *confirmDialog) ShortHelp() []key.Binding {
+	return []key.Binding{c.keys.Yes, c.keys.No, c.keys.Left, c.keys.Press}
+}
+func (c *confirmDialog) FullHelp() [][]key.Binding { return [][]key.Binding{c.ShortHelp()} }
+
+func (c *confirmDialog) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	switch {
+	case key.Matches(km, c.keys.Yes):
+		return msgCmd(confirmedMsg{})
+	case key.Matches(km, c.keys.No):
+		return msgCmd(cancelledMsg{})
+	case key.Matches(km, c.keys.Left), key.Matches(km, c.keys.Right):
+		c.focus = 1 - c.focus
+	case key.Matches(km, c.keys.Press):
+		if c.focus == 0 {
+			return msgCmd(confirmedMsg{})
+		}
+		return msgCmd(cancelledMsg{})
+	}
+	return nil
+}
+
+func (c *confirmDialog) View() string {
+	st := &c.s.styles
+	var b strings.Builder
+	b.WriteString(st.DialogTitle.Render(c.title) + "\n\n")
+	w := c.width
+	if w <= 0 {
+		w = 56
+	}
+	for _, para := range c.body {
+		b.WriteString(lipgloss.Wrap(para, w, " ") + "\n")
+	}
+	b.WriteString("\n")
+	var btns []string
+	for i, label := range c.buttons {
+		if i == c.focus {
+			btns = append(btns, st.ButtonFocused.Render("[ "+label+" ]"))
+		} else {
+			btns = append(btns, st.Button.Render("  "+label+"  "))
+		}
+	}
+	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, btns[0], "   ", btns[1]))
+	return b.String()
+}
+
+// infoDialog shows something the admin reads and closes, such as the QR
+// code a delivery drew.
+type infoDialog struct {
+	s     *session
+	title string
+	body  string
+	keys  struct{ Close key.Binding }
+}
+
+func newInfoDialog(s *session, title, body string) *infoDialog {
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		lines[i] = safetext.Clean(l)
+	}
+	d := &infoDialog{s: s, title: safetext.Line(title, 60), body: strings.Join(lines, "\n")}
+	d.keys.Close = key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "close"))
+	return d
+}
+
+func (d *infoDialog) Title() string             { return d.title }
+func (d *infoDialog) Busy() bool                { return false }
+func (d *infoDialog) Typing() bool              { return false }
+func (d *infoDialog) Init() tea.Cmd             { return nil }
+func (d *infoDialog) SetSize(int, int)          {}
+func (d *infoDialog) ShortHelp() []key.Binding  { return []key.Binding{d.keys.Close} }
+func (d *infoDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+func (d *infoDialog) Update(msg tea.Msg) tea.Cmd {
+	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, d.keys.Close) {
+		return msgCmd(cancelledMsg{})
+	}
+	return nil
+}
+func (d *infoDialog) View() string {
+	return d.s.styles.DialogTitle.Render(d.title) + "\n\n" + d.body
+}

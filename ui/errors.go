@@ -1,0 +1,44 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+// describeErr is the one place where the console turns an error into words
+// for the admin: what happened and, where it helps, what to do. The backend's
+// own message (meant for the admin) is kept; everything goes through
+// safetext when rendered.
+func describeErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	var be *backend.Error
+	msg := err.Error()
+	if errors.As(err, &be) {
+		msg = be.Msg
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "The backend did not answer in time; try again."
+	case errors.Is(err, context.Canceled):
+		return "The request was cancelled."
+	case errors.Is(err, backend.ErrNotFound):
+		return fmt.Sprintf("Not found: %s. It may have been deleted; go back and reload.", msg)
+	case errors.Is(err, backend.ErrConflict):
+		return fmt.Sprintf("Someone else changed this identity (%s); reloaded it: check it and try again.", msg)
+	case errors.Is(err, backend.ErrInvalid):
+		return fmt.Sprintf("Refused: %s.", msg)
+	case errors.Is(err, backend.ErrForbidden):
+		return fmt.Sprintf("Not allowed: %s.", msg)
+	case errors.Is(err, backend.ErrUnavailable):
+		return fmt.Sprintf("The backend is unavailable (%s); try again later.", msg)
+	case errors.Is(err, model.ErrExpiryPast), errors.Is(err, model.ErrExpiryTooFar):
+		return msg
+	}
+	return "Error: " + msg
+}

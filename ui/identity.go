@@ -1,0 +1,208 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+type identityKeys struct {
+	Actions     map[model.Action]*key.Binding
+	Reset       key.Binding
+	Reissue     key.Binding
+	Delete      key.Binding
+	Email       key.Binding
+	JWT         key.Binding
+	QR          key.Binding
+	Next, Prev  key.Binding
+	Press, Back key.Binding
+}
+
+func newIdentityKeys() *identityKeys {
+	k := &identityKeys{
+		Reset:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reset enrollment")),
+		Reissue: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "reissue enrollment")),
+		Delete:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete enrollment")),
+		Email:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "send email")),
+		JWT:     key.NewBinding(key.WithKeys("j"), key.WithHelp("j", "download JWT")),
+		QR:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "QR code")),
+		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next action")),
+		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous action")),
+		Press:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do action")),
+		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+	k.Actions = map[model.Action]*key.Binding{
+		model.ActionReset: &k.Reset, model.ActionReissue: &k.Reissue, model.ActionDelete: &k.Delete,
+		model.ActionEmail: &k.Email, model.ActionJWT: &k.JWT, model.ActionQR: &k.QR,
+	}
+	return k
+}
+
+// actionOrder is every action in the order of its key in the help.
+var actionOrder = []model.Action{model.ActionReset, model.ActionReissue, model.ActionDelete,
+	model.ActionEmail, model.ActionJWT, model.ActionQR}
+
+// identityScreen is Edit Identity: the identity's details and its
+// Enrollment section, whose actions follow the state (model.Actions). It
+// asks for actions with actionRequestedMsg; the root performs them.
+type identityScreen struct {
+	s       *session
+	network string
+	ident   model.Identity
+	keys    *identityKeys
+	actions []model.Action
+	focus   int
+	busy    string // what is running, e.g. "Resetting enrollment"
+	loading bool   // the identity is being (re)loaded
+
+	width, height int
+}
+
+func newIdentityScreen(s *session, network string, ident model.Identity) *identityScreen {
+	v := &identityScreen{s: s, network: network, keys: newIdentityKeys()}
+	v.setIdentity(ident)
+	return v
+}
+
+// setIdentity shows ident (as loaded, or as returned by an action) and
+// offers exactly the actions its state allows.
+func (v *identityScreen) setIdentity(ident model.Identity) {
+	v.ident = ident
+	v.actions = model.Actions(ident.State(v.s.now()))
+	v.focus = min(v.focus, max(0, len(v.actions)-1))
+	v.enableKeys()
+}
+
+func (v *identityScreen) enableKeys() {
+	for _, a := range actionOrder {
+		v.keys.Actions[a].SetEnabled(v.busy == "" && model.Allows(v.ident.State(v.s.now()), a))
+	}
+	has := v.busy == "" && len(v.actions) > 0
+	v.keys.Press.SetEnabled(has)
+	v.keys.Next.SetEnabled(has && len(v.actions) > 1)
+	v.keys.Prev.SetEnabled(has && len(v.actions) > 1)
+}
+
+func (v *identityScreen) setBusy(what string) {
+	v.busy = what
+	v.enableKeys()
+}
+
+func (v *identityScreen) Title() string {
+	return safetext.Line(v.ident.Name, 30)
+}
+func (v *identityScreen) Busy() bool       { return v.busy != "" || v.loading }
+func (v *identityScreen) Typing() bool     { return false }
+func (v *identityScreen) Init() tea.Cmd    { return nil }
+func (v *identityScreen) SetSize(w, h int) { v.width, v.height = w, h }
+
+func (v *identityScreen) ShortHelp() []key.Binding {
+	k := v.keys
+	return []key.Binding{k.Reset, k.Reissue, k.Delete, k.Email, k.JWT, k.QR, k.Back}
+}
+
+func (v *identityScreen) FullHelp() [][]key.Binding {
+	k := v.keys
+	return [][]key.Binding{{k.Reset, k.Reissue, k.Delete, k.Email, k.JWT, k.QR}, {k.Next, k.Prev, k.Press, k.Back}}
+}
+
+func (v *identityScreen) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	k := v.keys
+	switch {
+	case key.Matches(km, k.Back):
+		return msgCmd(backMsg{})
+	case key.Matches(km, k.Next):
+		v.focus = (v.focus + 1) % len(v.actions)
+		return nil
+	case key.Matches(km, k.Prev):
+		v.focus = (v.focus + len(v.actions) - 1) % len(v.actions)
+		return nil
+	case key.Matches(km, k.Press):
+		return msgCmd(actionRequestedMsg{action: v.actions[v.focus]})
+	}
+	for _, a := range actionOrder {
+		if key.Matches(km, *k.Actions[a]) {
+			return msgCmd(actionRequestedMsg{action: a})
+		}
+	}
+	return nil
+}
+
+func (v *identityScreen) View() string {
+	st := &v.s.styles
+	loc := v.s.opts.Location
+	now := v.s.now()
+	id := v.ident
+	valW := max(10, v.width-14)
+	var b strings.Builder
+	field := func(label, value string) {
+		b.WriteString(st.Label.Render(padRight(label, 12)) + "  " + value + "\n")
+	}
+	field("Name", safetext.Line(id.Name, valW))
+	field("ID", safetext.Line(id.ID, valW))
+	email := safetext.Line(id.Email, valW)
+	if email == "" {
+		email = st.Muted.Render("none")
+	}
+	field("Email", email)
+	attrs := make([]string, 0, len(id.Attributes))
+	for _, a := range id.Attributes {
+		attrs = append(attrs, safetext.Clean(a))
+	}
+	at := safetext.Line(strings.Join(attrs, ", "), valW)
+	if at == "" {
+		at = st.Muted.Render("none")
+	}
+	field("Attributes", at)
+	if !id.CreatedAt.IsZero() {
+		field("Created", fmtDate(id.CreatedAt, loc))
+	}
+
+	b.WriteString("\n" + st.Section.Render("Enrollment") + "\n")
+	state := id.State(now)
+	field("State", st.state(state))
+	switch {
+	case id.Enrollment == nil:
+		field("Token", st.Muted.Render("none"))
+	case state == model.StateExpired:
+		exp := id.Enrollment.ExpiresAt
+		field("Token", st.Expired.Render("expired "+fmtDateTime(exp, loc)+" ("+model.Relative(exp, now)+")"))
+	default:
+		exp := id.Enrollment.ExpiresAt
+		field("Token", "expires "+fmtDateTime(exp, loc)+" ("+model.Relative(exp, now)+")")
+	}
+	if id.EnrolledAt.IsZero() {
+		field("Enrolled", st.Muted.Render("never"))
+	} else {
+		field("Enrolled", fmtDateTime(id.EnrolledAt, loc)+" ("+model.Relative(id.EnrolledAt, now)+")")
+	}
+	field("Sessions", plural(id.ActiveSessions, "active session", "active sessions"))
+
+	b.WriteString("\n")
+	if len(v.actions) == 0 {
+		b.WriteString(st.Muted.Render("No enrollment actions: this identity has no token and no credential."))
+	}
+	for i, a := range v.actions {
+		label := " " + a.Title() + " (" + v.keys.Actions[a].Help().Key + ") "
+		if i == v.focus && v.busy == "" {
+			b.WriteString("› " + st.ButtonFocused.Render("["+label+"]") + "\n")
+		} else {
+			b.WriteString("  " + st.Button.Render("["+label+"]") + "\n")
+		}
+	}
+	switch {
+	case v.busy != "":
+		b.WriteString("\n" + v.s.spinner + " " + v.busy + "…")
+	case v.loading:
+		b.WriteString("\n" + st.Muted.Render(v.s.spinner+" reloading…"))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

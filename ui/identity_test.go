@@ -1,0 +1,517 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+func demoHarness(t *testing.T) (*harness, *fakeBackend) {
+	fb := demoBackend()
+	return newHarness(t, testOptions(fb), 100, 30), fb
+}
+
+// enabledKeys lists the help keys the screen offers now.
+func enabledKeys(km interface{ ShortHelp() []key.Binding }) []string {
+	var out []string
+	for _, b := range km.ShortHelp() {
+		if b.Enabled() {
+			out = append(out, b.Help().Key)
+		}
+	}
+	return out
+}
+
+func TestEditOffersTheActionsOfEachState(t *testing.T) {
+	cases := []struct {
+		name    string
+		state   model.State
+		keys    []string
+		buttons []string
+	}{
+		{"laptop-alice", model.StateEnrolled, []string{"r", "esc"}, []string{"Reset enrollment (r)"}},
+		{"tablet-carol", model.StateExpired, []string{"i", "esc"}, []string{"Reissue enrollment (i)"}},
+		{"phone-bob", model.StatePending, []string{"d", "m", "j", "c", "esc"},
+			[]string{"Delete enrollment (d)", "Send registration email (m)", "Download JWT (j)", "Show QR code (c)"}},
+		{"printer-dave", model.StateNone, []string{"esc"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(string(c.state), func(t *testing.T) {
+			hs, fb := demoHarness(t)
+			hs.openByName(c.name)
+			v := hs.edit()
+			if got := enabledKeys(v); !slices.Equal(got, c.keys) {
+				t.Fatalf("keys %v, want %v", got, c.keys)
+			}
+			screen := hs.screen()
+			if !strings.Contains(screen, "State         "+string(c.state)) {
+				t.Fatalf("state word missing:\n%s", screen)
+			}
+			for _, b := range c.buttons {
+				if !strings.Contains(screen, b) {
+					t.Fatalf("button %q missing:\n%s", b, screen)
+				}
+			}
+			// Every action key not offered does nothing.
+			for _, k := range []string{"r", "i", "d", "m", "j", "c"} {
+				if slices.Contains(c.keys, k) {
+					continue
+				}
+				hs.press(k)
+				if hs.app.dialog != nil || len(hs.app.toasts.items) > 0 {
+					t.Fatalf("disabled key %s opened something", k)
+				}
+			}
+			if len(fb.mutations()) != 0 {
+				t.Fatalf("mutations: %v", fb.mutations())
+			}
+		})
+	}
+}
+
+func TestEditButtonsTakeFocusAndEnter(t *testing.T) {
+	hs, _ := demoHarness(t)
+	hs.openByName("phone-bob")
+	v := hs.edit()
+	hs.press("tab", "tab")
+	if v.actions[v.focus] != model.ActionJWT {
+		t.Fatalf("focus on %s after tab tab, want jwt", v.actions[v.focus])
+	}
+	hs.press("shift+tab", "shift+tab", "shift+tab")
+	if v.actions[v.focus] != model.ActionQR {
+		t.Fatalf("focus on %s after wrapping back, want qr", v.actions[v.focus])
+	}
+	hs.press("shift+tab", "shift+tab", "shift+tab") // → delete
+	hs.press("enter")
+	if _, ok := hs.app.dialog.(*confirmDialog); !ok {
+		t.Fatalf("enter on Delete opened %T, want the confirmation", hs.app.dialog)
+	}
+	hs.press("esc")
+	hs.press("esc")
+	hs.list()
+}
+
+func TestDeliveriesSayNotYetAvailable(t *testing.T) {
+	hs, _ := demoHarness(t)
+	hs.openByName("phone-bob")
+	for k, title := range map[string]string{"m": "Send registration email", "j": "Download JWT", "c": "Show QR code"} {
+		hs.app.toasts.items = nil
+		hs.press(k)
+		if len(hs.app.toasts.items) != 1 || hs.app.toasts.items[0].text != title+" is not yet available." {
+			t.Fatalf("%s: toasts %+v", k, hs.app.toasts.items)
+		}
+	}
+}
+
+type fakeDeliverer struct{ got []model.Action }
+
+func (d *fakeDeliverer) Deliver(_ context.Context, _ backend.Backend, _ string, id model.Identity, a model.Action) (Delivery, error) {
+	d.got = append(d.got, a)
+	if a == model.ActionQR {
+		return Delivery{Body: "██  ██\n  ██  "}, nil
+	}
+	return Delivery{Message: id.Name + ".jwt saved"}, nil
+}
+
+func TestDelivererHook(t *testing.T) {
+	fb := demoBackend()
+	d := &fakeDeliverer{}
+	opts := testOptions(fb)
+	opts.Deliverer = d
+	hs := newHarness(t, opts, 100, 30)
+	hs.openByName("phone-bob")
+	hs.press("j")
+	if len(hs.app.toasts.items) != 1 || hs.app.toasts.items[0].text != "phone-bob.jwt saved" {
+		t.Fatalf("toasts %+v", hs.app.toasts.items)
+	}
+	hs.press("c")
+	if _, ok := hs.app.dialog.(*infoDialog); !ok || !strings.Contains(hs.screen(), "██  ██") {
+		t.Fatalf("QR not shown:\n%s", hs.screen())
+	}
+	hs.press("esc")
+	if hs.app.dialog != nil || !slices.Equal(d.got, []model.Action{model.ActionJWT, model.ActionQR}) {
+		t.Fatalf("dialog %T, deliveries %v", hs.app.dialog, d.got)
+	}
+}
+
+func TestResetFlowWithCalendar(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	hs.press("r")
+	p, ok := hs.app.dialog.(*datePicker)
+	if !ok {
+		t.Fatalf("r opened %T, want the date picker", hs.app.dialog)
+	}
+	// Default: today + 7 days.
+	if got := p.sel.Format("2006-01-02"); got != "2026-06-09" {
+		t.Fatalf("default date %s, want 2026-06-09", got)
+	}
+	hs.press("right", "enter")
+	c, ok := hs.app.dialog.(*confirmDialog)
+	if !ok {
+		t.Fatalf("submit opened %T, want the confirmation", hs.app.dialog)
+	}
+	if c.focus != 1 || c.buttons[1] != "Cancel" {
+		t.Fatalf("focus on %q, want Cancel", c.buttons[c.focus])
+	}
+	screen := ansi.Strip(c.View())
+	for _, want := range []string{"drops the moment you confirm", "laptop-alice has 2 active sessions right now", "10 Jun 2026 23:59"} {
+		if !strings.Contains(flat(screen), want) {
+			t.Fatalf("confirmation lacks %q:\n%s", want, screen)
+		}
+	}
+	if len(fb.mutations()) != 0 {
+		t.Fatal("reset before confirming")
+	}
+	hs.press("y")
+	if got := fb.mutations(); !slices.Equal(got, []string{"Reset id-alice rev=1"}) {
+		t.Fatalf("mutations %v", got)
+	}
+	v := hs.edit()
+	loadsBefore := len(fb.callsWith("Identity id-alice"))
+	// The view shows the new token at once, from the returned identity.
+	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"d", "m", "j", "c", "esc"}) {
+		t.Fatalf("after reset: state %s keys %v", v.ident.State(testNow), enabledKeys(v))
+	}
+	if len(fb.callsWith("Identity id-alice")) != loadsBefore {
+		t.Fatal("the view reloaded instead of using the returned identity")
+	}
+	want := "Enrollment reset for laptop-alice: 2 sessions dropped, token expires 10 Jun 2026"
+	if len(hs.app.toasts.items) != 1 || hs.app.toasts.items[0].text != want {
+		t.Fatalf("toasts %+v, want %q", hs.app.toasts.items, want)
+	}
+	// The toast goes away by itself.
+	hs.fireTimers()
+	if len(hs.app.toasts.items) != 0 {
+		t.Fatal("toast did not expire")
+	}
+}
+
+func TestResetConfirmationCancels(t *testing.T) {
+	for _, keys := range [][]string{{"n"}, {"esc"}, {"enter"}, {"left", "right", "enter"}} {
+		hs, fb := demoHarness(t)
+		hs.openByName("laptop-alice")
+		hs.press("r", "enter")
+		hs.press(keys...)
+		if hs.app.dialog != nil || len(fb.mutations()) != 0 {
+			t.Fatalf("%v: dialog %T, mutations %v", keys, hs.app.dialog, fb.mutations())
+		}
+		if hs.edit().ident.State(testNow) != model.StateEnrolled {
+			t.Fatalf("%v: state changed", keys)
+		}
+	}
+	// Moving the focus to the confirming button and pressing enter confirms.
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	hs.press("r", "enter", "left", "enter")
+	if len(fb.mutations()) != 1 {
+		t.Fatalf("left enter: mutations %v", fb.mutations())
+	}
+}
+
+func TestEscInDatePickerChangesNothing(t *testing.T) {
+	for _, action := range []string{"r", "i"} {
+		hs, fb := demoHarness(t)
+		name := map[string]string{"r": "laptop-alice", "i": "tablet-carol"}[action]
+		hs.openByName(name)
+		before := hs.edit().ident
+		hs.press(action, "right", "pgdown", "esc")
+		if hs.app.dialog != nil {
+			t.Fatalf("%s: esc left %T open", action, hs.app.dialog)
+		}
+		if m := fb.mutations(); len(m) != 0 {
+			t.Fatalf("%s: mutations after esc: %v", action, m)
+		}
+		after := hs.edit().ident
+		if after.Revision != before.Revision || after.State(testNow) != before.State(testNow) {
+			t.Fatalf("%s: identity changed", action)
+		}
+	}
+}
+
+func TestReissueWithTypedDate(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("tablet-carol")
+	hs.press("i")
+	p := hs.app.dialog.(*datePicker)
+	if !strings.Contains(hs.screen(), "The token expired 20 May 2026 12:00 (13 days ago).") {
+		t.Fatalf("expired date not shown:\n%s", hs.screen())
+	}
+	// The first digit starts the typed entry and is its first character.
+	hs.press("2")
+	if !p.typing || p.input.Value() != "2" || !p.input.Focused() {
+		t.Fatalf("typing %v value %q", p.typing, p.input.Value())
+	}
+	if !hs.app.typing() {
+		t.Fatal("global single-letter keys still active while typing")
+	}
+	hs.typeText("026-07-01")
+	hs.press("enter")
+	if got := fb.mutations(); !slices.Equal(got, []string{"Reissue id-carol rev=1"}) {
+		t.Fatalf("mutations %v (reissue asks no confirmation)", got)
+	}
+	v := hs.edit()
+	wantExp := model.EndOfDay(time.Date(2026, 7, 1, 12, 0, 0, 0, testLoc), testLoc)
+	if v.ident.Enrollment == nil || !v.ident.Enrollment.ExpiresAt.Equal(wantExp) {
+		t.Fatalf("expiry %v, want %v", v.ident.Enrollment, wantExp)
+	}
+	if v.ident.State(testNow) != model.StatePending {
+		t.Fatalf("state %s after reissue", v.ident.State(testNow))
+	}
+	if !strings.Contains(hs.app.toasts.items[0].text, "Enrollment reissued for tablet-carol: token expires 1 Jul 2026") {
+		t.Fatalf("toast %q", hs.app.toasts.items[0].text)
+	}
+}
+
+func TestTypedRelativeDateAndRefusals(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	hs.press("r", "+")
+	p := hs.app.dialog.(*datePicker)
+	hs.typeText("400d")
+	hs.press("enter")
+	if !strings.Contains(p.err, "too far ahead") || hs.app.dialog != p {
+		t.Fatalf("err %q, dialog %T", p.err, hs.app.dialog)
+	}
+	for range 4 {
+		hs.press("backspace")
+	}
+	hs.typeText("bad")
+	hs.press("enter")
+	if !strings.Contains(p.err, "not a relative time") {
+		t.Fatalf("err %q", p.err)
+	}
+	hs.press("esc") // back to the calendar, not out of the dialog
+	if p.typing || hs.app.dialog != p {
+		t.Fatal("esc while typing should return to the calendar")
+	}
+	hs.press("+")
+	hs.typeText("7d")
+	hs.press("enter")
+	c, ok := hs.app.dialog.(*confirmDialog)
+	if !ok {
+		t.Fatalf("valid +7d opened %T", hs.app.dialog)
+	}
+	if !strings.Contains(strings.Join(c.body, " "), "9 Jun 2026 12:00") {
+		t.Fatalf("confirmation body %q, want the +7d time", c.body)
+	}
+	if len(fb.mutations()) != 0 {
+		t.Fatal("mutation before confirming")
+	}
+}
+
+func TestDeleteConfirmation(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("phone-bob")
+	hs.press("d")
+	c := hs.app.dialog.(*confirmDialog)
+	if c.buttons != [2]string{"Yes", "No"} || c.focus != 1 {
+		t.Fatalf("buttons %v focus %d, want No focused", c.buttons, c.focus)
+	}
+	if f := flat(ansi.Strip(c.View())); !strings.Contains(f, "irreversible") || !strings.Contains(f, "can't be re-enrolled from the console") {
+		t.Fatalf("delete warning missing:\n%s", hs.screen())
+	}
+	hs.press("y")
+	if got := fb.mutations(); !slices.Equal(got, []string{"Delete id-bob rev=1"}) {
+		t.Fatalf("mutations %v", got)
+	}
+	v := hs.edit()
+	if v.ident.State(testNow) != model.StateNone || len(enabledKeys(v)) != 1 {
+		t.Fatalf("after delete: state %s keys %v", v.ident.State(testNow), enabledKeys(v))
+	}
+}
+
+func TestConflictReloadsTheIdentity(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	hs.press("r", "enter")
+	fb.bump("net-acme", "id-alice") // another admin acts meanwhile
+	hs.press("y")
+	if got := fb.mutations(); !slices.Equal(got, []string{"Reset id-alice rev=1"}) {
+		t.Fatalf("mutations %v", got)
+	}
+	v := hs.edit()
+	if v.ident.Revision != 2 || v.ident.ActiveSessions != 3 {
+		t.Fatalf("not reloaded: revision %d sessions %d", v.ident.Revision, v.ident.ActiveSessions)
+	}
+	if v.ident.State(testNow) != model.StateEnrolled {
+		t.Fatal("state changed locally after a conflict")
+	}
+	var texts []string
+	for _, x := range hs.app.toasts.items {
+		texts = append(texts, x.text)
+	}
+	all := strings.Join(texts, "\n")
+	if !strings.Contains(all, "Someone else changed this identity") || !strings.Contains(all, "laptop-alice was reloaded") {
+		t.Fatalf("toasts %q", texts)
+	}
+}
+
+func TestErrorLeavesStateUnchanged(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	before := hs.edit().ident
+	fb.failNext = backend.Unavailable("controller down")
+	hs.press("r", "enter", "y")
+	v := hs.edit()
+	if v.ident.Revision != before.Revision || v.ident.State(testNow) != model.StateEnrolled || v.busy != "" {
+		t.Fatalf("identity or busy state changed after an error: %+v busy %q", v.ident, v.busy)
+	}
+	if len(hs.app.toasts.items) != 1 || hs.app.toasts.items[0].kind != toastProblem ||
+		hs.app.toasts.items[0].text != "The backend is unavailable (controller down); try again later." {
+		t.Fatalf("toasts %+v", hs.app.toasts.items)
+	}
+	if !slices.Equal(enabledKeys(v), []string{"r", "esc"}) {
+		t.Fatalf("keys %v after the error", enabledKeys(v))
+	}
+}
+
+func TestKeysAnsweredWhileAMutationRuns(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	hs.press("r", "enter")
+	// Confirm, but hold the backend call instead of running it.
+	_, cmd := hs.app.Update(keyMsg("y"))
+	_, cmd = hs.app.Update(cmd()) // confirmedMsg: the call starts
+	v := hs.edit()
+	if v.busy == "" || !hs.app.busy() || !strings.Contains(hs.screen(), "Resetting enrollment…") {
+		t.Fatalf("no progress shown:\n%s", hs.screen())
+	}
+	hs.press("r") // disabled while busy
+	if hs.app.dialog != nil {
+		t.Fatal("a second reset started while the first runs")
+	}
+	hs.press("?")
+	if !hs.app.help.ShowAll {
+		t.Fatal("? not answered while busy")
+	}
+	hs.run(cmd)
+	if len(fb.mutations()) != 1 || v.busy != "" {
+		t.Fatalf("mutations %v busy %q", fb.mutations(), v.busy)
+	}
+}
+
+func TestDescribeErr(t *testing.T) {
+	cases := map[error]string{
+		backend.NotFound("no identity x"):  "Not found: no identity x. It may have been deleted; go back and reload.",
+		backend.Forbidden("read-only"):     "Not allowed: read-only.",
+		backend.Invalid("bad expiry"):      "Refused: bad expiry.",
+		context.DeadlineExceeded:           "The backend did not answer in time; try again.",
+		errors.New("disk on fire"):         "Error: disk on fire",
+		backend.Conflict("revision moved"): "Someone else changed this identity (revision moved); reloaded it: check it and try again.",
+	}
+	for err, want := range cases {
+		if got := describeErr(err); got != want {
+			t.Errorf("describeErr(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+func TestQuitKeys(t *testing.T) {
+	hs, _ := demoHarness(t)
+	hs.press("/")
+	hs.press("q")
+	if hs.quit || hs.list().input.Value() != "q" {
+		t.Fatalf("q in the filter: quit %v value %q", hs.quit, hs.list().input.Value())
+	}
+	hs.press("ctrl+c")
+	if !hs.quit {
+		t.Fatal("ctrl+c did not quit while typing")
+	}
+	hs, _ = demoHarness(t)
+	hs.press("q")
+	if !hs.quit {
+		t.Fatal("q did not quit")
+	}
+}
+
+func TestNetworkPicker(t *testing.T) {
+	fb := demoBackend()
+	fb.addNetwork(model.Network{ID: "net-stage", Name: "Staging", Status: "provisioning"})
+	fb.addNetwork(model.Network{ID: "net-lab", Name: "Lab"}, model.Identity{ID: "id-x", Name: "probe"})
+	opts := testOptions(fb)
+	opts.StateFile = filepath.Join(t.TempDir(), "state", "idcon.json")
+	hs := newHarness(t, opts, 100, 30)
+	if _, ok := hs.app.top().(*networksScreen); !ok {
+		t.Fatalf("several networks, none used before: top is %T, want the picker", hs.app.top())
+	}
+	hs.press("down", "enter")
+	if !strings.Contains(hs.screen(), "Staging can't be opened: provisioning.") {
+		t.Fatalf("no reason shown:\n%s", hs.screen())
+	}
+	hs.press("/")
+	hs.typeText("la")
+	hs.press("enter", "enter")
+	l := hs.list()
+	if l.network.ID != "net-lab" {
+		t.Fatalf("opened %s, want net-lab", l.network.ID)
+	}
+	info, err := os.Stat(opts.StateFile)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v %v", info, err)
+	}
+	// n opens the picker from anywhere; esc returns.
+	hs.openByName("probe")
+	hs.press("n")
+	if _, ok := hs.app.top().(*networksScreen); !ok {
+		t.Fatalf("n opened %T", hs.app.top())
+	}
+	hs.press("esc")
+	hs.edit()
+
+	// Next run: the remembered network opens at once.
+	hs2 := newHarness(t, opts, 100, 30)
+	if l := hs2.list(); l.network.ID != "net-lab" {
+		t.Fatalf("remembered network not opened: %s", l.network.ID)
+	}
+}
+
+func TestOneNetworkOpensDirectly(t *testing.T) {
+	hs, _ := demoHarness(t)
+	if hs.list().network.ID != "net-acme" {
+		t.Fatal("the only network was not opened")
+	}
+}
+
+func TestTooSmallTerminal(t *testing.T) {
+	hs, _ := demoHarness(t)
+	hs.send(tea.WindowSizeMsg{Width: 70, Height: 20})
+	if !strings.Contains(hs.screen(), "terminal is 70×20; idcon needs at least 80×24") {
+		t.Fatalf("screen:\n%s", hs.screen())
+	}
+	hs.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(hs.screen(), "Identities") {
+		t.Fatal("did not recover at 80×24")
+	}
+}
+
+func TestBackgroundColorRebuildsStyles(t *testing.T) {
+	fb := demoBackend()
+	opts := testOptions(fb)
+	opts.NoColor = false
+	hs := newHarness(t, opts, 100, 30)
+	dark := hs.app.View().Content
+	hs.send(tea.BackgroundColorMsg{Color: lightGray{}})
+	if hs.app.isDark {
+		t.Fatal("a light background was taken for dark")
+	}
+	if light := hs.app.View().Content; light == dark {
+		t.Fatal("styles did not change with the background")
+	}
+}
+
+type lightGray struct{}
+
+func (lightGray) RGBA() (r, g, b, a uint32) { return 0xeeee, 0xeeee, 0xeeee, 0xffff }

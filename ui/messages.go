@@ -1,0 +1,76 @@
+package ui
+
+import (
+	"time"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+// Messages travel up from screens and dialogs to the root, and back from
+// the tea.Cmds that do I/O. Results carry the sequence number of their
+// request so that a stale answer never overwrites a newer one.
+type (
+	// networksLoadedMsg answers the start-up load: the networks and the
+	// network remembered from the last run ("" if none).
+	networksLoadedMsg struct {
+		networks []model.Network
+		last     string
+		err      error
+	}
+	// networkChosenMsg: the admin picked a network in the picker.
+	networkChosenMsg struct{ network model.Network }
+	// stateSavedMsg reports the writing of the state file.
+	stateSavedMsg struct{ err error }
+
+	// pageLoadedMsg answers a page request of the identities list. gen
+	// identifies the query (filter, state, page size) it was asked for.
+	pageLoadedMsg struct {
+		gen    int
+		offset int
+		page   model.Page
+		err    error
+	}
+	// filterTickMsg fires when the filter has been still for the debounce
+	// delay; only the tick carrying the latest seq applies the filter.
+	filterTickMsg struct{ seq int }
+
+	// openIdentityMsg: the admin pressed enter on a row.
+	openIdentityMsg struct{ identity model.Identity }
+	// backMsg: the screen on top asks to be closed.
+	backMsg struct{}
+	// identityLoadedMsg answers a (re)load of the identity being edited.
+	identityLoadedMsg struct {
+		seq      int
+		identity model.Identity
+		err      error
+		note     string // said in a toast once loaded, e.g. after a conflict
+	}
+	// actionRequestedMsg: the admin asked for an enrollment action.
+	actionRequestedMsg struct{ action model.Action }
+
+	// datePickedMsg: the date picker was submitted with a valid expiry.
+	datePickedMsg struct{ expiresAt time.Time }
+	// confirmedMsg and cancelledMsg close a dialog.
+	confirmedMsg struct{}
+	cancelledMsg struct{}
+
+	// mutationDoneMsg answers reset, reissue or delete.
+	mutationDoneMsg struct {
+		seq      int
+		action   model.Action
+		identity model.Identity // the identity as it was when asked
+		token    backend.Token  // reset and reissue
+		after    model.Identity // delete
+		err      error
+	}
+	// deliveryDoneMsg answers a delivery action.
+	deliveryDoneMsg struct {
+		action   model.Action
+		delivery Delivery
+		err      error
+	}
+
+	// toastExpiredMsg removes a toast.
+	toastExpiredMsg struct{ id int }
+)

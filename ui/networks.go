@@ -1,0 +1,199 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+type networkKeys struct {
+	Up, Down, Choose, Filter, Back key.Binding
+	Apply, Clear                   key.Binding // while filtering
+}
+
+func newNetworkKeys() networkKeys {
+	return networkKeys{
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Filter: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"), key.WithDisabled()),
+		Apply:  key.NewBinding(key.WithKeys("enter", "down"), key.WithHelp("enter", "done"), key.WithDisabled()),
+		Clear:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
+	}
+}
+
+// networksScreen is the network picker: a filterable list of the networks
+// with their identity counts. A network with a Status can't be opened and
+// says why.
+type networksScreen struct {
+	s         *session
+	keys      networkKeys
+	nets      []model.Network
+	shown     []int // indexes into nets matching the filter
+	cursor    int
+	current   string // the open network, if any
+	input     textinput.Model
+	filtering bool
+	note      string // why the chosen network can't be opened
+
+	width, height int
+}
+
+func newNetworksScreen(s *session, nets []model.Network, current string) *networksScreen {
+	in := textinput.New()
+	in.Prompt = "/ "
+	in.Placeholder = "network name"
+	in.SetStyles(s.styles.Input)
+	noClipboard(&in)
+	n := &networksScreen{s: s, keys: newNetworkKeys(), nets: nets, current: current, input: in}
+	n.keys.Back.SetEnabled(current != "")
+	n.refilter()
+	for i, idx := range n.shown {
+		if nets[idx].ID == current {
+			n.cursor = i
+		}
+	}
+	return n
+}
+
+func (n *networksScreen) Title() string    { return "Networks" }
+func (n *networksScreen) Busy() bool       { return false }
+func (n *networksScreen) Typing() bool     { return n.filtering }
+func (n *networksScreen) Init() tea.Cmd    { return nil }
+func (n *networksScreen) restyle()         { n.input.SetStyles(n.s.styles.Input) }
+func (n *networksScreen) SetSize(w, h int) { n.width, n.height = w, h; n.input.SetWidth(max(10, w/2)) }
+func (n *networksScreen) ShortHelp() []key.Binding {
+	k := n.keys
+	return []key.Binding{k.Up, k.Down, k.Choose, k.Filter, k.Back, k.Apply, k.Clear}
+}
+func (n *networksScreen) FullHelp() [][]key.Binding { return [][]key.Binding{n.ShortHelp()} }
+
+func (n *networksScreen) refilter() {
+	f := strings.ToLower(n.input.Value())
+	n.shown = n.shown[:0]
+	for i, nw := range n.nets {
+		if f == "" || strings.Contains(strings.ToLower(nw.Name), f) || strings.Contains(strings.ToLower(nw.ID), f) {
+			n.shown = append(n.shown, i)
+		}
+	}
+	n.cursor = min(n.cursor, max(0, len(n.shown)-1))
+}
+
+func (n *networksScreen) setFiltering(on bool) {
+	n.filtering = on
+	for _, b := range []*key.Binding{&n.keys.Up, &n.keys.Down, &n.keys.Choose, &n.keys.Filter} {
+		b.SetEnabled(!on)
+	}
+	n.keys.Back.SetEnabled(!on && n.current != "")
+	n.keys.Apply.SetEnabled(on)
+	n.keys.Clear.SetEnabled(on)
+	if on {
+		n.input.Focus()
+	} else {
+		n.input.Blur()
+	}
+}
+
+func (n *networksScreen) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		if n.filtering {
+			var cmd tea.Cmd
+			n.input, cmd = n.input.Update(msg)
+			return cmd
+		}
+		return nil
+	}
+	k := n.keys
+	if n.filtering {
+		switch {
+		case key.Matches(km, k.Apply):
+			n.setFiltering(false)
+		case key.Matches(km, k.Clear):
+			n.input.SetValue("")
+			n.refilter()
+			n.setFiltering(false)
+		default:
+			var cmd tea.Cmd
+			n.input, cmd = n.input.Update(km)
+			n.refilter()
+			return cmd
+		}
+		return nil
+	}
+	n.note = ""
+	switch {
+	case key.Matches(km, k.Up):
+		n.cursor = max(0, n.cursor-1)
+	case key.Matches(km, k.Down):
+		n.cursor = min(max(0, len(n.shown)-1), n.cursor+1)
+	case key.Matches(km, k.Filter):
+		n.setFiltering(true)
+	case key.Matches(km, k.Back):
+		return msgCmd(backMsg{})
+	case key.Matches(km, k.Choose):
+		if len(n.shown) == 0 {
+			return nil
+		}
+		nw := n.nets[n.shown[n.cursor]]
+		if nw.Status != "" {
+			n.note = safetext.Line(nw.Name, 40) + " can't be opened: " + safetext.Line(nw.Status, 40) + "."
+			return nil
+		}
+		return msgCmd(networkChosenMsg{network: nw})
+	}
+	return nil
+}
+
+func (n *networksScreen) View() string {
+	st := &n.s.styles
+	var b strings.Builder
+	if n.filtering || n.input.Value() != "" {
+		b.WriteString(n.input.View())
+	} else {
+		b.WriteString(st.Muted.Render("Choose the network to manage."))
+	}
+	b.WriteString("\n")
+	countW := 18
+	nameW := max(10, n.width-2-countW-2)
+	for i, idx := range n.shown {
+		nw := n.nets[idx]
+		count := "? identities"
+		if nw.Identities >= 0 {
+			count = plural(nw.Identities, "identity", "identities")
+		}
+		if nw.Status != "" {
+			count = "(" + safetext.Line(nw.Status, countW-2) + ")"
+		}
+		name := safetext.Line(nw.Name, nameW)
+		if nw.ID == n.current {
+			name = safetext.Line(nw.Name+" (open)", nameW)
+		}
+		line := padRight(name, nameW) + "  " + padLeft(count, countW)
+		switch {
+		case i == n.cursor:
+			b.WriteString("\n" + st.Selected.Render("› "+line))
+		case nw.Status != "":
+			b.WriteString("\n  " + st.Muted.Render(line))
+		default:
+			b.WriteString("\n  " + line)
+		}
+	}
+	if len(n.shown) == 0 {
+		if len(n.nets) == 0 {
+			b.WriteString("\n" + st.Muted.Render("This backend serves no networks."))
+		} else {
+			b.WriteString("\n" + st.Muted.Render("No network matches the filter."))
+		}
+	}
+	if n.note != "" {
+		b.WriteString("\n\n" + st.Error.Render(n.note))
+	}
+	return b.String()
+}

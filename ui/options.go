@@ -1,0 +1,70 @@
+package ui
+
+import (
+	"time"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/delivery"
+	"github.com/idcon/idcon/model"
+)
+
+// Options is everything one console session needs. Nothing in ui is global:
+// the same code serves a local terminal and many SSH sessions, each with its
+// own Options.
+type Options struct {
+	Backend backend.Backend
+	// Now is the clock (tests pass a fixed one); nil means time.Now.
+	Now func() time.Time
+	// Location is the admin's time zone for dates; nil means time.Local.
+	Location *time.Location
+	// Policy bounds how far ahead a token may expire.
+	Policy model.ExpiryPolicy
+	// DefaultExpiry is how far ahead the date picker starts; zero means 7 days.
+	DefaultExpiry time.Duration
+	// StateFile is where the last chosen network is remembered; "" means
+	// don't remember. It is read and written only inside tea.Cmds.
+	StateFile string
+	// NoColor is set when NO_COLOR is: the console then draws no colours and
+	// relies on words and markers alone.
+	NoColor bool
+	// Downloads is the folder Download JWT offers; "" means the process's
+	// current folder. The admin may change it in the dialog. Under the SSH
+	// server it is a folder of the server.
+	Downloads string
+	// SMTP is the mail server for registration emails as the config file
+	// sets it (the password comes from the environment). The IDCON_SMTP_*
+	// variables read through Getenv override it, field by field, when the
+	// admin asks to send.
+	SMTP delivery.SMTPConfig
+	// Getenv reads the environment for the IDCON_SMTP_* overrides and HOME
+	// (for a "~/" folder); nil means none. Under the SSH server it must read
+	// the server's environment, never the client's.
+	Getenv func(string) string
+	// Timeout bounds every backend call; zero means 15 seconds.
+	Timeout time.Duration
+	// SendTimeout bounds sending one email; zero means
+	// delivery.DefaultSendTimeout.
+	SendTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.DefaultExpiry <= 0 {
+		o.DefaultExpiry = 7 * 24 * time.Hour
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 15 * time.Second
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = delivery.DefaultSendTimeout
+	}
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	return o
+}
