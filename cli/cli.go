@@ -14,6 +14,7 @@ import (
 
 	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
 )
 
@@ -25,8 +26,12 @@ var Version = "dev"
 // backend and the settings of this run. The backend is closed by the CLI
 // once the console returns.
 type ConsoleEnv struct {
-	// Backend serves every network of the database.
+	// Backend serves every network of the database and the config file's
+	// controllers.
 	Backend backend.Backend
+	// Warnings are what the console should tell the admin about the
+	// configuration when it opens (plain HTTP to a controller on loopback).
+	Warnings []string
 	// Store is the same database as Backend, for what only the embedded
 	// authority can do (creating networks, seeding the demo, sessions).
 	Store *embedded.Store
@@ -42,6 +47,13 @@ type ConsoleEnv struct {
 	// Now is the clock; Policy bounds token expiry.
 	Now    func() time.Time
 	Policy model.ExpiryPolicy
+	// Downloads is the folder Download JWT offers: the config file's
+	// downloads, else the current folder.
+	Downloads string
+	// SMTP is the config file's mail server for registration emails;
+	// Getenv reads the IDCON_SMTP_* variables that override it.
+	SMTP   delivery.SMTPConfig
+	Getenv func(string) string
 	// The terminal.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer

@@ -17,8 +17,13 @@ import (
 )
 
 // runConsole is the root command: it opens the database (seeding the demo
-// network the first time --demo is used) and hands it to the console.
+// network the first time --demo is used), joins the config file's
+// controllers to it and hands them to the console.
 func (a *app) runConsole(cmd *cobra.Command, args []string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return ran(err)
+	}
 	s, path, err := a.open()
 	if err != nil {
 		return ran(err)
@@ -36,8 +41,11 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 			return ran(err)
 		}
 	}
+	b, warnings, closeControllers := a.joinNetworks(cfg, s, false)
+	defer closeControllers()
 	return ran(a.console(ctx, ConsoleEnv{
-		Backend:   s,
+		Backend:   b,
+		Warnings:  warnings,
 		Store:     s,
 		DBPath:    path,
 		Demo:      a.demo,
@@ -45,6 +53,9 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 		NoColor:   a.getenv("NO_COLOR") != "",
 		Now:       a.now,
 		Policy:    model.ExpiryPolicy{},
+		Downloads: a.downloadsFolder(cfg),
+		SMTP:      smtpSettings(cfg),
+		Getenv:    a.getenv,
 		Stdin:     a.stdin,
 		Stdout:    a.stdout,
 		Stderr:    a.stderr,
@@ -63,5 +74,9 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Policy:    env.Policy,
 		StateFile: env.StateFile,
 		NoColor:   env.NoColor,
+		Downloads: env.Downloads,
+		SMTP:      env.SMTP,
+		Getenv:    env.Getenv,
+		Warnings:  env.Warnings,
 	}, env.Stdin, env.Stdout)
 }

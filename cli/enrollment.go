@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idcon/idcon/backend"
-	"github.com/idcon/idcon/backend/embedded"
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 )
@@ -21,12 +20,15 @@ func (a *app) enrollmentCommand() *cobra.Command {
                      active session drops at once
   expired   reissue: new token in place of the one that expired unused
   pending   delete:  remove the unused token (irreversible: the identity
-                     can't enroll again); jwt: get the token to hand over`
+                     can't enroll again); jwt, qr, email: hand the token
+                     to its user as a file, a QR code or an email`
 	cmd.AddCommand(
 		a.issueCommand(model.ActionReset),
 		a.issueCommand(model.ActionReissue),
 		a.deleteCommand(),
 		a.jwtCommand(),
+		a.qrCommand(),
+		a.emailCommand(),
 	)
 	return cmd
 }
@@ -36,8 +38,9 @@ func (a *app) enrollmentCommand() *cobra.Command {
 func (a *app) issueCommand(act model.Action) *cobra.Command {
 	var network, expires, outFile string
 	var yes, asJSON bool
+	var bulk bulkFlags // --all: every identity matching a filter (cli/bulk.go)
 	cmd := &cobra.Command{
-		Args: exactArgs("NAME"),
+		Args: bulk.args,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlag(cmd, "expires", "+7d"); err != nil {
 				return err
@@ -47,12 +50,15 @@ func (a *app) issueCommand(act model.Action) *cobra.Command {
 			if err != nil {
 				return ran(err)
 			}
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				n, err := resolveNetwork(ctx, s, network)
+			if bulk.all {
+				return a.runBulk(act, bulk, network, exp, outFile, yes, asJSON)
+			}
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				n, err := resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
@@ -74,9 +80,9 @@ func (a *app) issueCommand(act model.Action) *cobra.Command {
 				}
 				var tok backend.Token
 				if act == model.ActionReset {
-					tok, err = s.ResetEnrollment(ctx, n.ID, id.ID, id.Revision, exp)
+					tok, err = b.ResetEnrollment(ctx, n.ID, id.ID, id.Revision, exp)
 				} else {
-					tok, err = s.ReissueEnrollment(ctx, n.ID, id.ID, id.Revision, exp)
+					tok, err = b.ReissueEnrollment(ctx, n.ID, id.ID, id.Revision, exp)
 				}
 				if err != nil {
 					return err
@@ -114,6 +120,7 @@ With --json: {"identity":{...},"jwt","expiresAt","sessionsDropped"}.`
 	f.StringVar(&expires, "expires", "", "when the new token expires: YYYY-MM-DD, RFC 3339, or +7d / +36h / +90s (required)")
 	f.StringVarP(&outFile, "output", "o", "", "write the token to this file (mode 0600) instead of printing it")
 	f.BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	bulk.register(cmd, &yes)
 	return cmd
 }
 
@@ -182,12 +189,12 @@ Without --yes, idcon asks first, which needs a terminal.`,
 		Example: "  idcon enrollment delete sso-carol --yes",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				n, err := resolveNetwork(ctx, s, network)
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				n, err := resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
@@ -202,7 +209,7 @@ Without --yes, idcon asks first, which needs a terminal.`,
 						return err
 					}
 				}
-				after, err := s.DeleteEnrollment(ctx, n.ID, id.ID, id.Revision)
+				after, err := b.DeleteEnrollment(ctx, n.ID, id.ID, id.Revision)
 				if err != nil {
 					return err
 				}
@@ -231,12 +238,12 @@ user, or write it to -o FILE (mode 0600). The token is a secret.`,
 		Example: "  idcon enrollment jwt laptop-alice -o laptop-alice.jwt",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				n, err := resolveNetwork(ctx, s, network)
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				n, err := resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
@@ -250,7 +257,7 @@ user, or write it to -o FILE (mode 0600). The token is a secret.`,
 					}
 					defer tf.discard()
 				}
-				jwt, err := s.TokenJWT(ctx, n.ID, id.ID)
+				jwt, err := b.TokenJWT(ctx, n.ID, id.ID)
 				if err != nil {
 					return err
 				}

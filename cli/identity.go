@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 )
@@ -47,12 +47,12 @@ RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
 			if err != nil {
 				return ran(err)
 			}
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				n, err := resolveNetwork(ctx, s, network)
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				n, err := resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				tok, err := s.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, ExpiresAt: exp})
+				tok, err := b.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, ExpiresAt: exp})
 				if err != nil {
 					return err
 				}
@@ -104,12 +104,12 @@ With --json: {"items":[...],"total":N}, each item shaped as identity show
 			if offset < 0 {
 				return ran(failf("--offset %d is negative; use 0 or more", offset))
 			}
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				n, err := resolveNetwork(ctx, s, network)
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				n, err := resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				page, err := s.Identities(ctx, n.ID, q)
+				page, err := b.Identities(ctx, n.ID, q)
 				if err != nil {
 					return err
 				}
@@ -169,12 +169,12 @@ With --json: {"id","name","network","email","state","expiresAt",
 null.`,
 		Args: exactArgs("NAME|ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				n, err := resolveNetwork(ctx, s, network)
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				n, err := resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}

@@ -6,14 +6,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/backend/embedded"
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 )
 
 func (a *app) networkCommand() *cobra.Command {
-	cmd := group("network", "Create and list networks")
-	cmd.AddCommand(a.networkCreateCommand(), a.networkListCommand())
+	cmd := group("network", "Create, list and trust networks")
+	cmd.AddCommand(a.networkCreateCommand(), a.networkListCommand(), a.networkTrustCommand())
 	return cmd
 }
 
@@ -59,8 +60,8 @@ With --json: [{"id","name","identities","signingKey"}], where signingKey is
 the PEM public key that verifies the network's enrollment tokens.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
-				nets, err := s.Networks(ctx)
+			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
+				nets, err := b.Networks(ctx)
 				if err != nil {
 					return err
 				}

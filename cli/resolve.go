@@ -122,6 +122,10 @@ func pastTense(a model.Action) string {
 		return "deleted"
 	case model.ActionJWT:
 		return "downloaded"
+	case model.ActionQR:
+		return "shown as a QR code"
+	case model.ActionEmail:
+		return "sent by email"
 	}
 	return string(a) + "ed"
 }

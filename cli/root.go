@@ -24,8 +24,9 @@ const (
 // app is one run of the CLI: the process environment and the global flags.
 type app struct {
 	environment
-	dbFlag string
-	demo   bool
+	dbFlag     string
+	configFlag string
+	demo       bool
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -52,6 +53,7 @@ scripts can read.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbFlag, "db", "", "the database file (default $IDCON_DB, else $XDG_DATA_HOME/idcon/idcon.db)")
 	pf.BoolVar(&a.demo, "demo", false, "use the demo database ($XDG_DATA_HOME/idcon/demo.db), never the real one")
+	pf.StringVar(&a.configFlag, "config", "", "the config file (default $XDG_CONFIG_HOME/idcon/config.yaml, which may be missing)")
 
 	root.AddCommand(
 		a.demoCommand(),

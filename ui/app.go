@@ -1,8 +1,9 @@
 // Package ui is idcon's console: a Bubble Tea v2 program with a small root
 // model that routes between screens (network picker, identities list, Edit
-// Identity) and dialogs (date picker, confirmations), performs the backend
-// calls the screens ask for in tea.Cmds, and draws the frame: sidebar, main
-// pane, key help and notifications.
+// Identity) and dialogs (date picker, confirmations, the token deliveries:
+// QR code, JWT download, registration email), performs the backend calls
+// and the deliveries' I/O the screens ask for in tea.Cmds, and draws the
+// frame: sidebar, main pane, key help and notifications.
 package ui
 
 import (
@@ -18,6 +19,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/model"
@@ -68,6 +70,7 @@ type App struct {
 
 	editSeq int // latest load of the identity being edited
 	mutSeq  int // latest enrollment action
+	qrSeq   int // latest QR code asked for
 
 	toasts   toasts
 	help     help.Model
@@ -107,6 +110,7 @@ func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer, extra .
 
 func (a *App) restyle(isDark bool) {
 	a.isDark = isDark
+	a.s.isDark = isDark
 	a.s.styles = newStyles(isDark, a.s.opts.NoColor)
 	a.help.Styles = a.s.styles.Help
 	a.spin.Style = a.s.styles.Muted
@@ -122,7 +126,11 @@ func (a *App) restyle(isDark bool) {
 }
 
 func (a *App) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, a.loadNetworks())
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadNetworks()}
+	for _, w := range a.s.opts.Warnings {
+		cmds = append(cmds, a.toasts.add(w, toastNote))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (a *App) loadNetworks() tea.Cmd {
@@ -146,7 +154,7 @@ func (a *App) busy() bool {
 			return true
 		}
 	}
-	return false
+	return a.dialog != nil && a.dialog.Busy()
 }
 
 // Update routes the message and, when something is waiting, keeps the
@@ -171,6 +179,11 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.BackgroundColorMsg:
 		a.restyle(msg.IsDark())
+		return nil
+	case tea.ColorProfileMsg:
+		// Without colours the QR code must be drawn by its glyphs alone.
+		a.s.monochrome = msg.Profile == colorprofile.NoTTY || msg.Profile == colorprofile.ASCII
+		a.restyle(a.isDark)
 		return nil
 	case spinner.TickMsg:
 		if !a.busy() {
@@ -218,8 +231,16 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case mutationDoneMsg:
 		return a.mutationDone(msg)
-	case deliveryDoneMsg:
-		return a.deliveryDone(msg)
+	case qrReadyMsg:
+		return a.qrReady(msg)
+	case downloadRequestedMsg:
+		return a.download(msg)
+	case downloadDoneMsg:
+		return a.downloadDone(msg)
+	case emailRequestedMsg:
+		return a.sendEmail(msg)
+	case emailDoneMsg:
+		return a.emailDone(msg)
 	}
 	// Anything else (paste, cursor messages) belongs to whoever has the focus.
 	if a.dialog != nil {
@@ -245,8 +266,9 @@ func (a *App) typing() bool {
 // and n out of dialogs, so the help shows only what works.
 func (a *App) enableGlobalKeys() {
 	typing := a.typing()
+	_, full := a.dialog.(fullScreener)
 	a.keys.Quit.SetEnabled(!typing)
-	a.keys.Help.SetEnabled(!typing)
+	a.keys.Help.SetEnabled(!typing && !full)
 	a.keys.Networks.SetEnabled(!typing && a.dialog == nil)
 	a.keys.ForceQuit.SetEnabled(typing)
 }
@@ -296,7 +318,9 @@ func (a *App) layout() {
 	for _, c := range a.stack {
 		c.SetSize(w, h-1)
 	}
-	if a.dialog != nil {
+	if _, full := a.dialog.(fullScreener); full {
+		a.dialog.SetSize(a.width, a.height)
+	} else if a.dialog != nil {
 		a.dialog.SetSize(a.dialogWidth(), h)
 	}
 	a.help.SetWidth(a.width)
@@ -430,13 +454,24 @@ func (a *App) startAction(act model.Action) tea.Cmd {
 		a.openDialog(newDeleteConfirm(a.s, v.ident))
 		return nil
 	}
-	// The deliveries.
+	// The deliveries. Each fetches the token when it is about to be used,
+	// through the backend's audited Token where it has one.
 	a.flow = flow{}
-	if a.s.opts.Deliverer == nil {
-		return a.toasts.add(act.Title()+" is not yet available.", toastNote)
+	switch act {
+	case model.ActionQR:
+		a.qrSeq = a.s.nextSeq()
+		v.setBusy("Preparing the QR code")
+		return qrCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, v.ident, a.qrSeq)
+	case model.ActionJWT:
+		a.openDialog(newDownloadDialog(a.s, v.ident))
+	case model.ActionEmail:
+		cfg, err := smtpConfig(a.s.opts)
+		if err != nil {
+			return a.toasts.add(describeDeliveryErr("The email can't be sent", err), toastProblem)
+		}
+		a.openDialog(newEmailDialog(a.s, v.ident, cfg))
 	}
-	v.setBusy(act.Title())
-	return deliverCmd(a.s.opts.Deliverer, a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, v.ident, act)
+	return nil
 }
 
 func (a *App) datePicked(t time.Time) tea.Cmd {
@@ -517,20 +552,67 @@ func (a *App) mutationDone(msg mutationDoneMsg) tea.Cmd {
 	return a.toasts.add(text, toastDone)
 }
 
-func (a *App) deliveryDone(msg deliveryDoneMsg) tea.Cmd {
-	if v := a.editing(); v != nil {
-		v.setBusy("")
+// qrReady opens the QR code fetched for the identity still being edited.
+func (a *App) qrReady(msg qrReadyMsg) tea.Cmd {
+	v := a.editing()
+	if msg.seq != a.qrSeq || v == nil || v.ident.ID != msg.identity.ID {
+		return nil
+	}
+	v.setBusy("")
+	if msg.err != nil {
+		return a.toasts.add(describeDeliveryErr("The QR code can't be shown", msg.err), toastProblem)
+	}
+	a.openDialog(newQRView(a.s, msg.identity, msg.code))
+	return nil
+}
+
+func (a *App) download(msg downloadRequestedMsg) tea.Cmd {
+	d, ok := a.dialog.(*downloadDialog)
+	if !ok || d.Busy() {
+		return nil
+	}
+	d.running(a.s.nextSeq())
+	return downloadCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, d.ident, msg.dir, msg.overwrite, d.seq)
+}
+
+// downloadDone closes the dialog with the path in a toast and the token on
+// the admin's clipboard (OSC 52: it reaches the admin's terminal through
+// SSH and tmux), or shows the dialog what went wrong.
+func (a *App) downloadDone(msg downloadDoneMsg) tea.Cmd {
+	d, ok := a.dialog.(*downloadDialog)
+	if !ok || d.seq != msg.seq || !d.Busy() {
+		return nil
 	}
 	if msg.err != nil {
-		return a.toasts.add(describeErr(msg.err), toastProblem)
+		d.failed(msg.err)
+		return nil
 	}
-	if msg.delivery.Body != "" {
-		a.openDialog(newInfoDialog(a.s, msg.action.Title(), msg.delivery.Body))
+	a.dialog = nil
+	text := fmt.Sprintf("Token of %s saved to %s and copied to the clipboard", safetext.Line(d.ident.Name, 40), msg.path)
+	return tea.Batch(a.toasts.add(text, toastDone), tea.SetClipboard(string(msg.Token)))
+}
+
+func (a *App) sendEmail(msg emailRequestedMsg) tea.Cmd {
+	d, ok := a.dialog.(*emailDialog)
+	if !ok || d.Busy() {
+		return nil
 	}
-	if msg.delivery.Message != "" {
-		return a.toasts.add(msg.delivery.Message, toastDone)
+	d.running(a.s.nextSeq())
+	o := a.s.opts
+	return emailCmd(o.Backend, o.Timeout, o.SendTimeout, d.cfg, a.network, d.ident, msg.to, o.Location, d.seq)
+}
+
+func (a *App) emailDone(msg emailDoneMsg) tea.Cmd {
+	d, ok := a.dialog.(*emailDialog)
+	if !ok || d.seq != msg.seq || !d.Busy() {
+		return nil
 	}
-	return nil
+	if msg.err != nil {
+		d.failed(msg.err)
+		return nil
+	}
+	a.dialog = nil
+	return a.toasts.add("Registration email sent to "+msg.to, toastDone)
 }
 
 // View draws the frame. Only the root returns a tea.View.
@@ -551,6 +633,9 @@ func (a *App) render() string {
 			lipgloss.Wrap(msg, a.width, " "))
 	}
 	a.enableGlobalKeys()
+	if _, full := a.dialog.(fullScreener); full {
+		return a.dialog.View()
+	}
 	mw, mh := a.mainSize()
 	side := a.s.styles.Sidebar.Render(fitBlock(a.sidebar(), sidebarWidth-2, mh))
 	main := fitBlock(a.breadcrumbs(mw)+"\n"+a.mainView(), mw, mh)

@@ -26,3 +26,20 @@ func BenchmarkListKeyAndView(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQRViewFrame measures one redraw with the QR code on screen: the
+// code was rendered when the token was fetched, so a frame only hands the
+// placed string over.
+func BenchmarkQRViewFrame(b *testing.B) {
+	t := &testing.T{}
+	hs := newHarness(t, testOptions(demoBackend()), 120, 50)
+	hs.openByName("phone-bob")
+	hs.press("c")
+	if _, ok := hs.app.dialog.(*qrView); !ok {
+		b.Fatal("no QR view")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = hs.app.View()
+	}
+}

@@ -66,15 +66,6 @@ func mutateCmd(b backend.Backend, timeout time.Duration, network string, seq int
 	}
 }
 
-func deliverCmd(d Deliverer, b backend.Backend, timeout time.Duration, network string, ident model.Identity, a model.Action) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		res, err := d.Deliver(ctx, b, network, ident, a)
-		return deliveryDoneMsg{action: a, delivery: res, err: err}
-	}
-}
-
 // stateFile is what the console remembers between runs.
 type stateFile struct {
 	Network string `json:"network"`

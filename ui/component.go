@@ -40,6 +40,10 @@ type session struct {
 	tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
 	// spinner is the current spinner frame, drawn next to whatever waits.
 	spinner string
+	// isDark is the terminal's background as last learned; monochrome is
+	// set when its colour profile shows no colours (the QR code then
+	// relies on its glyphs).
+	isDark, monochrome bool
 }
 
 func (s *session) nextSeq() int {

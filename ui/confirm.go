@@ -138,39 +138,3 @@ func (c *confirmDialog) View() string {
 	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, btns[0], "   ", btns[1]))
 	return b.String()
 }
-
-// infoDialog shows something the admin reads and closes, such as the QR
-// code a delivery drew.
-type infoDialog struct {
-	s     *session
-	title string
-	body  string
-	keys  struct{ Close key.Binding }
-}
-
-func newInfoDialog(s *session, title, body string) *infoDialog {
-	lines := strings.Split(body, "\n")
-	for i, l := range lines {
-		lines[i] = safetext.Clean(l)
-	}
-	d := &infoDialog{s: s, title: safetext.Line(title, 60), body: strings.Join(lines, "\n")}
-	d.keys.Close = key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "close"))
-	return d
-}
-
-func (d *infoDialog) Title() string             { return d.title }
-func (d *infoDialog) Busy() bool                { return false }
-func (d *infoDialog) Typing() bool              { return false }
-func (d *infoDialog) Init() tea.Cmd             { return nil }
-func (d *infoDialog) SetSize(int, int)          {}
-func (d *infoDialog) ShortHelp() []key.Binding  { return []key.Binding{d.keys.Close} }
-func (d *infoDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
-func (d *infoDialog) Update(msg tea.Msg) tea.Cmd {
-	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, d.keys.Close) {
-		return msgCmd(cancelledMsg{})
-	}
-	return nil
-}
-func (d *infoDialog) View() string {
-	return d.s.styles.DialogTitle.Render(d.title) + "\n\n" + d.body
-}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
 )
 
@@ -41,4 +43,21 @@ func describeErr(err error) string {
 		return msg
 	}
 	return "Error: " + msg
+}
+
+// describeDeliveryErr words the failure of a delivery: failed says what
+// didn't happen ("The email was not sent"). SMTP failures keep the plain
+// sentence delivery wrote for them; settings problems say how to set
+// things up; backend errors are described as everywhere else.
+func describeDeliveryErr(failed string, err error) string {
+	var se *delivery.SendError
+	switch {
+	case errors.As(err, &se):
+		return failed + ": " + se.Error() + "."
+	case errors.Is(err, delivery.ErrSMTPConfig):
+		return "Registration emails are not set up: " + err.Error() + "."
+	case backend.Kind(err) != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return describeErr(err)
+	}
+	return failed + ": " + strings.TrimSuffix(err.Error(), ".") + "."
 }

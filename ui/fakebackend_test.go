@@ -186,8 +186,26 @@ func (f *fakeBackend) DeleteEnrollment(_ context.Context, network, id string, re
 	return ident, err
 }
 
-func (f *fakeBackend) TokenJWT(context.Context, string, string) (string, error) {
-	return "", backend.Forbidden("not in the fake")
+// TokenJWT returns a made-up token, the same for the same identity, while
+// the identity is pending.
+func (f *fakeBackend) TokenJWT(_ context.Context, network, id string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("TokenJWT %s", id)
+	x, err := f.find(network, id)
+	if err != nil {
+		return "", err
+	}
+	if st := x.State(f.now); st != model.StatePending {
+		return "", backend.Conflict("%s is %s: it has no unused token", x.Name, st)
+	}
+	return fakeToken(id), nil
+}
+
+// fakeToken is the fake's token of an identity: shaped like a JWT, short
+// enough for its QR code to fit 100×30 but not 80×24.
+func fakeToken(id string) string {
+	return "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiI" + id + "In0.c2lnbmF0dXJlLW9mLXRoZS1mYWtl"
 }
 
 func (f *fakeBackend) Close() error { return nil }

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -118,4 +121,68 @@ func TestFlowResetWithTypedDate(t *testing.T) {
 	if got.State(now) != model.StatePending || got.ActiveSessions != 0 {
 		t.Fatalf("after the flow: state %s, %d sessions", got.State(now), got.ActiveSessions)
 	}
+}
+
+// TestFlowDownloadWritesOSC52 runs the whole program: Download JWT writes
+// the file and the terminal receives the OSC 52 sequence that puts the
+// token on the admin's clipboard, through SSH and tmux alike.
+func TestFlowDownloadWritesOSC52(t *testing.T) {
+	w := newStoreWorld(t)
+	dir := t.TempDir()
+	opts := w.options(nil)
+	opts.Downloads = dir
+	opts.NoColor = true
+
+	var mu sync.Mutex
+	var screen string
+	filter := func(m tea.Model, msg tea.Msg) tea.Msg {
+		if a, ok := m.(*App); ok {
+			s := ansi.Strip(a.render())
+			mu.Lock()
+			screen = s
+			mu.Unlock()
+		}
+		return msg
+	}
+	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(100, 30),
+		teatest.WithProgramOptions(tea.WithFilter(filter)))
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			tm.Send(probeMsg{})
+			time.Sleep(20 * time.Millisecond)
+			mu.Lock()
+			s := screen
+			mu.Unlock()
+			if strings.Contains(flat(s), what) {
+				return
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("never saw %q; screen:\n%s", what, screen)
+	}
+	waitFor("1–1 of 1")
+	tm.Send(keyMsg("enter"))
+	waitFor("Download JWT (j)")
+	tm.Type("j")
+	waitFor("Saved as laptop-alice.jwt")
+	tm.Send(keyMsg("enter"))
+	waitFor("and copied to the clipboard")
+	tm.Type("q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	out, err := io.ReadAll(tm.FinalOutput(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	osc := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(w.token))
+	if !bytes.Contains(out, []byte(osc)) {
+		t.Fatalf("the terminal never got the OSC 52 sequence (%d bytes of output)", len(out))
+	}
+	// The token reaches the terminal only inside that sequence.
+	if bytes.Count(out, []byte(w.token)) != 0 {
+		t.Fatal("the token was written to the terminal in clear")
+	}
+	checkTokenFile(t, filepath.Join(dir, "laptop-alice.jwt"), w.token)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
 )
 
@@ -15,39 +16,69 @@ import (
 // size, 80×24, without colours (so the files don't depend on the terminal's
 // palette), from fixed data and a fixed clock. Refresh with -update.
 func TestGolden(t *testing.T) {
+	// The deliveries' settings: a folder and a mail server that exist only
+	// in the goldens (nothing is written or sent while drawing them).
+	deliveries := func(o *Options) {
+		o.Downloads = "/srv/idcon/downloads"
+		o.SMTP = delivery.SMTPConfig{Host: "smtp.example.org", From: "idcon@example.org"}
+	}
 	scenes := []struct {
 		name string
 		fb   func() *fakeBackend
 		do   func(hs *harness)
+		opts func(*Options)
 	}{
-		{"picker", pickerBackend, func(hs *harness) {}},
-		{"picker_refused", pickerBackend, func(hs *harness) { hs.press("down", "enter") }},
-		{"list", demoBackend, func(hs *harness) {}},
-		{"list_filtered", demoBackend, func(hs *harness) { hs.press("/"); hs.typeText("example"); hs.fireTimers(); hs.press("enter", "s") }},
+		{"picker", pickerBackend, func(hs *harness) {}, nil},
+		{"picker_refused", pickerBackend, func(hs *harness) { hs.press("down", "enter") }, nil},
+		{"list", demoBackend, func(hs *harness) {}, nil},
+		{"list_filtered", demoBackend, func(hs *harness) { hs.press("/"); hs.typeText("example"); hs.fireTimers(); hs.press("enter", "s") }, nil},
 		{"list_large", func() *fakeBackend { fb := demoBackend(); fb.synthetic = 103482; return fb },
-			func(hs *harness) { hs.press("pgdown", "j") }},
-		{"edit_enrolled", demoBackend, func(hs *harness) { hs.openByName("laptop-alice") }},
-		{"edit_pending", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("tab") }},
-		{"edit_expired", demoBackend, func(hs *harness) { hs.openByName("tablet-carol") }},
-		{"edit_none", demoBackend, func(hs *harness) { hs.openByName("printer-dave") }},
-		{"datepicker_reset", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r") }},
-		{"datepicker_reissue", demoBackend, func(hs *harness) { hs.openByName("tablet-carol"); hs.press("i", "pgdown") }},
+			func(hs *harness) { hs.press("pgdown", "j") }, nil},
+		{"edit_enrolled", demoBackend, func(hs *harness) { hs.openByName("laptop-alice") }, nil},
+		{"edit_pending", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("tab") }, nil},
+		{"edit_expired", demoBackend, func(hs *harness) { hs.openByName("tablet-carol") }, nil},
+		{"edit_none", demoBackend, func(hs *harness) { hs.openByName("printer-dave") }, nil},
+		{"datepicker_reset", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r") }, nil},
+		{"datepicker_reissue", demoBackend, func(hs *harness) { hs.openByName("tablet-carol"); hs.press("i", "pgdown") }, nil},
 		{"datepicker_typed", demoBackend, func(hs *harness) {
 			hs.openByName("tablet-carol")
 			hs.press("i", "2")
 			hs.typeText("025-01-01")
 			hs.press("enter")
-		}},
-		{"datepicker_refused", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r", "t", "left", "enter") }},
-		{"confirm_reset", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r", "enter") }},
-		{"confirm_delete", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("d") }},
-		{"toast_reset", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r", "enter", "y") }},
-		{"help_full", demoBackend, func(hs *harness) { hs.press("?") }},
+		}, nil},
+		{"datepicker_refused", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r", "t", "left", "enter") }, nil},
+		{"confirm_reset", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r", "enter") }, nil},
+		{"confirm_delete", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("d") }, nil},
+		{"toast_reset", demoBackend, func(hs *harness) { hs.openByName("laptop-alice"); hs.press("r", "enter", "y") }, nil},
+		{"help_full", demoBackend, func(hs *harness) { hs.press("?") }, nil},
+		{"qr", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("c") }, nil},
+		{"download", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("j") }, deliveries},
+		{"download_failed", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("j", "enter") }, deliveries},
+		{"download_overwrite", demoBackend, func(hs *harness) {
+			hs.openByName("phone-bob")
+			hs.press("j")
+			// The answer a write gets when the file is there.
+			d := hs.app.dialog.(*downloadDialog)
+			d.running(99)
+			hs.send(downloadDoneMsg{seq: 99, err: &delivery.ExistsError{Name: "phone-bob.jwt", Dir: "/srv/idcon/downloads"}})
+		}, deliveries},
+		{"email", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("m") }, deliveries},
+		{"email_invalid", demoBackend, func(hs *harness) {
+			hs.openByName("phone-bob")
+			hs.press("m", "ctrl+u")
+			hs.typeText("bob@")
+			hs.press("enter")
+		}, deliveries},
+		{"email_unconfigured", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("m") }, nil},
 	}
 	for _, size := range [][2]int{{100, 30}, {80, 24}} {
 		for _, sc := range scenes {
 			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
-				hs := newHarness(t, testOptions(sc.fb()), size[0], size[1])
+				opts := testOptions(sc.fb())
+				if sc.opts != nil {
+					sc.opts(&opts)
+				}
+				hs := newHarness(t, opts, size[0], size[1])
 				sc.do(hs)
 				checkFrame(t, hs, size[0], size[1])
 				golden.RequireEqual(t, hs.screen())

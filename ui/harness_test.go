@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,10 @@ type harness struct {
 	app    *App
 	timers []tea.Msg
 	quit   bool
+	// clipboard holds what the console asked the terminal to put on the
+	// clipboard (tea.SetClipboard's messages), which a program would write
+	// as OSC 52.
+	clipboard []tea.Msg
 }
 
 func newHarness(t *testing.T, opts Options, w, h int) *harness {
@@ -109,6 +114,10 @@ func (hs *harness) run(cmd tea.Cmd) {
 	case tea.QuitMsg:
 		hs.quit = true
 	default:
+		if reflect.TypeOf(msg).String() == "tea.setClipboardMsg" {
+			hs.clipboard = append(hs.clipboard, msg)
+			return
+		}
 		hs.send(msg)
 	}
 }
@@ -169,6 +178,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "ctrl+u":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	}
 	r := []rune(k)
 	return tea.KeyPressMsg{Code: r[0], Text: k}

@@ -103,49 +103,6 @@ func TestEditButtonsTakeFocusAndEnter(t *testing.T) {
 	hs.list()
 }
 
-func TestDeliveriesSayNotYetAvailable(t *testing.T) {
-	hs, _ := demoHarness(t)
-	hs.openByName("phone-bob")
-	for k, title := range map[string]string{"m": "Send registration email", "j": "Download JWT", "c": "Show QR code"} {
-		hs.app.toasts.items = nil
-		hs.press(k)
-		if len(hs.app.toasts.items) != 1 || hs.app.toasts.items[0].text != title+" is not yet available." {
-			t.Fatalf("%s: toasts %+v", k, hs.app.toasts.items)
-		}
-	}
-}
-
-type fakeDeliverer struct{ got []model.Action }
-
-func (d *fakeDeliverer) Deliver(_ context.Context, _ backend.Backend, _ string, id model.Identity, a model.Action) (Delivery, error) {
-	d.got = append(d.got, a)
-	if a == model.ActionQR {
-		return Delivery{Body: "██  ██\n  ██  "}, nil
-	}
-	return Delivery{Message: id.Name + ".jwt saved"}, nil
-}
-
-func TestDelivererHook(t *testing.T) {
-	fb := demoBackend()
-	d := &fakeDeliverer{}
-	opts := testOptions(fb)
-	opts.Deliverer = d
-	hs := newHarness(t, opts, 100, 30)
-	hs.openByName("phone-bob")
-	hs.press("j")
-	if len(hs.app.toasts.items) != 1 || hs.app.toasts.items[0].text != "phone-bob.jwt saved" {
-		t.Fatalf("toasts %+v", hs.app.toasts.items)
-	}
-	hs.press("c")
-	if _, ok := hs.app.dialog.(*infoDialog); !ok || !strings.Contains(hs.screen(), "██  ██") {
-		t.Fatalf("QR not shown:\n%s", hs.screen())
-	}
-	hs.press("esc")
-	if hs.app.dialog != nil || !slices.Equal(d.got, []model.Action{model.ActionJWT, model.ActionQR}) {
-		t.Fatalf("dialog %T, deliveries %v", hs.app.dialog, d.got)
-	}
-}
-
 func TestResetFlowWithCalendar(t *testing.T) {
 	hs, fb := demoHarness(t)
 	hs.openByName("laptop-alice")

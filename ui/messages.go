@@ -64,13 +64,6 @@ type (
 		after    model.Identity // delete
 		err      error
 	}
-	// deliveryDoneMsg answers a delivery action.
-	deliveryDoneMsg struct {
-		action   model.Action
-		delivery Delivery
-		err      error
-	}
-
 	// toastExpiredMsg removes a toast.
 	toastExpiredMsg struct{ id int }
 )

@@ -45,6 +45,9 @@ type Options struct {
 	// SendTimeout bounds sending one email; zero means
 	// delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
+	// Warnings are shown as notes when the console opens: what the admin
+	// should know about the configuration (plain HTTP to a controller).
+	Warnings []string
 }
 
 func (o Options) withDefaults() Options {

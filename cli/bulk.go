@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
+)
+
+// bulkTimeout bounds a bulk reset or reissue: a large network takes far
+// longer than one identity.
+const bulkTimeout = 2 * time.Hour
+
+// bulkFlags are the flags that turn reset and reissue into bulk actions:
+// --all with an optional --filter and --state, in place of NAME.
+type bulkFlags struct {
+	all    bool
+	filter string
+	state  string
+}
+
+// register adds the bulk flags to reset or reissue. yes is the command's
+// --yes, added here for reissue, which asks nothing for one identity.
+func (f *bulkFlags) register(cmd *cobra.Command, yes *bool) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.all, "all", false, "act on every identity matching --filter and --state (in place of NAME), writing one JSON line per new token")
+	fl.StringVar(&f.filter, "filter", "", "with --all: only identities whose name or email contains this text")
+	fl.StringVar(&f.state, "state", "", "with --all: only identities in this state (enrolled, pending, expired, none)")
+	if fl.Lookup("yes") == nil {
+		fl.BoolVar(yes, "yes", false, "with --all: don't ask for confirmation")
+	}
+}
+
+// args checks the positional arguments: NAME, or nothing with --all.
+func (f *bulkFlags) args(cmd *cobra.Command, args []string) error {
+	if f.all {
+		if len(args) > 0 {
+			return usagef("'%s --all' acts on every identity matching --filter and --state, so it takes no NAME (%q given); drop the NAME or --all",
+				cmd.CommandPath(), args[0])
+		}
+		if f.state != "" {
+			if _, ok := model.ParseState(f.state); !ok {
+				return usagef("--state %q is not a state: use enrolled, pending, expired or none", f.state)
+			}
+		}
+		return nil
+	}
+	for _, name := range []string{"filter", "state"} {
+		if cmd.Flags().Changed(name) {
+			return usagef("--%s selects identities for --all: add --all to act on every match, or give one NAME without --%s", name, name)
+		}
+	}
+	return exactArgs("NAME")(cmd, args)
+}
+
+// bulkTokenJSON is one line of the output of reset or reissue --all.
+type bulkTokenJSON struct {
+	Identity  string  `json:"identity"`
+	ID        string  `json:"id"`
+	JWT       string  `json:"jwt"`
+	ExpiresAt *string `json:"expiresAt"`
+}
+
+// bulkReport is the summary of reset or reissue --all with -o and --json.
+type bulkReport struct {
+	Done            int    `json:"done"`
+	Failed          int    `json:"failed"`
+	Skipped         int    `json:"skipped"`
+	SessionsDropped int    `json:"sessionsDropped"`
+	Stopped         bool   `json:"stopped"`
+	File            string `json:"file"`
+}
+
+// runBulk resets or reissues every identity of the selection whose state
+// allows it. The new tokens go to stdout as JSON lines, or to -o FILE
+// (mode 0600), where they are written even if the run stops part way:
+// Ctrl-C or SIGTERM stops it before the next identity, and what finished
+// stays finished.
+func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Time, outFile string, yes, asJSON bool) error {
+	return a.withBackend(bulkTimeout, func(ctx context.Context, b backend.Backend) error {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		n, err := resolveNetwork(ctx, b, network)
+		if err != nil {
+			return err
+		}
+		sel := backend.Selection{All: true, Filter: f.filter, State: model.State(f.state)}
+		bk := backend.Bulk(b, a.now)
+		sum, err := bk.Summarize(ctx, n.ID, sel, act)
+		if err != nil {
+			return err
+		}
+		what := selectionWords(n, f)
+		if sum.Eligible == 0 {
+			need, _ := backend.BulkState(act)
+			msg := fmt.Sprintf("nothing to do: no identity is %s", what)
+			if sum.Selected > 0 {
+				msg = fmt.Sprintf("nothing to do: none of the %s %s is %s, so none was %s",
+					plural(sum.Selected, "identity", "identities"), what, need, pastTense(act))
+			}
+			_, err := fmt.Fprintln(a.stderr, msg)
+			return err
+		}
+		var tf *tokenFile
+		if outFile != "" {
+			if tf, err = prepareTokenFile(outFile); err != nil {
+				return err
+			}
+			defer tf.discard()
+		}
+		if !yes {
+			q := fmt.Sprintf("%s %s %s?%s%s", titleCase(actionPhrase(act)), plural(sum.Eligible, "identity", "identities"), what,
+				sessionsNote(act, sum.Sessions), skippedNote(act, sum))
+			if err := a.confirm(q, fmt.Sprintf("nothing was %s", pastTense(act))); err != nil {
+				return err
+			}
+		}
+
+		var out io.Writer = a.stdout
+		if tf != nil {
+			out = tf.tmp
+		}
+		w := bufio.NewWriter(out)
+		enc := json.NewEncoder(w)
+		rep := bulkReport{Skipped: sum.Skipped}
+		var writeErr error
+		runErr := bk.BulkApply(ctx, n.ID, sel, act, exp, func(r backend.BulkResult) bool {
+			if r.Err != nil {
+				rep.Failed++
+				fmt.Fprintln(a.stderr, "idcon: "+safetext.Clean(fmt.Sprintf("%s was not %s: %s",
+					displayName(r.Identity.Name), pastTense(act), trimAdvice(describe(r.Err)))))
+				return true
+			}
+			rep.Done++
+			rep.SessionsDropped += r.Token.SessionsDropped
+			// The name is written as stored: JSON escapes what a terminal
+			// would act on, and scripts need the exact name.
+			line := bulkTokenJSON{Identity: r.Identity.Name, ID: r.Identity.ID, JWT: r.Token.JWT, ExpiresAt: jsonTime(r.Token.ExpiresAt)}
+			if writeErr = enc.Encode(line); writeErr != nil {
+				return false
+			}
+			return true
+		})
+		if err := w.Flush(); err != nil && writeErr == nil {
+			writeErr = err
+		}
+		if tf != nil && writeErr == nil {
+			if err := tf.commit(""); err != nil {
+				writeErr = err
+			}
+		}
+		rep.Stopped = runErr != nil
+		if tf != nil && writeErr == nil {
+			rep.File = tf.path
+		}
+		if writeErr != nil {
+			return failf("%s %s, but the tokens could not be written (%s); get each with 'idcon enrollment jwt NAME'",
+				pastTense(act), plural(rep.Done, "identity", "identities"), pathErr(writeErr))
+		}
+		if err := a.bulkSummary(act, rep, tf, asJSON); err != nil {
+			return err
+		}
+		switch {
+		case runErr != nil && errors.Is(runErr, context.Canceled):
+			return failf("stopped before the end: %s %s and the others were left as they were; run the command again to go on",
+				plural(rep.Done, "identity was", "identities were"), pastTense(act))
+		case runErr != nil:
+			return runErr
+		case rep.Failed > 0:
+			return errReported // each failure has had its line
+		}
+		return nil
+	})
+}
+
+// bulkSummary says how the run went: on stdout when the tokens went to a
+// file, else on stderr (stdout holds the tokens).
+func (a *app) bulkSummary(act model.Action, rep bulkReport, tf *tokenFile, asJSON bool) error {
+	w := a.stderr
+	if tf != nil {
+		w = a.stdout
+		if asJSON {
+			return writeJSON(w, rep)
+		}
+	}
+	s := fmt.Sprintf("%s %s", pastTense(act), plural(rep.Done, "identity", "identities"))
+	if act == model.ActionReset {
+		s += fmt.Sprintf(" (%s dropped)", plural(rep.SessionsDropped, "session", "sessions"))
+	}
+	if rep.Failed > 0 {
+		s += fmt.Sprintf("; %s failed (see above)", fmtCount(rep.Failed))
+	}
+	if rep.Skipped > 0 {
+		s += fmt.Sprintf("; %s skipped: their state doesn't allow it", fmtCount(rep.Skipped))
+	}
+	if tf != nil {
+		s += fmt.Sprintf("; the new tokens are in %s (readable by you only), one JSON line each", safetext.Clean(tf.path))
+	}
+	_, err := fmt.Fprintln(w, s)
+	return err
+}
+
+// selectionWords describes --all's selection: `matching "lab" in state
+// enrolled in network demo`.
+func selectionWords(n model.Network, f bulkFlags) string {
+	var parts []string
+	if f.filter != "" {
+		parts = append(parts, fmt.Sprintf("matching %q", safetext.Line(f.filter, 40)))
+	}
+	if f.state != "" {
+		parts = append(parts, "in state "+f.state)
+	}
+	parts = append(parts, "in network "+displayName(n.Name))
+	return strings.Join(parts, " ")
+}
+
+// actionPhrase is what the confirmation asks to do.
+func actionPhrase(act model.Action) string {
+	if act == model.ActionReissue {
+		return "reissue the enrollment of"
+	}
+	return "reset the enrollment of"
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func sessionsNote(act model.Action, sessions int) string {
+	if act != model.ActionReset {
+		return ""
+	}
+	if sessions == 0 {
+		return " Their credentials stop working; none has an active session."
+	}
+	return fmt.Sprintf(" Their credentials stop working and %s drop now.", plural(sessions, "active session", "active sessions"))
+}
+
+func skippedNote(act model.Action, sum backend.BulkSummary) string {
+	if sum.Skipped == 0 {
+		return ""
+	}
+	need, _ := backend.BulkState(act)
+	var by []string
+	for _, st := range model.States {
+		if st != need && sum.ByState[st] > 0 {
+			by = append(by, fmt.Sprintf("%s %s", fmtCount(sum.ByState[st]), st))
+		}
+	}
+	return fmt.Sprintf(" %s skipped, not %s (%s).", fmtCount(sum.Skipped), need, strings.Join(by, ", "))
+}
