@@ -54,10 +54,15 @@ func (a *app) networkListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the networks",
-		Long: `List the networks with their number of identities.
+		Long: `List the networks with their number of identities: the database's own
+and the OpenZiti controllers of the config file (networks:). A network that
+can't be opened (its controller is down, its password variable isn't set)
+is listed with the reason as its status and "?" identities.
 
-With --json: [{"id","name","identities","signingKey"}], where signingKey is
-the PEM public key that verifies the network's enrollment tokens.`,
+With --json: [{"id","name","identities","signingKey","status"}], where
+signingKey is the PEM public key that verifies the network's enrollment
+tokens and status, present only for a network that can't be opened, says
+why.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {

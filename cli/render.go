@@ -69,12 +69,15 @@ type tokenJSON struct {
 type networkJSON struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
-	Identities int    `json:"identities"`
+	Identities int    `json:"identities"` // -1 when it can't be counted
 	SigningKey string `json:"signingKey"`
+	// Status says why the network can't be opened (a controller that is
+	// down, say); left out when it can.
+	Status string `json:"status,omitempty"`
 }
 
 func toNetworkJSON(n model.Network) networkJSON {
-	return networkJSON{ID: n.ID, Name: n.Name, Identities: n.Identities, SigningKey: n.SigningKey}
+	return networkJSON{ID: n.ID, Name: n.Name, Identities: n.Identities, SigningKey: n.SigningKey, Status: n.Status}
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idcon/idcon/backend/openziti/zitifake"
 )
 
 // TestConsoleOnControllerNetwork drives the real console in a terminal
@@ -18,23 +20,29 @@ func TestConsoleOnControllerNetwork(t *testing.T) {
 	term := StartTerm(t, e.Env, 100, 30, "--config", e.config)
 
 	term.WaitFor(10*time.Second, "office", "ctrl") // the picker: both networks
+	term.Send("/")
 	term.Type("ctrl")
+	term.Send("Enter") // done filtering
+	term.WaitFor(5*time.Second, "enter open")
 	term.Send("Enter")
 	term.WaitFor(10*time.Second, "laptop-alice", "of 5")
 
-	// open finds one identity through the filter and opens it.
-	open := func(name string) {
+	// open finds one identity, in the state given, through the filter and
+	// opens it.
+	open := func(name, state string) {
 		t.Helper()
 		term.Send("/")
 		term.Send("C-u") // the filter may still hold the last name
 		term.Type(name)
-		term.WaitFor(10*time.Second, "1–1 of 1")
+		term.Send("Enter") // done filtering
+		term.WaitFor(5*time.Second, "enter open", "1–1 of 1")
+		waitRow(t, term, 10*time.Second, name, state)
 		term.Send("Enter")
-		term.WaitFor(10*time.Second, "Enrollment", "ID ")
+		term.WaitFor(10*time.Second, "Enrollment", "ID ", name)
 	}
 
 	// Reset the enrolled identity with a typed relative date.
-	open("laptop-alice")
+	open("laptop-alice", "enrolled")
 	term.WaitFor(5*time.Second, "Reset enrollment (r)")
 	term.Send("r")
 	term.WaitFor(5*time.Second, "Date enrollment expires")
@@ -53,8 +61,8 @@ func TestConsoleOnControllerNetwork(t *testing.T) {
 
 	// Reissue the expired one: no confirmation, nothing in use changes.
 	term.Send("Escape")
-	term.WaitGone(5*time.Second, "Reset enrollment (r)")
-	open("phone-bob")
+	term.WaitFor(5*time.Second, "s state filter") // back on the list
+	open("phone-bob", "expired")
 	term.WaitFor(5*time.Second, "Reissue enrollment (i)")
 	term.Send("i")
 	term.WaitFor(5*time.Second, "Date enrollment expires")
@@ -71,8 +79,8 @@ func TestConsoleOnControllerNetwork(t *testing.T) {
 
 	// Delete the pending one's token, confirmed.
 	term.Send("Escape")
-	term.WaitGone(5*time.Second, "Enrollment reissued for")
-	open("sso-carol")
+	term.WaitFor(5*time.Second, "s state filter")
+	open("sso-carol", "pending")
 	term.WaitFor(5*time.Second, "Delete enrollment (d)")
 	term.Send("d")
 	term.WaitFor(5*time.Second, "irreversible")
@@ -96,11 +104,36 @@ func TestConsoleOnControllerNetwork(t *testing.T) {
 	}
 }
 
-// TestConsoleWarnsAboutPlainHTTP: the plain-HTTP warning shows in the
-// console as a note.
+// TestConsoleWarnsAboutPlainHTTP: a controller reached over plain HTTP on
+// loopback opens, and the console says it is plain HTTP in a note.
 func TestConsoleWarnsAboutPlainHTTP(t *testing.T) {
 	t.Parallel()
-	e := newCtrlEnv(t, nil, func(c *ctrlEntry) { c.controller = strings.Replace(c.controller, "https://127.0.0.1", "http://127.0.0.1", 1) })
+	e := newCtrlEnv(t, []zitifake.Option{zitifake.PlainHTTP()}, func(c *ctrlEntry) { c.ca = "" })
+	e.seed(t)
 	term := StartTerm(t, e.Env, 100, 30, "--config", e.config)
-	term.WaitFor(10*time.Second, "office", "ctrl", "plain HTTP")
+	term.WaitFor(10*time.Second, "office", "ctrl", "5 identities", "plain HTTP")
+}
+
+// waitRow polls the screen until one line holds every part (a list row:
+// the name and its state), so that a row left from an earlier filter
+// isn't taken for the new one.
+func waitRow(t *testing.T, term *Term, d time.Duration, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s := term.Screen()
+		for _, line := range strings.Split(s, "\n") {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line of the screen showed %q within %v; it shows:\n%s", parts, d, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

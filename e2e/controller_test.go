@@ -130,9 +130,10 @@ func TestControllerNetworkCLI(t *testing.T) {
 		Name       string `json:"name"`
 		Identities int    `json:"identities"`
 		SigningKey string `json:"signingKey"`
+		Status     string `json:"status"`
 	}
 	nets := decode[[]network](t, e.mustRun(t, "network", "list", "--json"))
-	if len(nets) != 2 || nets[0].Name != "office" || nets[1].Name != "ctrl" || nets[1].Identities != 5 {
+	if len(nets) != 2 || nets[0].Name != "office" || nets[1].Name != "ctrl" || nets[1].Identities != 5 || nets[1].Status != "" {
 		t.Fatalf("network list: %+v; want office, then ctrl with 5 identities", nets)
 	}
 	if r := e.mustRun(t, "network", "list"); !strings.Contains(r.Stdout, "office") || !strings.Contains(r.Stdout, "ctrl") || r.Stderr != "" {
@@ -249,8 +250,8 @@ func TestControllerFailures(t *testing.T) {
 		if r := e.run(t, "identity", "list", "--network", "office"); r.Code != 0 {
 			t.Errorf("the embedded network beside a controller without its password:\n%s", r)
 		}
-		if r := e.mustRun(t, "network", "list", "--json"); !strings.Contains(r.Stdout, `"ctrl"`) {
-			t.Errorf("network list leaves out the controller without its password:\n%s", r)
+		if r := e.mustRun(t, "network", "list", "--json"); !strings.Contains(r.Stdout, `"ctrl"`) || !strings.Contains(r.Stdout, `"status": "network ctrl: the environment variable IDCON_NOT_SET`) {
+			t.Errorf("network list doesn't show the controller without its password, and why:\n%s", r)
 		}
 	})
 

@@ -125,7 +125,14 @@ func TestNetFoundryFromTheCommandLine(t *testing.T) {
 		}
 	}
 	lab := Run(t, o.env, "identity", "list", "--network", "Lab West")
-	wantError(t, lab, 1, "Lab West can't be opened", "provisioning")
+	lines := strings.Split(strings.TrimSpace(lab.Stderr), "\n")
+	want := "idcon: NetFoundry network Lab West can't be opened: NetFoundry is still creating it; try again in a few minutes"
+	if lab.Code != 1 || len(lines) != 2 || !strings.HasPrefix(lines[1], want) {
+		t.Errorf("identity list on a network being provisioned: want exit 1, the plain-HTTP warning and %q; got %s", want, lab)
+	}
+	if !strings.Contains(lines[0], "warning: NetFoundry (127.0.0.1:") {
+		t.Errorf("the first line isn't the one plain-HTTP warning: %q", lines[0])
+	}
 
 	o.noSecrets(t, map[string]string{
 		"network list --json output": nets.Stdout + nets.Stderr,
@@ -151,8 +158,11 @@ func TestNetFoundryConsole(t *testing.T) {
 	term.Send("Enter")
 	term.WaitFor(5*time.Second, "Lab West can't be opened", "NetFoundry is creating it")
 
+	// A key right after Escape would read as Alt+key: wait for Escape's
+	// effect each time before the next key.
 	term.Send("/")
-	term.Send("Escape") // clear the filter
+	term.Send("Escape") // clears the filter
+	term.WaitFor(5*time.Second, "Choose the network to manage.")
 	term.Send("/")
 	term.Type("Branch")
 	term.Send("Enter")
@@ -163,9 +173,12 @@ func TestNetFoundryConsole(t *testing.T) {
 		t.Helper()
 		term.Send("/")
 		term.Send("Escape")
+		term.WaitFor(5*time.Second, "of 3")
 		term.Send("/")
 		term.Type(name)
 		term.WaitFor(5*time.Second, "1–1 of 1")
+		term.Send("Enter") // done filtering
+		term.WaitFor(5*time.Second, "enter open")
 		term.Send("Enter")
 		term.WaitFor(5*time.Second, "Enrollment", "ID ")
 	}
@@ -187,7 +200,7 @@ func TestNetFoundryConsole(t *testing.T) {
 	} else if d := time.Until(laptop.Enrollment.ExpiresAt); d < 29*24*time.Hour || d > 31*24*time.Hour {
 		t.Errorf("after reset the token expires in %v, want about 30 days", d)
 	}
-	term.Send("Escape")
+	back(term)
 
 	// Reissue the phone's expired token.
 	open("nf-phone-expired")
@@ -201,7 +214,7 @@ func TestNetFoundryConsole(t *testing.T) {
 	if phone.Enrollment == nil || time.Until(phone.Enrollment.ExpiresAt) < 9*24*time.Hour {
 		t.Errorf("after reissue the controller holds enrollment %+v, want one expiring in about 10 days", phone.Enrollment)
 	}
-	term.Send("Escape")
+	back(term)
 
 	// Delete the tablet's unused token.
 	open("nf-tablet-pending")
@@ -230,4 +243,53 @@ func TestNetFoundryConsole(t *testing.T) {
 		"the console's screen":                     shown,
 		"the terminal after quitting (its stderr)": term.Screen(),
 	})
+}
+
+// back leaves the identity screen for the list, waiting until it shows
+// (so that the next key isn't read with the Escape as Alt+key).
+func back(term *Term) {
+	term.Send("Escape")
+	term.WaitFor(5*time.Second, "s state filter")
+}
+
+// TestNetFoundryAccountProblems: a configured credentials file that isn't
+// there, and an account NetFoundry refuses, each show as one NetFoundry
+// entry saying why, without hiding the other networks or leaking the
+// password.
+func TestNetFoundryAccountProblems(t *testing.T) {
+	t.Parallel()
+	o := newNFOrg(t)
+	cfgPath := filepath.Join(o.env.Home, ".config", "idcon", "config.yaml")
+	write := func(creds string) {
+		t.Helper()
+		cfg := "netfoundry:\n  credentials: " + creds + "\n  gateway: " + o.gw.URL + "\n"
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	MustRun(t, o.env, "network", "create", "local")
+
+	missing := filepath.Join(t.TempDir(), "nowhere.json")
+	write(missing)
+	r := MustRun(t, o.env, "network", "list")
+	if !strings.Contains(r.Stdout, "local") || !strings.Contains(r.Stdout, "NetFoundry") || !strings.Contains(r.Stdout, "nf:") {
+		t.Errorf("with a missing credentials file, network list should show the local network and a NetFoundry entry:\n%s", r)
+	}
+	if !strings.Contains(r.Stderr, "names "+missing+", which doesn't exist") {
+		t.Errorf("with a missing credentials file, stderr should say so:\n%s", r)
+	}
+
+	write(o.gw.CredentialsFile(t, t.TempDir(), "not-the-password"))
+	r = MustRun(t, o.env, "network", "list")
+	if !strings.Contains(r.Stdout, "local") || !strings.Contains(r.Stdout, "NetFoundry refused") {
+		t.Errorf("with a wrong password, network list should show the local network and NetFoundry refusing the account:\n%s", r)
+	}
+	// The whole sentence, for the entry standing for the organisation.
+	full := Run(t, o.env, "identity", "list", "--network", "NetFoundry")
+	if full.Code != 1 || !strings.Contains(full.Stderr, "idcon: NetFoundry refused the API account "+o.gw.ClientID) || !strings.Contains(full.Stderr, "the client ID or password is wrong") {
+		t.Errorf("identity list on the NetFoundry entry should give the refusal in full:\n%s", full)
+	}
+	if strings.Contains(r.Stdout+r.Stderr+full.Stdout+full.Stderr, "not-the-password") {
+		t.Errorf("the password shows in the output")
+	}
 }

@@ -22,22 +22,18 @@ func BenchmarkIdentitiesPage(b *testing.B) {
 					b.Fatal(err)
 				}
 				if i%3 == 0 {
-					f.mu.Lock()
-					e := f.enrollmentOf(tok.Identity.ID, "ott")
-					delete(f.enrollments, e.id)
-					f.authenticators["a"+e.id] = &fAuthenticator{id: "a" + e.id, identityID: tok.Identity.ID, method: "cert", createdAt: f.stamp()}
-					f.connect(tok.Identity.ID, "a"+e.id, 2)
-					f.mu.Unlock()
+					f.Enroll(tok.Identity.ID)
+					f.AddAPISessions(tok.Identity.ID, 2)
 				}
 			}
-			before := len(f.requestLog())
+			before := len(f.Requests())
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := c.Identities(ctx, c.NetworkID(), q); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(len(f.requestLog())-before)/float64(b.N), "requests/op")
+			b.ReportMetric(float64(len(f.Requests())-before)/float64(b.N), "requests/op")
 		})
 	}
 }

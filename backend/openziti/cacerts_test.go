@@ -10,23 +10,24 @@ import (
 	"testing"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/backend/openziti/zitifake"
 	"github.com/idcon/idcon/model"
 )
 
 func TestFetchCAThenPin(t *testing.T) {
-	f := newFakeController(t, testEpoch)
-	got, fp, err := FetchCA(t.Context(), f.srv.URL)
+	f := newFake(t)
+	got, fp, err := FetchCA(t.Context(), f.URL)
 	if err != nil {
 		t.Fatalf("FetchCA: %v", err)
 	}
-	if !bytes.Equal(got, f.caPEM) {
-		t.Errorf("FetchCA returned\n%s\nwant the fake's CA\n%s", got, f.caPEM)
+	if !bytes.Equal(got, f.CAPEM) {
+		t.Errorf("FetchCA returned\n%s\nwant the fake's CA\n%s", got, f.CAPEM)
 	}
-	if want := Fingerprint(f.ca); fp != want || len(fp) != 95 {
+	if want := Fingerprint(f.CA); fp != want || len(fp) != 95 {
 		t.Errorf("fingerprint %s, want %s", fp, want)
 	}
 	// Pinning what FetchCA returned is enough to talk to the controller.
-	cfg := f.config()
+	cfg := configFor(f)
 	cfg.PinnedCA = got
 	c, err := New(cfg)
 	if err != nil {
@@ -39,12 +40,12 @@ func TestFetchCAThenPin(t *testing.T) {
 }
 
 func TestFetchCARefusesABundleThatDoesNotVerifyTheController(t *testing.T) {
-	f := newFakeController(t, testEpoch)
-	other, _ := newCA(t, "someone else's CA")
+	f := newFake(t)
+	other, _ := zitifake.NewCA(t, "someone else's CA")
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(base64.StdEncoding.EncodeToString(pkcs7CertsOnly(t, other))))
+		_, _ = w.Write([]byte(base64.StdEncoding.EncodeToString(zitifake.PKCS7CertsOnly(t, other))))
 	}))
-	srv.TLS = f.srv.TLS // the fake's certificate, but another CA in the bundle
+	srv.TLS = f.TLSConfig() // the fake's certificate, but another CA in the bundle
 	srv.StartTLS()
 	defer srv.Close()
 	_, _, err := FetchCA(t.Context(), srv.URL)
@@ -57,9 +58,9 @@ func TestFetchCARefusesABundleThatDoesNotVerifyTheController(t *testing.T) {
 }
 
 func TestParseCACerts(t *testing.T) {
-	a, _ := newCA(t, "a")
-	b, _ := newCA(t, "b")
-	der := pkcs7CertsOnly(t, a, b)
+	a, _ := zitifake.NewCA(t, "a")
+	b, _ := zitifake.NewCA(t, "b")
+	der := zitifake.PKCS7CertsOnly(t, a, b)
 	for name, body := range map[string][]byte{
 		"base64 with line breaks": wrap64(base64.StdEncoding.EncodeToString(der)),
 		"raw DER":                 der,
@@ -72,7 +73,7 @@ func TestParseCACerts(t *testing.T) {
 	for name, body := range map[string][]byte{
 		"not PKCS#7":   []byte("hello"),
 		"a PEM file":   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Raw}),
-		"empty bundle": pkcs7CertsOnly(t),
+		"empty bundle": zitifake.PKCS7CertsOnly(t),
 	} {
 		if _, err := parseCACerts(body); err == nil {
 			t.Errorf("%s: parsed, want an error", name)

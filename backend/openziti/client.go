@@ -49,9 +49,14 @@ type Config struct {
 	// KeyFile log in with method=cert instead. Exactly one is given.
 	Username, Password string
 	CertFile, KeyFile  string
-	Timeout            time.Duration // per call; zero means DefaultTimeout
-	Now                func() time.Time
-	Policy             model.ExpiryPolicy
+	// Session, when set, replaces the login: it returns a session token
+	// obtained elsewhere (NetFoundry exchanges its API token for one) and is
+	// called again when the controller answers 401. Controller may then end
+	// in /edge/management/v1, as such services report it.
+	Session func(ctx context.Context) (token string, err error)
+	Timeout time.Duration // per call; zero means DefaultTimeout
+	Now     func() time.Time
+	Policy  model.ExpiryPolicy
 }
 
 // Client is a backend.Backend for one OpenZiti controller. It is safe for
@@ -115,6 +120,10 @@ func New(cfg Config) (*Client, error) {
 	pwd := cfg.Username != "" || cfg.Password != ""
 	crt := cfg.CertFile != "" || cfg.KeyFile != ""
 	switch {
+	case cfg.Session != nil && (pwd || crt):
+		return nil, backend.Invalid("network %s: give either a session source or a login, not both", cfg.Name)
+	case cfg.Session != nil:
+		c.method = "session"
 	case pwd && crt:
 		return nil, backend.Invalid("network %s: give either a username and password or a client certificate, not both", cfg.Name)
 	case pwd:

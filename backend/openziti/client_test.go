@@ -2,7 +2,6 @@ package openziti
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"net"
@@ -109,22 +108,22 @@ func TestControllerErrorsAreTyped(t *testing.T) {
 	_, err := c.Identity(ctx, net, "no-such-id")
 	mustErr(t, "unknown identity", err, backend.ErrNotFound, "no-such-id")
 
-	f.failNext["POST /enrollments"] = http.StatusConflict
+	f.FailNext("POST", "/enrollments", http.StatusConflict)
 	_, err = c.CreateIdentity(ctx, net, model.NewIdentity{Name: "dev-1", ExpiresAt: exp})
 	mustErr(t, "409 from the controller", err, backend.ErrConflict, "ENROLLMENT_EXISTS", "An enrollment already exists")
 	if p, err := c.Identities(ctx, net, model.ListQuery{}); err != nil || p.Total != 0 {
 		t.Errorf("a create whose token failed left %d identities (%v), want it undone", p.Total, err)
 	}
 
-	f.failNext["POST /enrollments"] = http.StatusBadRequest
+	f.FailNext("POST", "/enrollments", http.StatusBadRequest)
 	_, err = c.CreateIdentity(ctx, net, model.NewIdentity{Name: "dev-1", ExpiresAt: exp})
 	mustErr(t, "400 COULD_NOT_VALIDATE", err, backend.ErrInvalid, "COULD_NOT_VALIDATE", "expiresAt must be in the future")
 
-	f.failNext["GET /identities"] = http.StatusServiceUnavailable
+	f.FailNext("GET", "/identities", http.StatusServiceUnavailable)
 	_, err = c.Identities(ctx, net, model.ListQuery{})
 	mustErr(t, "503", err, backend.ErrUnavailable, "The cluster has no leader")
 
-	f.failNext["GET /identities"] = http.StatusServiceUnavailable
+	f.FailNext("GET", "/identities", http.StatusServiceUnavailable)
 	nets, err := c.Networks(ctx)
 	if err != nil || len(nets) != 1 || nets[0].Identities != -1 || !strings.Contains(nets[0].Status, "no leader") {
 		t.Errorf("Networks with the controller down: %+v, %v; want the network with Identities -1 and a status", nets, err)
@@ -144,19 +143,15 @@ func TestRateLimitedRequestsAreRetried(t *testing.T) {
 	if _, err := c.Identities(t.Context(), c.NetworkID(), model.ListQuery{}); err != nil {
 		t.Fatal(err)
 	}
-	before := len(f.requestLog())
-	f.mu.Lock()
-	f.rateLimited = 2
-	f.mu.Unlock()
+	before := len(f.Requests())
+	f.RateLimit(2)
 	if _, err := c.Identities(t.Context(), c.NetworkID(), model.ListQuery{}); err != nil {
 		t.Fatalf("after two 429s: %v, want the third attempt to succeed", err)
 	}
-	if n := len(f.requestLog()) - before; n != 3 {
+	if n := len(f.Requests()) - before; n != 3 {
 		t.Errorf("%d requests, want 3 (two rate-limited, one answered)", n)
 	}
-	f.mu.Lock()
-	f.rateLimited = 100
-	f.mu.Unlock()
+	f.RateLimit(100)
 	_, err := c.Identities(t.Context(), c.NetworkID(), model.ListQuery{})
 	mustErr(t, "persistent 429", err, backend.ErrUnavailable, "RATE_LIMITED", "try again")
 }
@@ -167,14 +162,12 @@ func TestExpiredSessionIsRenewedOnce(t *testing.T) {
 	if _, err := c.Identities(ctx, c.NetworkID(), model.ListQuery{}); err != nil {
 		t.Fatal(err)
 	}
-	f.mu.Lock()
-	clear(f.adminTokens) // the controller forgets the session
-	f.mu.Unlock()
+	f.ExpireAdminSessions() // the controller forgets the session
 	if _, err := c.Identities(ctx, c.NetworkID(), model.ListQuery{}); err != nil {
 		t.Fatalf("after the session expired: %v, want a transparent new login", err)
 	}
 	logins := 0
-	for _, r := range f.requestLog() {
+	for _, r := range f.Requests() {
 		if strings.HasPrefix(r, "POST "+apiPath+"/authenticate") {
 			logins++
 		}
@@ -185,10 +178,8 @@ func TestExpiredSessionIsRenewedOnce(t *testing.T) {
 
 	// A password that stops working is a refusal, said once, without the
 	// password.
-	f.mu.Lock()
-	clear(f.adminTokens)
-	f.password = "rotated"
-	f.mu.Unlock()
+	f.ExpireAdminSessions()
+	f.SetPassword("rotated")
 	_, err := c.Identities(ctx, c.NetworkID(), model.ListQuery{})
 	mustErr(t, "login refused", err, backend.ErrForbidden, `"admin"`, "The authentication request failed")
 	if strings.Contains(err.Error(), "admin-password") {
@@ -198,33 +189,17 @@ func TestExpiredSessionIsRenewedOnce(t *testing.T) {
 
 func TestMFAIsRefusedClearly(t *testing.T) {
 	c, f := newTestClient(t)
-	f.mfa = true
+	f.RequireMFA(true)
 	_, err := c.Identities(t.Context(), c.NetworkID(), model.ListQuery{})
 	mustErr(t, "MFA login", err, backend.ErrForbidden, "second factor", "doesn't support")
 }
 
 func TestCertificateLogin(t *testing.T) {
-	f := newFakeController(t, testEpoch)
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	f := newFake(t)
 	// The admin's certificate comes from a client CA the fake trusts.
-	ca, key := newCA(t, "client CA")
-	f.clientCAs.AddCert(ca)
-	leaf, leafKey := newLeaf(t, ca, key, "idcon-admin", true)
-	der, err := x509.MarshalECPrivateKey(leafKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := f.config()
+	cfg := configFor(f)
 	cfg.Username, cfg.Password = "", ""
-	cfg.CertFile = write("admin.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}))
-	cfg.KeyFile = write("admin.key", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+	cfg.CertFile, cfg.KeyFile = f.ClientCertFiles()
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -237,10 +212,10 @@ func TestCertificateLogin(t *testing.T) {
 
 func TestTransportErrors(t *testing.T) {
 	ctx := t.Context()
-	f := newFakeController(t, testEpoch)
+	f := newFake(t)
 
 	t.Run("certificate not trusted", func(t *testing.T) {
-		cfg := f.config()
+		cfg := configFor(f)
 		cfg.PinnedCA = nil // the system roots don't know the fake's CA
 		c, err := New(cfg)
 		if err != nil {
@@ -248,7 +223,10 @@ func TestTransportErrors(t *testing.T) {
 		}
 		defer c.Close()
 		_, err = c.Identities(ctx, c.NetworkID(), model.ListQuery{})
-		mustErr(t, "untrusted certificate", err, backend.ErrUnavailable, "not trusted", "set ca: or pin it")
+		mustErr(t, "untrusted certificate", err, backend.ErrUnavailable, "the controller's certificate is not trusted: set ca: in the config, or run idcon network trust ziti-test")
+		if !errors.Is(err, ErrUntrusted) {
+			t.Errorf("untrusted certificate: %v is not ErrUntrusted", err)
+		}
 		nets, err := c.Networks(ctx)
 		if err != nil || nets[0].Status == "" || nets[0].Identities != -1 {
 			t.Errorf("Networks with an untrusted controller: %+v, %v; want the network, unopenable, with a status", nets, err)
@@ -256,8 +234,8 @@ func TestTransportErrors(t *testing.T) {
 	})
 
 	t.Run("certificate for another name", func(t *testing.T) {
-		cfg := f.config()
-		_, port, _ := net.SplitHostPort(f.srv.Listener.Addr().String())
+		cfg := configFor(f)
+		_, port, _ := net.SplitHostPort(f.Addr())
 		cfg.Controller = "https://localhost:" + port // the certificate names 127.0.0.1 only
 		c, err := New(cfg)
 		if err != nil {
@@ -275,7 +253,7 @@ func TestTransportErrors(t *testing.T) {
 		}
 		addr := l.Addr().String()
 		l.Close() // nothing listens there now
-		cfg := f.config()
+		cfg := configFor(f)
 		cfg.Controller = "https://" + addr
 		c, err := New(cfg)
 		if err != nil {
@@ -289,7 +267,7 @@ func TestTransportErrors(t *testing.T) {
 	t.Run("not TLS", func(t *testing.T) {
 		plain := httptest.NewServer(http.NotFoundHandler())
 		defer plain.Close()
-		cfg := f.config()
+		cfg := configFor(f)
 		cfg.Controller = strings.Replace(plain.URL, "http://", "https://", 1)
 		c, err := New(cfg)
 		if err != nil {
@@ -310,7 +288,7 @@ func TestTransportErrors(t *testing.T) {
 		}))
 		defer slow.Close()
 		defer close(release)
-		cfg := f.config()
+		cfg := configFor(f)
 		cfg.Controller = slow.URL
 		cfg.PinnedCA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: slow.Certificate().Raw})
 		cfg.Timeout = 100 * time.Millisecond
@@ -324,7 +302,7 @@ func TestTransportErrors(t *testing.T) {
 	})
 
 	t.Run("cancelled", func(t *testing.T) {
-		c, err := New(f.config())
+		c, err := New(configFor(f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -135,9 +135,41 @@ func (e *apiError) classify(what string) error {
 	return backend.Unavailable("unexpected answer from the controller to %s: %s", what, w)
 }
 
+// ErrUntrusted is matched (with errors.Is) by the error saying the
+// controller's certificate is not trusted, which is also
+// backend.ErrUnavailable: the admin has to name the CA that signed it or
+// pin the controller's own CA.
+var ErrUntrusted = errors.New("the controller's certificate is not trusted")
+
+// untrustedError is ErrUntrusted for the network named name.
+type untrustedError struct{ name string }
+
+func (e *untrustedError) Error() string {
+	return fmt.Sprintf("the controller's certificate is not trusted: set ca: in the config, or run idcon network trust %s", e.name)
+}
+
+func (e *untrustedError) Unwrap() []error { return []error{backend.ErrUnavailable, ErrUntrusted} }
+
 // transportError classes a failure to exchange with the controller at all.
 func (c *Client) transportError(ctx context.Context, err error) error {
+	if untrusted(err) {
+		return &untrustedError{name: c.cfg.Name}
+	}
 	return classifyTransport(ctx, err, c.timeout)
+}
+
+// untrusted reports a certificate that no trusted CA signed (as opposed to
+// one for another name, or expired).
+func untrusted(err error) bool {
+	if _, ok := errorsAs[x509.HostnameError](err); ok {
+		return false
+	}
+	if _, ok := errorsAs[x509.CertificateInvalidError](err); ok {
+		return false
+	}
+	_, unknown := errorsAs[x509.UnknownAuthorityError](err)
+	_, unverified := errorsAs[*tls.CertificateVerificationError](err)
+	return unknown || unverified
 }
 
 // classifyTransport is transportError for a given time limit.

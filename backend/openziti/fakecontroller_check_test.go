@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcon/idcon/backend/openziti/zitifake"
 	"github.com/idcon/idcon/model"
 )
 
@@ -28,8 +29,8 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 // teeth: requests off the spec are reported.
 func TestFakeRejectsRequestsThatBreakTheSpec(t *testing.T) {
 	rec := &recordingTB{TB: t}
-	f := newFakeController(rec, testEpoch)
-	c, err := New(f.config())
+	f := zitifake.Start(rec, zitifake.At(testEpoch))
+	c, err := New(configFor(f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +70,9 @@ func TestResetDropsEverySession(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := tok.Identity.ID
-	f.Enroll(t, "", id)
-	f.Connect(t, "", id, 2)
-	f.mu.Lock()
-	f.connect(id, "updb-of-another-login", 3)
-	f.mu.Unlock()
+	f.Enroll(id)
+	f.AddAPISessions(id, 2)
+	f.AddAPISessionsVia(id, "updb-of-another-login", 3)
 	got, err := c.Identity(ctx, c.NetworkID(), id)
 	if err != nil || got.ActiveSessions != 5 || got.EnrolledAt.IsZero() {
 		t.Fatalf("before reset: %+v, %v; want 5 sessions and EnrolledAt", got, err)
@@ -86,7 +85,7 @@ func TestResetDropsEverySession(t *testing.T) {
 		t.Errorf("reset: dropped %d, %d left; want 5 dropped, none left", rt.SessionsDropped, rt.Identity.ActiveSessions)
 	}
 	deletes := 0
-	for _, r := range f.requestLog() {
+	for _, r := range f.Requests() {
 		if strings.HasPrefix(r, "DELETE "+apiPath+"/api-sessions/") {
 			deletes++
 		}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/backend/openziti/zitifake"
 	"github.com/idcon/idcon/model"
 )
 
@@ -61,7 +62,7 @@ func TestFilterIsSentEscaped(t *testing.T) {
 		{"zoë", `"zoë"`, []string{"Zoë"}},
 	}
 	for _, tc := range cases {
-		before := len(f.requestLog())
+		before := len(f.Requests())
 		p, err := c.Identities(ctx, c.NetworkID(), model.ListQuery{Filter: tc.text})
 		if err != nil {
 			t.Fatalf("filter %q: %v", tc.text, err)
@@ -75,7 +76,7 @@ func TestFilterIsSentEscaped(t *testing.T) {
 		}
 		wantFilter := "(name icontains " + tc.literal + " or tags.email icontains " + tc.literal + ") sort by name asc, id asc"
 		sent := ""
-		for _, r := range f.requestLog()[before:] {
+		for _, r := range f.Requests()[before:] {
 			if u, err := url.Parse(r[len("GET "):]); err == nil && u.Path == apiPath+"/identities" {
 				sent = u.Query().Get("filter")
 			}
@@ -103,27 +104,27 @@ func checkFilterRoundTrip(t *testing.T, text string) {
 		}
 		return
 	}
-	q, err := parseZitiQL(built)
+	q, err := zitifake.ParseQuery(built)
 	if err != nil {
 		t.Fatalf("the filter built for %q doesn't parse: %v\n%s", text, err, built)
 	}
-	if len(q.sort) != 2 || q.sort[0] != (zqlSort{field: "name"}) || q.sort[1] != (zqlSort{field: "id"}) || q.skip != nil || q.limit != nil {
-		t.Fatalf("the filter built for %q has sort %v, skip %v, limit %v", text, q.sort, q.skip, q.limit)
+	if len(q.Sort) != 2 || q.Sort[0] != (zitifake.SortKey{Field: "name"}) || q.Sort[1] != (zitifake.SortKey{Field: "id"}) || q.Skip != nil || q.Limit != nil {
+		t.Fatalf("the filter built for %q has sort %v, skip %v, limit %v", text, q.Sort, q.Skip, q.Limit)
 	}
 	if text == "" {
-		if q.where != nil {
-			t.Fatalf("an empty text filters: %#v", q.where)
+		if q.Where != nil {
+			t.Fatalf("an empty text filters: %#v", q.Where)
 		}
 		return
 	}
-	or, ok := q.where.(zqlOr)
+	or, ok := q.Where.(zitifake.Or)
 	if !ok {
-		t.Fatalf("the filter built for %q is %#v, want an or of two comparisons", text, q.where)
+		t.Fatalf("the filter built for %q is %#v, want an or of two comparisons", text, q.Where)
 	}
-	for i, side := range []zqlExpr{or.l, or.r} {
-		cmp, ok := side.(zqlCmp)
+	for i, side := range []zitifake.Expr{or.L, or.R} {
+		cmp, ok := side.(zitifake.Cmp)
 		field := []string{"name", "tags.email"}[i]
-		if !ok || cmp.field != field || cmp.op != "icontains" || cmp.value != text {
+		if !ok || cmp.Field != field || cmp.Op != "icontains" || cmp.Value != text {
 			t.Fatalf("the filter built for %q compares %#v, want %s icontains the text itself", text, side, field)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcon/idcon/backend/openziti/zitifake"
 	"github.com/idcon/idcon/model"
 )
 
@@ -41,7 +42,11 @@ func prismBinary(t *testing.T) string {
 // returns its address once it accepts connections.
 func startPrism(t *testing.T) string {
 	bin := prismBinary(t)
-	spec, err := filepath.Abs(filepath.Join(specDir, "management-prism.json"))
+	dir, err := zitifake.SpecDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := filepath.Abs(filepath.Join(dir, "management-prism.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,11 @@ func (c *Client) session(ctx context.Context) (string, error) {
 	if c.token != "" {
 		return c.token, nil
 	}
-	token, err := c.authenticate(ctx)
+	login := c.authenticate
+	if c.cfg.Session != nil {
+		login = c.cfg.Session
+	}
+	token, err := login(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,4 @@
-package openziti
+package zitifake
 
 import (
 	"fmt"
@@ -21,52 +21,61 @@ import (
 //	value     : STRING | NUMBER | BOOL | NULL | datetime(RFC3339) | '[' value (',' value)* ']'
 //	STRING    : '"' (ESC | SAFECODEPOINT)* '"'   ESC: \" \\ \f \n \r \t   SAFECODEPOINT: not " \ U+0000..U+001F
 
-type zqlQuery struct {
-	where zqlExpr // nil: everything
-	sort  []zqlSort
-	skip  *int
-	limit *int
+// Query is a parsed filter: where it keeps, how it sorts, how many it
+// skips and returns.
+type Query struct {
+	Where Expr // nil: everything
+	Sort  []SortKey
+	Skip  *int
+	Limit *int
 }
 
-type zqlSort struct {
-	field string
-	desc  bool
+// SortKey is one field of a SORT BY clause.
+type SortKey struct {
+	Field string
+	Desc  bool
 }
 
-type zqlExpr interface{ isExpr() }
+// Expr is a boolean expression: And, Or, Not, Bool or Cmp.
+type Expr interface{ isExpr() }
 
-type zqlAnd struct{ l, r zqlExpr }
-type zqlOr struct{ l, r zqlExpr }
-type zqlNot struct{ x zqlExpr }
-type zqlBool bool
-type zqlCmp struct {
-	field string
-	op    string // "=", "!=", "<", "<=", ">", ">=", "contains", "icontains", "not contains", "in", "not in"
-	value any    // string, float64, bool, nil, time.Time, []any
+// And, Or, Not and Bool are the boolean operators and literals.
+type (
+	And  struct{ L, R Expr }
+	Or   struct{ L, R Expr }
+	Not  struct{ X Expr }
+	Bool bool
+)
+
+// Cmp is one comparison of a field with a value.
+type Cmp struct {
+	Field string
+	Op    string // "=", "!=", "<", "<=", ">", ">=", "contains", "icontains", "not contains", "in", "not in"
+	Value any    // string, float64, bool, nil, time.Time, []any
 }
 
-func (zqlAnd) isExpr()  {}
-func (zqlOr) isExpr()   {}
-func (zqlNot) isExpr()  {}
-func (zqlBool) isExpr() {}
-func (zqlCmp) isExpr()  {}
+func (And) isExpr()  {}
+func (Or) isExpr()   {}
+func (Not) isExpr()  {}
+func (Bool) isExpr() {}
+func (Cmp) isExpr()  {}
 
-type zqlParser struct {
+type parser struct {
 	s   string
 	pos int
 }
 
-// parseZitiQL parses a filter.
-func parseZitiQL(s string) (*zqlQuery, error) {
-	p := &zqlParser{s: s}
-	q := &zqlQuery{}
+// ParseQuery parses a filter as the controller's grammar does.
+func ParseQuery(s string) (*Query, error) {
+	p := &parser{s: s}
+	q := &Query{}
 	p.ws()
 	if !p.atKeyword("sort") && !p.atKeyword("skip") && !p.atKeyword("limit") && !p.eof() {
 		e, err := p.or()
 		if err != nil {
 			return nil, err
 		}
-		q.where = e
+		q.Where = e
 	}
 	p.ws()
 	if p.keyword("sort") {
@@ -78,13 +87,13 @@ func parseZitiQL(s string) (*zqlQuery, error) {
 			if f == "" {
 				return nil, p.errorf("expected a sort field")
 			}
-			s := zqlSort{field: f}
+			s := SortKey{Field: f}
 			if p.keyword("desc") {
-				s.desc = true
+				s.Desc = true
 			} else {
 				p.keyword("asc")
 			}
-			q.sort = append(q.sort, s)
+			q.Sort = append(q.Sort, s)
 			p.ws()
 			if !p.lit(",") {
 				break
@@ -96,14 +105,14 @@ func parseZitiQL(s string) (*zqlQuery, error) {
 		if err != nil {
 			return nil, err
 		}
-		q.skip = &n
+		q.Skip = &n
 	}
 	if p.keyword("limit") {
 		n, err := p.int()
 		if err != nil {
 			return nil, err
 		}
-		q.limit = &n
+		q.Limit = &n
 	}
 	p.ws()
 	if !p.eof() {
@@ -112,20 +121,20 @@ func parseZitiQL(s string) (*zqlQuery, error) {
 	return q, nil
 }
 
-func (p *zqlParser) errorf(format string, args ...any) error {
+func (p *parser) errorf(format string, args ...any) error {
 	return fmt.Errorf("zitiql at %d: %s", p.pos, fmt.Sprintf(format, args...))
 }
 
-func (p *zqlParser) eof() bool    { return p.pos >= len(p.s) }
-func (p *zqlParser) rest() string { return p.s[p.pos:] }
+func (p *parser) eof() bool    { return p.pos >= len(p.s) }
+func (p *parser) rest() string { return p.s[p.pos:] }
 
-func (p *zqlParser) ws() {
+func (p *parser) ws() {
 	for !p.eof() && strings.ContainsRune(" \t\r\n", rune(p.s[p.pos])) {
 		p.pos++
 	}
 }
 
-func (p *zqlParser) lit(s string) bool {
+func (p *parser) lit(s string) bool {
 	p.ws()
 	if strings.HasPrefix(p.rest(), s) {
 		p.pos += len(s)
@@ -138,7 +147,7 @@ func isIdentByte(b byte) bool {
 	return b == '_' || b == '.' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
 }
 
-func (p *zqlParser) atKeyword(k string) bool {
+func (p *parser) atKeyword(k string) bool {
 	save := p.pos
 	ok := p.keyword(k)
 	p.pos = save
@@ -147,7 +156,7 @@ func (p *zqlParser) atKeyword(k string) bool {
 
 // keyword consumes a case-insensitive keyword followed by a non-identifier
 // character.
-func (p *zqlParser) keyword(k string) bool {
+func (p *parser) keyword(k string) bool {
 	p.ws()
 	r := p.rest()
 	if len(r) < len(k) || !strings.EqualFold(r[:len(k)], k) {
@@ -160,7 +169,7 @@ func (p *zqlParser) keyword(k string) bool {
 	return true
 }
 
-func (p *zqlParser) ident() string {
+func (p *parser) ident() string {
 	p.ws()
 	start := p.pos
 	for !p.eof() && isIdentByte(p.s[p.pos]) {
@@ -169,7 +178,7 @@ func (p *zqlParser) ident() string {
 	return p.s[start:p.pos]
 }
 
-func (p *zqlParser) int() (int, error) {
+func (p *parser) int() (int, error) {
 	p.ws()
 	start := p.pos
 	for !p.eof() && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
@@ -182,7 +191,7 @@ func (p *zqlParser) int() (int, error) {
 	return n, nil
 }
 
-func (p *zqlParser) or() (zqlExpr, error) {
+func (p *parser) or() (Expr, error) {
 	l, err := p.and()
 	if err != nil {
 		return nil, err
@@ -192,12 +201,12 @@ func (p *zqlParser) or() (zqlExpr, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = zqlOr{l, r}
+		l = Or{l, r}
 	}
 	return l, nil
 }
 
-func (p *zqlParser) and() (zqlExpr, error) {
+func (p *parser) and() (Expr, error) {
 	l, err := p.unary()
 	if err != nil {
 		return nil, err
@@ -207,16 +216,16 @@ func (p *zqlParser) and() (zqlExpr, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = zqlAnd{l, r}
+		l = And{l, r}
 	}
 	return l, nil
 }
 
-func (p *zqlParser) unary() (zqlExpr, error) {
+func (p *parser) unary() (Expr, error) {
 	switch {
 	case p.keyword("not"):
 		x, err := p.unary()
-		return zqlNot{x}, err
+		return Not{x}, err
 	case p.lit("("):
 		x, err := p.or()
 		if err != nil {
@@ -227,9 +236,9 @@ func (p *zqlParser) unary() (zqlExpr, error) {
 		}
 		return x, nil
 	case p.keyword("true"):
-		return zqlBool(true), nil
+		return Bool(true), nil
 	case p.keyword("false"):
-		return zqlBool(false), nil
+		return Bool(false), nil
 	}
 	field := p.ident()
 	if field == "" {
@@ -274,10 +283,10 @@ func (p *zqlParser) unary() (zqlExpr, error) {
 	if _, isList := v.([]any); isList != (op == "in" || op == "not in") {
 		return nil, p.errorf("%s takes %s", op, map[bool]string{true: "a list", false: "a single value"}[op == "in" || op == "not in"])
 	}
-	return zqlCmp{field: field, op: op, value: v}, nil
+	return Cmp{Field: field, Op: op, Value: v}, nil
 }
 
-func (p *zqlParser) value() (any, error) {
+func (p *parser) value() (any, error) {
 	p.ws()
 	switch {
 	case p.lit("["):
@@ -327,7 +336,7 @@ func (p *zqlParser) value() (any, error) {
 }
 
 // str parses a STRING token exactly as the grammar defines it.
-func (p *zqlParser) str() (string, error) {
+func (p *parser) str() (string, error) {
 	p.pos++ // the opening quote
 	var b strings.Builder
 	for {
@@ -370,43 +379,43 @@ func (p *zqlParser) str() (string, error) {
 	}
 }
 
-// zqlRecord resolves a filter symbol for one record; ok is false for a
+// Record resolves a filter symbol for one record; ok is false for a
 // symbol the record type doesn't have.
-type zqlRecord func(symbol string) (value any, ok bool)
+type Record func(symbol string) (value any, ok bool)
 
-// eval evaluates a filter against a record.
-func (q *zqlQuery) eval(rec zqlRecord) (bool, error) {
-	if q.where == nil {
+// Eval evaluates the filter against a record.
+func (q *Query) Eval(rec Record) (bool, error) {
+	if q.Where == nil {
 		return true, nil
 	}
-	return evalExpr(q.where, rec)
+	return evalExpr(q.Where, rec)
 }
 
-func evalExpr(e zqlExpr, rec zqlRecord) (bool, error) {
+func evalExpr(e Expr, rec Record) (bool, error) {
 	switch e := e.(type) {
-	case zqlBool:
+	case Bool:
 		return bool(e), nil
-	case zqlNot:
-		v, err := evalExpr(e.x, rec)
+	case Not:
+		v, err := evalExpr(e.X, rec)
 		return !v, err
-	case zqlAnd:
-		l, err := evalExpr(e.l, rec)
+	case And:
+		l, err := evalExpr(e.L, rec)
 		if err != nil || !l {
 			return false, err
 		}
-		return evalExpr(e.r, rec)
-	case zqlOr:
-		l, err := evalExpr(e.l, rec)
+		return evalExpr(e.R, rec)
+	case Or:
+		l, err := evalExpr(e.L, rec)
 		if err != nil || l {
 			return l, err
 		}
-		return evalExpr(e.r, rec)
-	case zqlCmp:
-		v, ok := rec(e.field)
+		return evalExpr(e.R, rec)
+	case Cmp:
+		v, ok := rec(e.Field)
 		if !ok {
-			return false, fmt.Errorf("unknown filter symbol %q", e.field)
+			return false, fmt.Errorf("unknown filter symbol %q", e.Field)
 		}
-		return compare(v, e.op, e.value)
+		return compare(v, e.Op, e.Value)
 	}
 	return false, fmt.Errorf("unknown expression %T", e)
 }

@@ -1,325 +1,19 @@
-package openziti
+package zitifake
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
-	"math/big"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/golang-jwt/jwt/v5"
 )
-
-// fakeController is a stateful stand-in for an OpenZiti controller's Edge
-// Management API, serving over TLS the endpoints idcon uses. It checks every
-// request it receives and every response it sends against the official
-// spec (management.yml) and fails the test on any mismatch. Its clock is
-// the test's: Advance moves it; the timestamps it writes tick on by a
-// microsecond per write between advances, as a real clock would move
-// between requests.
-type fakeController struct {
-	t     testing.TB
-	srv   *httptest.Server
-	spec  *specValidator
-	ca    *x509.Certificate
-	caPEM []byte
-	key   *ecdsa.PrivateKey // the TLS server key, which also signs enrollment JWTs
-	leaf  *x509.Certificate
-
-	username, password string
-
-	mu             sync.Mutex
-	clock          time.Time
-	last           time.Time // the last timestamp written
-	seq            int
-	identities     map[string]*fIdentity
-	enrollments    map[string]*fEnrollment
-	authenticators map[string]*fAuthenticator
-	apiSessions    map[string]*fAPISession
-	adminTokens    map[string]bool
-	requests       []string // "METHOD /path?query" of every request, in order
-
-	// Test knobs.
-	mfa         bool           // answer logins with an MFA auth query
-	rateLimited int            // answer this many more requests with 429
-	failNext    map[string]int // "METHOD /path" → status to answer once with an error
-	clientCAs   *x509.CertPool // for method=cert logins
-	certLoginCN string         // the admin certificate's common name
-}
-
-type fIdentity struct {
-	id, name       string
-	createdAt      time.Time
-	updatedAt      time.Time
-	tags           map[string]any
-	roleAttributes []string
-	typ            string
-	isAdmin        bool
-}
-
-type fEnrollment struct {
-	id, identityID, method, token, jwt string
-	expiresAt, createdAt, updatedAt    time.Time
-}
-
-type fAuthenticator struct {
-	id, identityID, method, fingerprint string
-	createdAt, updatedAt                time.Time
-}
-
-type fAPISession struct {
-	id, identityID, authenticatorID, token string
-	createdAt, updatedAt                   time.Time
-}
-
-// newFakeController starts a fake on loopback with a CA and server
-// certificate of its own; clients trust it through f.caPEM.
-func newFakeController(t testing.TB, now time.Time) *fakeController {
-	t.Helper()
-	f := &fakeController{
-		t:              t,
-		username:       "admin",
-		password:       "admin-password",
-		clock:          now,
-		identities:     map[string]*fIdentity{},
-		enrollments:    map[string]*fEnrollment{},
-		authenticators: map[string]*fAuthenticator{},
-		apiSessions:    map[string]*fAPISession{},
-		adminTokens:    map[string]bool{},
-		failNext:       map[string]int{},
-	}
-	var caKey *ecdsa.PrivateKey
-	f.ca, caKey = newCA(t, "fake controller CA")
-	f.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.ca.Raw})
-	f.leaf, f.key = newLeaf(t, f.ca, caKey, "127.0.0.1", false)
-	f.clientCAs = x509.NewCertPool()
-	f.clientCAs.AddCert(f.ca)
-
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	f.srv.TLS = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{f.leaf.Raw, f.ca.Raw}, PrivateKey: f.key, Leaf: f.leaf}},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    f.clientCAs,
-	}
-	// Handshakes the tests make fail on purpose needn't be logged.
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
-	spec, err := newSpecValidator(f.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.spec = spec
-	return f
-}
-
-// newCA makes a self-signed ECDSA CA.
-func newCA(t testing.TB, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-// newLeaf makes a server (for host) or client certificate signed by ca.
-func newLeaf(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, host string, client bool) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: host},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	} else if ip := net.ParseIP(host); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	} else {
-		tmpl.DNSNames = []string{host}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-// config is a client configuration for this fake.
-func (f *fakeController) config() Config {
-	return Config{
-		Name:       "ziti-test",
-		Controller: f.srv.URL,
-		PinnedCA:   f.caPEM,
-		Username:   f.username,
-		Password:   f.password,
-		Now:        f.Now,
-	}
-}
-
-// The conformance Fixture.
-
-func (f *fakeController) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.clock
-}
-
-func (f *fakeController) Advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.clock = f.clock.Add(d)
-}
-
-// Enroll does what `ziti edge enroll` does with the identity's ott token:
-// the enrollment becomes a certificate authenticator.
-func (f *fakeController) Enroll(t *testing.T, _ string, id string) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e := f.enrollmentOf(id, "ott")
-	if e == nil || !f.clock.Before(e.expiresAt) {
-		t.Fatalf("fake controller: identity %s has no valid ott enrollment to enroll with", id)
-	}
-	delete(f.enrollments, e.id)
-	now := f.stamp()
-	sum := sha1.Sum([]byte(e.token))
-	aid := f.newID("auth")
-	f.authenticators[aid] = &fAuthenticator{id: aid, identityID: id, method: "cert", fingerprint: hex.EncodeToString(sum[:]), createdAt: now, updatedAt: now}
-}
-
-// Connect logs the identity in n times, as its SDK would.
-func (f *fakeController) Connect(t *testing.T, _ string, id string, n int) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a := f.authenticatorOf(id)
-	if a == nil {
-		t.Fatalf("fake controller: identity %s has no authenticator to log in with", id)
-	}
-	f.connect(id, a.id, n)
-}
-
-func (f *fakeController) connect(identityID, authenticatorID string, n int) {
-	for range n {
-		now := f.stamp()
-		sid := f.newID("sess")
-		f.apiSessions[sid] = &fAPISession{id: sid, identityID: identityID, authenticatorID: authenticatorID, token: rand.Text(), createdAt: now, updatedAt: now}
-	}
-}
-
-// stamp is the time of a write: the clock, but never the same as the
-// previous write's.
-func (f *fakeController) stamp() time.Time {
-	t := f.clock
-	if !t.After(f.last) {
-		t = f.last.Add(time.Microsecond)
-	}
-	f.last = t
-	return t
-}
-
-func (f *fakeController) newID(prefix string) string {
-	f.seq++
-	return fmt.Sprintf("%s-%06d-%s", prefix, f.seq, strings.ToLower(rand.Text()[:6]))
-}
-
-func (f *fakeController) enrollmentOf(identityID, method string) *fEnrollment {
-	for _, e := range f.enrollments {
-		if e.identityID == identityID && e.method == method {
-			return e
-		}
-	}
-	return nil
-}
-
-func (f *fakeController) authenticatorOf(identityID string) *fAuthenticator {
-	for _, a := range f.authenticators {
-		if a.identityID == identityID {
-			return a
-		}
-	}
-	return nil
-}
-
-// issueJWT makes an enrollment JWT as a controller does: signed with the
-// TLS server key, kid the certificate's SHA-1, jti the token.
-func (f *fakeController) issueJWT(identityID, token, method string, exp time.Time) string {
-	kid := sha1.Sum(f.leaf.Raw)
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": "https://" + f.srv.Listener.Addr().String(),
-		"sub": identityID,
-		"aud": []string{""},
-		"exp": exp.Unix(),
-		"jti": token,
-		"em":  method,
-	})
-	tok.Header["kid"] = hex.EncodeToString(kid[:])
-	s, err := tok.SignedString(f.key)
-	if err != nil {
-		f.t.Errorf("fake controller: sign JWT: %v", err)
-	}
-	return s
-}
-
-// newEnrollment creates an ott enrollment (caller holds mu).
-func (f *fakeController) newEnrollment(identityID string, expiresAt time.Time) *fEnrollment {
-	now := f.stamp()
-	e := &fEnrollment{id: f.newID("enr"), identityID: identityID, method: "ott", token: rand.Text(), expiresAt: expiresAt, createdAt: now, updatedAt: now}
-	e.jwt = f.issueJWT(identityID, e.token, "ott", expiresAt)
-	f.enrollments[e.id] = e
-	return e
-}
 
 // reply is a handler's answer.
 type reply struct {
@@ -369,10 +63,10 @@ func links(self string) map[string]any {
 func stampJSON(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // serve validates the request, answers it and validates the answer.
-func (f *fakeController) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		f.t.Errorf("fake controller: read request: %v", err)
+		f.t.Errorf("zitifake: read request: %v", err)
 		return
 	}
 	f.mu.Lock()
@@ -387,7 +81,7 @@ func (f *fakeController) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := f.spec.request(r, body)
 	if err != nil {
-		f.t.Errorf("fake controller: %v", err)
+		f.t.Errorf("zitifake: %v", err)
 		if in == nil {
 			writeReply(w, notFound())
 			return
@@ -398,7 +92,7 @@ func (f *fakeController) serve(w http.ResponseWriter, r *http.Request) {
 	if rep.body != nil {
 		out, err = json.Marshal(rep.body)
 		if err != nil {
-			f.t.Errorf("fake controller: encode answer: %v", err)
+			f.t.Errorf("zitifake: encode answer: %v", err)
 		}
 		rep.ctype = "application/json"
 	} else {
@@ -411,7 +105,7 @@ func (f *fakeController) serve(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", rep.ctype)
 	if in != nil {
 		if err := f.spec.response(in, rep.status, hdr, out); err != nil {
-			f.t.Errorf("fake controller: %v", err)
+			f.t.Errorf("zitifake: %v", err)
 		}
 	}
 	w.Header().Set("Content-Type", rep.ctype)
@@ -440,7 +134,7 @@ func writeReply(w http.ResponseWriter, rep reply) {
 }
 
 // handle routes a request (already validated) to its endpoint.
-func (f *fakeController) handle(r *http.Request, body []byte) reply {
+func (f *Controller) handle(r *http.Request, body []byte) reply {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	path := strings.TrimPrefix(r.URL.Path, apiPath)
@@ -500,7 +194,7 @@ func (f *fakeController) handle(r *http.Request, body []byte) reply {
 		delete(f.apiSessions, seg[1])
 		return emptyOK()
 	}
-	f.t.Errorf("fake controller: %s is in the spec but not faked", route)
+	f.t.Errorf("zitifake: %s is in the spec but not faked", route)
 	return notFound()
 }
 
@@ -522,12 +216,12 @@ func cannedError(status int) reply {
 	return apiErr(status, "UNHANDLED", "An unhandled error occurred", nil)
 }
 
-func (f *fakeController) authenticate(r *http.Request, body []byte) reply {
+func (f *Controller) authenticate(r *http.Request, body []byte) reply {
 	var method = r.URL.Query().Get("method")
 	switch method {
 	case "password":
 		var in struct{ Username, Password string }
-		if err := json.Unmarshal(body, &in); err != nil || in.Username != f.username || in.Password != f.password {
+		if err := json.Unmarshal(body, &in); err != nil || in.Username != f.Username || in.Password != f.password {
 			return apiErr(http.StatusUnauthorized, "INVALID_AUTH", "The authentication request failed", nil)
 		}
 	case "cert":
@@ -563,7 +257,7 @@ type record struct {
 	sym  map[string]any
 }
 
-func (f *fakeController) list(r *http.Request, recs []record) reply {
+func (f *Controller) list(r *http.Request, recs []record) reply {
 	q := r.URL.Query()
 	limit, offset := int64(10), int64(0)
 	if s := q.Get("limit"); s != "" {
@@ -580,13 +274,13 @@ func (f *fakeController) list(r *http.Request, recs []record) reply {
 		}
 		offset = n
 	}
-	query, err := parseZitiQL(q.Get("filter"))
+	query, err := ParseQuery(q.Get("filter"))
 	if err != nil {
 		return apiErr(http.StatusBadRequest, "INVALID_FILTER", "the filter is not valid", map[string]any{"field": "filter", "reason": err.Error()})
 	}
 	var match []record
 	for _, rec := range recs {
-		ok, err := query.eval(func(s string) (any, bool) {
+		ok, err := query.Eval(func(s string) (any, bool) {
 			if tag, isTag := strings.CutPrefix(s, "tags."); isTag {
 				tags, has := rec.sym["tags"].(map[string]any)
 				return tags[tag], has // a missing tag is null
@@ -601,19 +295,19 @@ func (f *fakeController) list(r *http.Request, recs []record) reply {
 			match = append(match, rec)
 		}
 	}
-	sorts := query.sort
+	sorts := query.Sort
 	if len(sorts) == 0 {
-		sorts = []zqlSort{{field: "id"}}
+		sorts = []SortKey{{Field: "id"}}
 	}
 	for _, s := range sorts {
-		if _, known := recs0sym(recs, s.field); !known && len(recs) > 0 {
-			return apiErr(http.StatusBadRequest, "INVALID_SORT_IDENTIFIER", "invalid sort field "+s.field, nil)
+		if _, known := recs0sym(recs, s.Field); !known && len(recs) > 0 {
+			return apiErr(http.StatusBadRequest, "INVALID_SORT_IDENTIFIER", "invalid sort field "+s.Field, nil)
 		}
 	}
 	slices.SortStableFunc(match, func(a, b record) int {
 		for _, s := range sorts {
-			c := compareSymbol(a.sym[s.field], b.sym[s.field])
-			if s.desc {
+			c := compareSymbol(a.sym[s.Field], b.sym[s.Field])
+			if s.Desc {
 				c = -c
 			}
 			if c != 0 {
@@ -622,11 +316,11 @@ func (f *fakeController) list(r *http.Request, recs []record) reply {
 		}
 		return 0
 	})
-	if query.skip != nil {
-		offset = int64(*query.skip)
+	if query.Skip != nil {
+		offset = int64(*query.Skip)
 	}
-	if query.limit != nil {
-		limit = int64(*query.limit)
+	if query.Limit != nil {
+		limit = int64(*query.Limit)
 	}
 	total := int64(len(match))
 	page := []any{}
@@ -644,7 +338,7 @@ func recs0sym(recs []record, field string) (any, bool) {
 	return v, ok
 }
 
-func (f *fakeController) identityRecords() []record {
+func (f *Controller) identityRecords() []record {
 	var out []record
 	for _, i := range f.identities {
 		out = append(out, record{json: f.identityJSON(i), sym: map[string]any{
@@ -655,7 +349,7 @@ func (f *fakeController) identityRecords() []record {
 	return out
 }
 
-func (f *fakeController) enrollmentRecords() []record {
+func (f *Controller) enrollmentRecords() []record {
 	var out []record
 	for _, e := range f.enrollments {
 		out = append(out, record{json: f.enrollmentJSON(e), sym: map[string]any{
@@ -665,7 +359,7 @@ func (f *fakeController) enrollmentRecords() []record {
 	return out
 }
 
-func (f *fakeController) authenticatorRecords() []record {
+func (f *Controller) authenticatorRecords() []record {
 	var out []record
 	for _, a := range f.authenticators {
 		out = append(out, record{json: f.authenticatorJSON(a), sym: map[string]any{
@@ -675,7 +369,7 @@ func (f *fakeController) authenticatorRecords() []record {
 	return out
 }
 
-func (f *fakeController) sessionRecords() []record {
+func (f *Controller) sessionRecords() []record {
 	var out []record
 	for _, s := range f.apiSessions {
 		out = append(out, record{json: f.sessionJSON(s), sym: map[string]any{
@@ -685,11 +379,11 @@ func (f *fakeController) sessionRecords() []record {
 	return out
 }
 
-func (f *fakeController) ref(kind, id, name string) map[string]any {
+func (f *Controller) ref(kind, id, name string) map[string]any {
 	return map[string]any{"_links": links("./" + kind + "/" + id), "entity": kind, "id": id, "name": name}
 }
 
-func (f *fakeController) identityJSON(i *fIdentity) map[string]any {
+func (f *Controller) identityJSON(i *fIdentity) map[string]any {
 	enr := map[string]any{}
 	for _, e := range f.enrollments {
 		if e.identityID == i.id {
@@ -725,7 +419,7 @@ func (f *fakeController) identityJSON(i *fIdentity) map[string]any {
 	}
 }
 
-func (f *fakeController) enrollmentJSON(e *fEnrollment) map[string]any {
+func (f *Controller) enrollmentJSON(e *fEnrollment) map[string]any {
 	name := ""
 	if i := f.identities[e.identityID]; i != nil {
 		name = i.name
@@ -737,7 +431,7 @@ func (f *fakeController) enrollmentJSON(e *fEnrollment) map[string]any {
 	}
 }
 
-func (f *fakeController) authenticatorJSON(a *fAuthenticator) map[string]any {
+func (f *Controller) authenticatorJSON(a *fAuthenticator) map[string]any {
 	name := ""
 	if i := f.identities[a.identityID]; i != nil {
 		name = i.name
@@ -749,7 +443,7 @@ func (f *fakeController) authenticatorJSON(a *fAuthenticator) map[string]any {
 	}
 }
 
-func (f *fakeController) sessionJSON(s *fAPISession) map[string]any {
+func (f *Controller) sessionJSON(s *fAPISession) map[string]any {
 	name := ""
 	if i := f.identities[s.identityID]; i != nil {
 		name = i.name
@@ -762,7 +456,7 @@ func (f *fakeController) sessionJSON(s *fAPISession) map[string]any {
 	}
 }
 
-func (f *fakeController) createIdentity(body []byte) reply {
+func (f *Controller) createIdentity(body []byte) reply {
 	var in struct {
 		Name           string         `json:"name"`
 		Type           string         `json:"type"`
@@ -788,12 +482,12 @@ func (f *fakeController) createIdentity(body []byte) reply {
 	}
 	f.identities[i.id] = i
 	if in.Enrollment != nil && in.Enrollment.OTT {
-		f.newEnrollment(i.id, f.clock.Add(3*time.Hour))
+		f.newEnrollment(i.id, f.now().Add(3*time.Hour))
 	}
 	return created(i.id, "identities")
 }
 
-func (f *fakeController) identityByID(method, id string, body []byte) reply {
+func (f *Controller) identityByID(method, id string, body []byte) reply {
 	i := f.identities[id]
 	if i == nil {
 		return notFound()
@@ -839,7 +533,7 @@ func (f *fakeController) identityByID(method, id string, body []byte) reply {
 
 // parseExpiry reads an expiresAt the controller's way: it must be in the
 // future.
-func (f *fakeController) parseExpiry(body []byte) (time.Time, *reply) {
+func (f *Controller) parseExpiry(body []byte) (time.Time, *reply) {
 	var in struct {
 		ExpiresAt string `json:"expiresAt"`
 	}
@@ -849,14 +543,14 @@ func (f *fakeController) parseExpiry(body []byte) (time.Time, *reply) {
 		r := invalid("expiresAt", "must be a date-time", in.ExpiresAt)
 		return time.Time{}, &r
 	}
-	if !t.After(f.clock) {
+	if !t.After(f.now()) {
 		r := invalid("expiresAt", "must be in the future", in.ExpiresAt)
 		return time.Time{}, &r
 	}
 	return t.UTC(), nil
 }
 
-func (f *fakeController) createEnrollment(body []byte) reply {
+func (f *Controller) createEnrollment(body []byte) reply {
 	var in struct {
 		Method     string `json:"method"`
 		IdentityID string `json:"identityId"`
@@ -876,7 +570,7 @@ func (f *fakeController) createEnrollment(body []byte) reply {
 	return created(e.id, "enrollments")
 }
 
-func (f *fakeController) enrollmentByID(method, id string) reply {
+func (f *Controller) enrollmentByID(method, id string) reply {
 	e := f.enrollments[id]
 	if e == nil {
 		return notFound()
@@ -890,7 +584,7 @@ func (f *fakeController) enrollmentByID(method, id string) reply {
 
 // refresh gives the enrollment a new token, JWT and expiry and answers
 // with an empty body, as the controller does (the spec promises an id).
-func (f *fakeController) refresh(id string, body []byte) reply {
+func (f *Controller) refresh(id string, body []byte) reply {
 	e := f.enrollments[id]
 	if e == nil {
 		return invalid("id", "enrollment not found", id)
@@ -908,7 +602,7 @@ func (f *fakeController) refresh(id string, body []byte) reply {
 
 // reEnroll reverts an authenticator to an ott enrollment; the API sessions
 // that logged in with it end with it.
-func (f *fakeController) reEnroll(id string, body []byte) reply {
+func (f *Controller) reEnroll(id string, body []byte) reply {
 	a := f.authenticators[id]
 	if a == nil {
 		return notFound()
@@ -928,47 +622,6 @@ func (f *fakeController) reEnroll(id string, body []byte) reply {
 }
 
 // cacerts is the EST CA bundle: base64 PKCS#7 certs-only.
-func (f *fakeController) cacerts() []byte {
-	return []byte(base64.StdEncoding.EncodeToString(pkcs7CertsOnly(f.t, f.ca)))
-}
-
-// pkcs7CertsOnly builds a degenerate PKCS#7 SignedData holding certs.
-func pkcs7CertsOnly(t testing.TB, certs ...*x509.Certificate) []byte {
-	var raw bytes.Buffer
-	for _, c := range certs {
-		raw.Write(c.Raw)
-	}
-	type signedData struct {
-		Version          int
-		DigestAlgorithms asn1.RawValue
-		ContentInfo      struct{ ContentType asn1.ObjectIdentifier }
-		Certificates     asn1.RawValue
-		SignerInfos      asn1.RawValue
-	}
-	set := asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true}
-	sd, err := asn1.Marshal(signedData{
-		Version:          1,
-		DigestAlgorithms: set,
-		ContentInfo:      struct{ ContentType asn1.ObjectIdentifier }{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}},
-		Certificates:     asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: raw.Bytes()},
-		SignerInfos:      set,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ci, err := asn1.Marshal(struct {
-		ContentType asn1.ObjectIdentifier
-		Content     asn1.RawValue
-	}{oidSignedData, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ci
-}
-
-// requestLog returns the requests so far.
-func (f *fakeController) requestLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
+func (f *Controller) cacerts() []byte {
+	return []byte(base64.StdEncoding.EncodeToString(PKCS7CertsOnly(f.t, f.CA)))
 }

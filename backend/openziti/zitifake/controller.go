@@ -1,0 +1,472 @@
+// Package zitifake is a stateful stand-in for an OpenZiti controller's Edge
+// Management API, for tests only: backend/openziti's own tests, and the
+// end-to-end tests that point the real idcon binary at a controller. It
+// serves the endpoints idcon uses on loopback, checks every request it
+// receives and every response it sends against the official spec
+// (shared/openziti/management.yml beside the repository) and fails the test
+// on any mismatch. Nothing but tests may import it: it takes a testing.TB
+// and reports through it.
+package zitifake
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// apiPath is where the Edge Management API lives on a controller.
+const apiPath = "/edge/management/v1"
+
+// Controller is a running fake controller. Its exported fields are set by
+// Start and never change; everything else goes through its methods, which
+// are safe to call while a client (or the idcon binary) talks to it.
+type Controller struct {
+	// URL is the controller's address, https://127.0.0.1:PORT (http:// with
+	// PlainHTTP), as an admin puts it in idcon's config.
+	URL string
+	// CA is the controller's own CA, which signed its server certificate;
+	// CAPEM is it as PEM, and CAFile a file holding CAPEM.
+	CA     *x509.Certificate
+	CAPEM  []byte
+	CAFile string
+	// Username and Password log in as the admin (SetPassword changes the
+	// password the fake accepts, not this field).
+	Username, Password string
+
+	t    testing.TB
+	srv  *httptest.Server
+	spec *specValidator
+	key  *ecdsa.PrivateKey // the TLS server key, which also signs enrollment JWTs
+	leaf *x509.Certificate
+	dir  string
+
+	mu             sync.Mutex
+	fixed          bool          // the clock is the test's, moved by Advance only
+	clock          time.Time     // the fixed clock
+	offset         time.Duration // what Advance added to the wall clock
+	last           time.Time     // the last timestamp written
+	seq            int
+	password       string
+	identities     map[string]*fIdentity
+	enrollments    map[string]*fEnrollment
+	authenticators map[string]*fAuthenticator
+	apiSessions    map[string]*fAPISession
+	adminTokens    map[string]bool
+	requests       []string // "METHOD /path?query" of every request, in order
+
+	// Test knobs.
+	mfa         bool           // answer logins with an MFA auth query
+	rateLimited int            // answer this many more reads with 429
+	failNext    map[string]int // "METHOD /path" → status to answer once with an error
+	clientCAs   *x509.CertPool // for method=cert logins
+}
+
+type fIdentity struct {
+	id, name       string
+	createdAt      time.Time
+	updatedAt      time.Time
+	tags           map[string]any
+	roleAttributes []string
+	typ            string
+	isAdmin        bool
+}
+
+type fEnrollment struct {
+	id, identityID, method, token, jwt string
+	expiresAt, createdAt, updatedAt    time.Time
+}
+
+type fAuthenticator struct {
+	id, identityID, method, fingerprint string
+	createdAt, updatedAt                time.Time
+}
+
+type fAPISession struct {
+	id, identityID, authenticatorID, token string
+	createdAt, updatedAt                   time.Time
+}
+
+// Option changes how Start sets the fake up.
+type Option func(*options)
+
+type options struct {
+	at        time.Time
+	plain     bool
+	user, pwd string
+}
+
+// At gives the fake a clock of the test's own, starting at t and moved only
+// by Advance; without it the fake runs on the wall clock (plus whatever
+// Advance added), as a controller that a separate process talks to must.
+func At(t time.Time) Option { return func(o *options) { o.at = t } }
+
+// PlainHTTP serves plain HTTP instead of TLS, as a controller behind a
+// local proxy might (idcon allows that on loopback only).
+func PlainHTTP() Option { return func(o *options) { o.plain = true } }
+
+// Credentials sets the admin's username and password (default admin /
+// admin-password).
+func Credentials(username, password string) Option {
+	return func(o *options) { o.user, o.pwd = username, password }
+}
+
+// Start starts a fake controller on loopback with a CA and server
+// certificate of its own; the test's cleanup stops it. Spec violations and
+// misuse are reported through t.
+func Start(t testing.TB, opts ...Option) *Controller {
+	t.Helper()
+	o := options{user: "admin", pwd: "admin-password"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f := &Controller{
+		Username:       o.user,
+		Password:       o.pwd,
+		t:              t,
+		dir:            t.TempDir(),
+		fixed:          !o.at.IsZero(),
+		clock:          o.at.UTC(),
+		password:       o.pwd,
+		identities:     map[string]*fIdentity{},
+		enrollments:    map[string]*fEnrollment{},
+		authenticators: map[string]*fAuthenticator{},
+		apiSessions:    map[string]*fAPISession{},
+		adminTokens:    map[string]bool{},
+		failNext:       map[string]int{},
+	}
+	var caKey *ecdsa.PrivateKey
+	f.CA, caKey = NewCA(t, "fake controller CA")
+	f.CAPEM = PEM(f.CA)
+	f.CAFile = writeFile(t, f.dir, "controller-ca.pem", f.CAPEM)
+	f.leaf, f.key = NewLeaf(t, f.CA, caKey, "127.0.0.1", false)
+	f.clientCAs = x509.NewCertPool()
+	f.clientCAs.AddCert(f.CA)
+
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	// Handshakes the tests make fail on purpose needn't be logged.
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if o.plain {
+		f.srv.Start()
+	} else {
+		f.srv.TLS = &tls.Config{
+			Certificates: []tls.Certificate{{Certificate: [][]byte{f.leaf.Raw, f.CA.Raw}, PrivateKey: f.key, Leaf: f.leaf}},
+			ClientAuth:   tls.VerifyClientCertIfGiven,
+			// The pool is read during handshakes; TrustClientCA adds to it
+			// only before clients connect.
+			ClientCAs: f.clientCAs,
+		}
+		f.srv.StartTLS()
+	}
+	t.Cleanup(f.srv.Close)
+	f.URL = f.srv.URL
+	spec, err := newSpecValidator(f.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.spec = spec
+	return f
+}
+
+// Addr is the host:port the fake listens on.
+func (f *Controller) Addr() string { return f.srv.Listener.Addr().String() }
+
+// TLSConfig is the server's TLS configuration (nil with PlainHTTP), for a
+// test that serves something else with the fake's certificate.
+func (f *Controller) TLSConfig() *tls.Config { return f.srv.TLS }
+
+// Close stops the fake now, as a controller going down would; the test's
+// cleanup would stop it anyway.
+func (f *Controller) Close() { f.srv.Close() }
+
+// Now is the fake's current time.
+func (f *Controller) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now()
+}
+
+func (f *Controller) now() time.Time {
+	if f.fixed {
+		return f.clock
+	}
+	return time.Now().UTC().Add(f.offset)
+}
+
+// Advance moves the fake's clock forward by d.
+func (f *Controller) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = f.clock.Add(d)
+	f.offset += d
+}
+
+// CreateIdentity creates an identity directly in the fake's state (no
+// request is made) with an unused one-time token expiring at expiresAt,
+// which may be in the past (the identity is then expired); a zero
+// expiresAt gives no token at all. email goes where idcon keeps it, the
+// "email" tag. It returns the identity's ID.
+func (f *Controller) CreateIdentity(name, email string, expiresAt time.Time) string {
+	f.t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range f.identities {
+		if i.name == name {
+			f.t.Fatalf("zitifake: an identity named %q already exists", name)
+		}
+	}
+	now := f.stamp()
+	i := &fIdentity{id: f.newID("ident"), name: name, createdAt: now, updatedAt: now, tags: map[string]any{}, typ: "Default"}
+	if email != "" {
+		i.tags["email"] = email
+	}
+	f.identities[i.id] = i
+	if !expiresAt.IsZero() {
+		f.newEnrollment(i.id, expiresAt.UTC())
+	}
+	return i.id
+}
+
+// Enroll does what `ziti edge enroll` does with the identity's ott token:
+// the enrollment becomes a certificate authenticator.
+func (f *Controller) Enroll(identityID string) {
+	f.t.Helper()
+	f.enroll(f.t, identityID)
+}
+
+func (f *Controller) enroll(t testing.TB, identityID string) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.enrollmentOf(identityID, "ott")
+	if e == nil || !f.now().Before(e.expiresAt) {
+		t.Fatalf("zitifake: identity %s has no valid ott enrollment to enroll with", identityID)
+	}
+	delete(f.enrollments, e.id)
+	now := f.stamp()
+	sum := sha1.Sum([]byte(e.token))
+	aid := f.newID("auth")
+	f.authenticators[aid] = &fAuthenticator{id: aid, identityID: identityID, method: "cert", fingerprint: hex.EncodeToString(sum[:]), createdAt: now, updatedAt: now}
+}
+
+// AddAPISessions logs the (enrolled) identity in n times with its
+// certificate, as its SDK would.
+func (f *Controller) AddAPISessions(identityID string, n int) {
+	f.t.Helper()
+	f.addSessions(f.t, identityID, n)
+}
+
+func (f *Controller) addSessions(t testing.TB, identityID string, n int) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.authenticatorOf(identityID)
+	if a == nil {
+		t.Fatalf("zitifake: identity %s has no authenticator to log in with", identityID)
+	}
+	f.connect(identityID, a.id, n)
+}
+
+// AddAPISessionsVia opens n API sessions for the identity through another
+// authenticator (one the fake doesn't know, such as a password login), so
+// that a reset must end them itself.
+func (f *Controller) AddAPISessionsVia(identityID, authenticatorID string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.connect(identityID, authenticatorID, n)
+}
+
+// Identity is what the fake holds about one identity, for tests to check
+// the outcome of what idcon did.
+type Identity struct {
+	ID, Name, Email string
+	// Enrollment is the outstanding one-time token, nil if none.
+	Enrollment *Enrollment
+	// Authenticators counts the identity's credentials; APISessions its
+	// sessions.
+	Authenticators, APISessions int
+}
+
+// Enrollment is an outstanding one-time token.
+type Enrollment struct {
+	ID, JWT   string
+	ExpiresAt time.Time
+}
+
+// IdentityByName returns the identity with this name; ok is false if there
+// is none.
+func (f *Controller) IdentityByName(name string) (id Identity, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range f.identities {
+		if i.name != name {
+			continue
+		}
+		id = Identity{ID: i.id, Name: i.name}
+		id.Email, _ = i.tags["email"].(string)
+		if e := f.enrollmentOf(i.id, "ott"); e != nil {
+			id.Enrollment = &Enrollment{ID: e.id, JWT: e.jwt, ExpiresAt: e.expiresAt}
+		}
+		for _, a := range f.authenticators {
+			if a.identityID == i.id {
+				id.Authenticators++
+			}
+		}
+		for _, s := range f.apiSessions {
+			if s.identityID == i.id {
+				id.APISessions++
+			}
+		}
+		return id, true
+	}
+	return Identity{}, false
+}
+
+// FailNext makes the fake answer the next request to method and path (the
+// part after /edge/management/v1, e.g. "GET", "/identities") with an error
+// of this status, worded as the controller words it.
+func (f *Controller) FailNext(method, path string, status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failNext[method+" "+path] = status
+}
+
+// RateLimit makes the fake answer the next n reads with 429 RATE_LIMITED.
+func (f *Controller) RateLimit(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rateLimited = n
+}
+
+// RequireMFA makes logins answer with a pending MFA auth query.
+func (f *Controller) RequireMFA(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mfa = on
+}
+
+// SetPassword changes the admin password the fake accepts.
+func (f *Controller) SetPassword(pw string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.password = pw
+}
+
+// ExpireAdminSessions forgets every admin session, as a controller does
+// when they time out.
+func (f *Controller) ExpireAdminSessions() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.adminTokens)
+}
+
+// ClientCertFiles issues an admin client certificate from a client CA the
+// fake trusts and writes it and its key as PEM files, for method=cert
+// logins. Call it before a client connects.
+func (f *Controller) ClientCertFiles() (certFile, keyFile string) {
+	f.t.Helper()
+	ca, caKey := NewCA(f.t, "fake controller client CA")
+	leaf, key := NewLeaf(f.t, ca, caKey, "idcon-admin", true)
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.clientCAs.AddCert(ca)
+	f.mu.Unlock()
+	return writeFile(f.t, f.dir, "admin-cert.pem", PEM(leaf)),
+		writeFile(f.t, f.dir, "admin-key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+}
+
+// Requests returns "METHOD /path?query" of every request so far, in order.
+func (f *Controller) Requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+func (f *Controller) connect(identityID, authenticatorID string, n int) {
+	for range n {
+		now := f.stamp()
+		sid := f.newID("sess")
+		f.apiSessions[sid] = &fAPISession{id: sid, identityID: identityID, authenticatorID: authenticatorID, token: rand.Text(), createdAt: now, updatedAt: now}
+	}
+}
+
+// stamp is the time of a write: the clock, but never the same as the
+// previous write's, as a real clock would move between requests.
+func (f *Controller) stamp() time.Time {
+	t := f.now()
+	if !t.After(f.last) {
+		t = f.last.Add(time.Microsecond)
+	}
+	f.last = t
+	return t
+}
+
+func (f *Controller) newID(prefix string) string {
+	f.seq++
+	return fmt.Sprintf("%s-%06d-%s", prefix, f.seq, strings.ToLower(rand.Text()[:6]))
+}
+
+func (f *Controller) enrollmentOf(identityID, method string) *fEnrollment {
+	for _, e := range f.enrollments {
+		if e.identityID == identityID && e.method == method {
+			return e
+		}
+	}
+	return nil
+}
+
+func (f *Controller) authenticatorOf(identityID string) *fAuthenticator {
+	for _, a := range f.authenticators {
+		if a.identityID == identityID {
+			return a
+		}
+	}
+	return nil
+}
+
+// issueJWT makes an enrollment JWT as a controller does: signed with the
+// TLS server key, kid the certificate's SHA-1, jti the token.
+func (f *Controller) issueJWT(identityID, token, method string, exp time.Time) string {
+	kid := sha1.Sum(f.leaf.Raw)
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": "https://" + f.srv.Listener.Addr().String(),
+		"sub": identityID,
+		"aud": []string{""},
+		"exp": exp.Unix(),
+		"jti": token,
+		"em":  method,
+	})
+	tok.Header["kid"] = hex.EncodeToString(kid[:])
+	s, err := tok.SignedString(f.key)
+	if err != nil {
+		f.t.Errorf("zitifake: sign JWT: %v", err)
+	}
+	return s
+}
+
+// newEnrollment creates an ott enrollment (caller holds mu).
+func (f *Controller) newEnrollment(identityID string, expiresAt time.Time) *fEnrollment {
+	now := f.stamp()
+	e := &fEnrollment{id: f.newID("enr"), identityID: identityID, method: "ott", token: rand.Text(), expiresAt: expiresAt, createdAt: now, updatedAt: now}
+	e.jwt = f.issueJWT(identityID, e.token, "ott", expiresAt)
+	f.enrollments[e.id] = e
+	return e
+}
