@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/idcon/idcon/cli.Version=$(VERSION)
 
-.PHONY: run build test bench lint fuzz clean
+.PHONY: run build test bench bench-go lint fuzz clean
 
 ## run: open the console on the demo network (created on first use, never your real database)
 run:
@@ -17,9 +17,13 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-## bench: the benchmarks
+## bench: the benchmark table (100,000 identities, side by side with the stock list), written to docs/BENCHMARKS.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./bench -o docs/BENCHMARKS.md
+
+## bench-go: the Go micro-benchmarks, one short pass each
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime 10x -benchmem ./...
 
 ## lint: formatting and vet
 lint:

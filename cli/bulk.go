@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -134,7 +133,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			out = tf.tmp
 		}
 		w := bufio.NewWriter(out)
-		enc := json.NewEncoder(w)
+		enc := jsonLines{w} // escapes what a terminal would act on (jsonline.go)
 		rep := bulkReport{Skipped: sum.Skipped}
 		var writeErr error
 		runErr := bk.BulkApply(ctx, n.ID, sel, act, exp, func(r backend.BulkResult) bool {

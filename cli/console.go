@@ -43,8 +43,13 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 	}
 	b, warnings, closeControllers := a.joinNetworks(cfg, s, false)
 	defer closeControllers()
+	trail, err := a.openAudit() // the local user's changes are audited too (audit.go)
+	if err != nil {
+		return ran(err)
+	}
+	defer trail.Close()
 	return ran(a.console(ctx, ConsoleEnv{
-		Backend:   b,
+		Backend:   a.asLocalAdmin(b, trail),
 		Warnings:  warnings,
 		Store:     s,
 		DBPath:    path,

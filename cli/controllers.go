@@ -39,7 +39,13 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 		for _, w := range warnings {
 			fmt.Fprintln(a.stderr, "idcon: warning: "+safetext.Clean(w))
 		}
-		return fn(ctx, b)
+		// As the local user, audited (audit.go).
+		trail, err := a.openAudit()
+		if err != nil {
+			return err
+		}
+		defer trail.Close()
+		return fn(ctx, a.asLocalAdmin(b, trail))
 	})
 }
 

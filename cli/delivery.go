@@ -49,7 +49,7 @@ size it needs instead of drawing a code no phone can read.`,
 				if err := requireAllowed(id, model.ActionQR, a.now()); err != nil {
 					return err
 				}
-				jwt, err := s.TokenJWT(ctx, n.ID, id.ID)
+				jwt, err := tokenFor(ctx, s, n.ID, id.ID, model.ActionQR) // audited as a QR code shown (audit.go)
 				if err != nil {
 					return err
 				}

@@ -93,7 +93,7 @@ func (a *app) issueCommand(act model.Action) *cobra.Command {
 	}
 	switch act {
 	case model.ActionReset:
-		cmd.Use = "reset NAME --expires D"
+		cmd.Use = "reset (NAME | --all [--filter TEXT] [--state S]) --expires D"
 		cmd.Short = "Reset an enrolled identity: new token, old credential and sessions dropped"
 		cmd.Long = `Reset the enrollment of an enrolled identity, for a new device, lost
 enrollment data, or credentials that may be stolen. The identity's
@@ -102,18 +102,27 @@ enrollment token is issued and printed (or written to -o FILE).
 
 Without --yes, idcon asks first, which needs a terminal.
 
-With --json: {"identity":{...},"jwt","expiresAt","sessionsDropped"}.`
-		cmd.Example = "  idcon enrollment reset laptop-alice --expires +7d -o alice.jwt\n  idcon enrollment reset laptop-alice --expires 2026-12-31 --yes --json"
+With --json: {"identity":{...},"jwt","expiresAt","sessionsDropped"}.
+
+With --all in place of NAME, every enrolled identity matching --filter and
+--state is reset, each completely or not at all; the others are skipped.
+The new tokens are written as JSON lines {"identity","id","jwt","expiresAt"}
+to stdout, or to -o FILE (mode 0600). Ctrl-C stops before the next
+identity; what finished stays finished and its tokens are still written.`
+		cmd.Example = "  idcon enrollment reset laptop-alice --expires +7d -o alice.jwt\n  idcon enrollment reset laptop-alice --expires 2026-12-31 --yes --json\n  idcon enrollment reset --all --filter lab- --expires +7d --yes -o lab-tokens.jsonl"
 		cmd.Flags().BoolVar(&yes, "yes", false, "don't ask for confirmation")
 	case model.ActionReissue:
-		cmd.Use = "reissue NAME --expires D"
+		cmd.Use = "reissue (NAME | --all [--filter TEXT] [--state S]) --expires D"
 		cmd.Short = "Reissue an expired token: a new token with a new expiry"
 		cmd.Long = `Reissue the enrollment of an identity whose token expired before it was
 used: a new token with a new expiry replaces it, printed (or written to
 -o FILE).
 
-With --json: {"identity":{...},"jwt","expiresAt","sessionsDropped"}.`
-		cmd.Example = "  idcon enrollment reissue phone-bob --expires +3d"
+With --json: {"identity":{...},"jwt","expiresAt","sessionsDropped"}.
+
+With --all in place of NAME, every identity with an expired token matching
+--filter and --state is reissued, writing JSON lines as reset --all does.`
+		cmd.Example = "  idcon enrollment reissue phone-bob --expires +3d\n  idcon enrollment reissue --all --expires +14d --yes -o tokens.jsonl"
 	}
 	f := cmd.Flags()
 	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
@@ -257,7 +266,7 @@ user, or write it to -o FILE (mode 0600). The token is a secret.`,
 					}
 					defer tf.discard()
 				}
-				jwt, err := b.TokenJWT(ctx, n.ID, id.ID)
+				jwt, err := tokenFor(ctx, b, n.ID, id.ID, model.ActionJWT) // audited as a download (audit.go)
 				if err != nil {
 					return err
 				}

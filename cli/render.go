@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,11 +81,19 @@ func toNetworkJSON(n model.Network) networkJSON {
 	return networkJSON{ID: n.ID, Name: n.Name, Identities: n.Identities, SigningKey: n.SigningKey, Status: n.Status}
 }
 
+// writeJSON writes v as indented JSON. Names are kept exact for scripts,
+// but what a terminal would act on (C1 codes, bidi overrides) is escaped:
+// JSON is printed on terminals too.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(safetext.JSON(buf.Bytes()))
+	return err
 }
 
 // writeTable writes rows under a header, columns two spaces apart and

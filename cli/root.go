@@ -62,6 +62,8 @@ scripts can read.`,
 		a.enrollmentCommand(),
 		a.enrollCommand(),
 		a.connectCommand(),
+		a.serveCommand(), // serve.go
+		a.auditCommand(), // audit.go
 	)
 	return root
 }

@@ -63,10 +63,13 @@ type App struct {
 	network  model.Network // the open network; ID "" if none
 	loading  bool
 	loadErr  error
+	netRetry retry // the countdown to loading the networks again (retry.go)
 
 	stack  []component
 	dialog component
 	flow   flow
+	bulk   *bulkFlow // a bulk reset or reissue under way (bulk.go)
+	live   liveState // live updates from other sessions and polling (live.go)
 
 	editSeq int // latest load of the identity being edited
 	mutSeq  int // latest enrollment action
@@ -160,7 +163,7 @@ func (a *App) busy() bool {
 // Update routes the message and, when something is waiting, keeps the
 // spinner turning (and only then: an idle console sends no ticks).
 func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmd := a.update(msg)
+	cmd := tea.Batch(a.update(msg), a.keepLive())
 	if a.busy() && !a.spinning {
 		a.spinning = true
 		cmd = tea.Batch(cmd, a.spin.Tick)
@@ -169,6 +172,12 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (a *App) update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := a.updateBulk(msg); ok {
+		return cmd
+	}
+	if cmd, ok := a.updateLive(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
@@ -196,6 +205,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	case tea.KeyPressMsg:
 		return a.updateKey(msg)
+	case retryTickMsg:
+		return a.retryTick(msg)
 	case toastExpiredMsg:
 		a.toasts.remove(msg.id)
 		return nil
@@ -349,9 +360,9 @@ func (a *App) openDialog(c component) {
 func (a *App) networksLoaded(msg networksLoadedMsg) tea.Cmd {
 	a.loading = false
 	if msg.err != nil {
-		a.loadErr = msg.err
-		return nil
+		return a.networksFailed(msg.err)
 	}
+	a.netRetry = retry{}
 	a.networks = msg.networks
 	var open []model.Network
 	for _, n := range msg.networks {
@@ -427,7 +438,7 @@ func (a *App) identityLoaded(msg identityLoadedMsg) tea.Cmd {
 	}
 	v.loading = false
 	if msg.err != nil {
-		return a.toasts.add(describeErr(msg.err), toastProblem)
+		return a.identityFailed(v, msg.err)
 	}
 	v.setIdentity(msg.identity)
 	if msg.note != "" {
@@ -440,6 +451,9 @@ func (a *App) startAction(act model.Action) tea.Cmd {
 	v := a.editing()
 	if v == nil || v.busy != "" || !model.Allows(v.ident.State(a.s.now()), act) {
 		return nil
+	}
+	if err := a.s.refusal(act); err != nil { // role.go
+		return a.toasts.add(describeErr(err), toastProblem)
 	}
 	a.flow = flow{action: act, ident: v.ident}
 	switch act {
@@ -710,7 +724,7 @@ func (a *App) mainView() string {
 	switch {
 	case a.loadErr != nil:
 		return st.Error.Render("Could not load the networks.") + "\n" +
-			safetext.Clean(describeErr(a.loadErr)) + "\n\n" + st.Muted.Render("Press n to try again, q to quit.")
+			safetext.Clean(describeErr(a.loadErr)) + "\n\n" + a.networksRetryView() + st.Muted.Render("Press n to try again, q to quit.")
 	case a.loading && len(a.stack) == 0:
 		return a.s.spinner + " Loading networks…"
 	case len(a.stack) == 0:

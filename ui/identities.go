@@ -53,12 +53,14 @@ func (k *listKeys) setFiltering(on bool) {
 
 func (s *identitiesScreen) ShortHelp() []key.Binding {
 	k := s.keys
-	return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.State, k.Apply, k.Clear}
+	return append([]key.Binding{k.Up, k.Down, k.Open, k.Filter, k.State, k.Apply, k.Clear}, s.bulkShortHelp()...)
 }
 
 func (s *identitiesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, {k.Open, k.Filter, k.State, k.Apply, k.Clear}}
+	b := s.bulkFullHelp()
+	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
+		append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear}, b[1]...)}
 }
 
 // stateCycle is the order s steps through: all → enrolled → pending →
@@ -92,6 +94,10 @@ type identitiesScreen struct {
 	pages    map[int]cachedPage // by page offset, at most 2*keepPages+1 entries
 	inflight map[int]int        // page offset → gen asked for
 	err      error
+	retry    retry // asking again for a page the backend couldn't serve (retry.go)
+
+	marks marks    // for the bulk actions (bulk.go)
+	bulk  bulkKeys //
 
 	width, height int
 }
@@ -104,7 +110,7 @@ func newIdentitiesScreen(s *session, n model.Network) *identitiesScreen {
 	in.SetStyles(s.styles.Input)
 	noClipboard(&in)
 	return &identitiesScreen{
-		s: s, network: n, keys: newListKeys(), input: in,
+		s: s, network: n, keys: newListKeys(), input: in, bulk: newBulkKeys(),
 		total: -1, pages: map[int]cachedPage{}, inflight: map[int]int{},
 	}
 }
@@ -131,6 +137,7 @@ func (s *identitiesScreen) SetSize(w, h int) {
 
 // resetQuery drops every page: the query (filter, state, page size) changed.
 func (s *identitiesScreen) resetQuery() {
+	s.marks.follow(s.filter, s.state)
 	s.gen++
 	clear(s.pages)
 	clear(s.inflight)
@@ -244,9 +251,9 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 	}
 	if msg.err != nil {
 		s.err = msg.err
-		return nil
+		return s.pageFailed(msg.err)
 	}
-	s.err = nil
+	s.err, s.retry = nil, retry{}
 	s.pages[msg.offset] = cachedPage{gen: msg.gen, items: msg.page.Items}
 	s.total = msg.page.Total
 	if s.total > 0 && s.cursor >= s.total {
@@ -258,6 +265,9 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 }
 
 func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
+	if cmd, ok := s.updateBulkKeys(msg); ok {
+		return cmd
+	}
 	k := s.keys
 	switch {
 	case key.Matches(msg, k.Up):
@@ -402,12 +412,12 @@ func (s *identitiesScreen) row(id model.Identity, c listColumns, selected bool, 
 	if selected {
 		// One style over the whole row: nested colours would end the
 		// reverse video half-way. The marker says "selected" without colour.
-		return st.Selected.Render("› " + name + " " + stateCell + " " + expCell + " " + sessions + " " + email)
+		return st.Selected.Render(s.rowMarker(id.ID, true) + name + " " + stateCell + " " + expCell + " " + sessions + " " + email)
 	}
 	if expired {
 		expCell = st.Expired.Render(expCell)
 	}
-	return "  " + name + " " + st.State[state].Render(stateCell) + " " + expCell + " " + sessions + " " + email
+	return s.rowMarker(id.ID, false) + name + " " + st.State[state].Render(stateCell) + " " + expCell + " " + sessions + " " + email
 }
 
 func (s *identitiesScreen) statusLine() string {
@@ -432,6 +442,9 @@ func (s *identitiesScreen) statusLine() string {
 		state = string(s.state)
 	}
 	parts = append(parts, "state: "+state)
+	if m := s.marksStatus(); m != "" {
+		parts = append(parts, m)
+	}
 	var line string
 	if s.filtering {
 		line = s.input.View() + "  " + st.Muted.Render(strings.Join(parts, " · "))
@@ -442,7 +455,7 @@ func (s *identitiesScreen) statusLine() string {
 		line = strings.Join(parts, " · ")
 	}
 	if s.err != nil {
-		line += "  " + st.Error.Render(safetext.Line(describeErr(s.err), max(10, s.width-len(line)-2)))
+		line += "  " + st.Error.Render(safetext.Line(s.errText(), max(10, s.width-len(line)-2)))
 	}
 	return line
 }

@@ -58,6 +58,7 @@ type identityScreen struct {
 	focus   int
 	busy    string // what is running, e.g. "Resetting enrollment"
 	loading bool   // the identity is being (re)loaded
+	retry   retry  // reloading it again after the backend was unreachable (retry.go)
 
 	width, height int
 }
@@ -71,7 +72,7 @@ func newIdentityScreen(s *session, network string, ident model.Identity) *identi
 // setIdentity shows ident (as loaded, or as returned by an action) and
 // offers exactly the actions its state allows.
 func (v *identityScreen) setIdentity(ident model.Identity) {
-	v.ident = ident
+	v.ident, v.retry = ident, retry{}
 	v.actions = model.Actions(ident.State(v.s.now()))
 	v.focus = min(v.focus, max(0, len(v.actions)-1))
 	v.enableKeys()
@@ -79,7 +80,7 @@ func (v *identityScreen) setIdentity(ident model.Identity) {
 
 func (v *identityScreen) enableKeys() {
 	for _, a := range actionOrder {
-		v.keys.Actions[a].SetEnabled(v.busy == "" && model.Allows(v.ident.State(v.s.now()), a))
+		v.keys.Actions[a].SetEnabled(v.busy == "" && model.Allows(v.ident.State(v.s.now()), a) && v.s.refusal(a) == nil)
 	}
 	has := v.busy == "" && len(v.actions) > 0
 	v.keys.Press.SetEnabled(has)
@@ -129,7 +130,7 @@ func (v *identityScreen) Update(msg tea.Msg) tea.Cmd {
 		return msgCmd(actionRequestedMsg{action: v.actions[v.focus]})
 	}
 	for _, a := range actionOrder {
-		if key.Matches(km, *k.Actions[a]) {
+		if key.Matches(km, *k.Actions[a]) || v.busy == "" && v.refusedKey(km, a) {
 			return msgCmd(actionRequestedMsg{action: a})
 		}
 	}
@@ -192,6 +193,15 @@ func (v *identityScreen) View() string {
 	}
 	for i, a := range v.actions {
 		label := " " + a.Title() + " (" + v.keys.Actions[a].Help().Key + ") "
+		if why := v.s.refusal(a); why != nil {
+			// Offered but not to this actor: say why, in words.
+			marker := "  "
+			if i == v.focus && v.busy == "" {
+				marker = "› "
+			}
+			b.WriteString(marker + st.Muted.Render("["+label+"] ("+shortRefusal(why)+")") + "\n")
+			continue
+		}
 		if i == v.focus && v.busy == "" {
 			b.WriteString("› " + st.ButtonFocused.Render("["+label+"]") + "\n")
 		} else {
@@ -203,6 +213,8 @@ func (v *identityScreen) View() string {
 		b.WriteString("\n" + v.s.spinner + " " + v.busy + "…")
 	case v.loading:
 		b.WriteString("\n" + st.Muted.Render(v.s.spinner+" reloading…"))
+	case v.retry.waiting():
+		b.WriteString("\n" + v.retryView())
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -48,6 +48,15 @@ type Options struct {
 	// Warnings are shown as notes when the console opens: what the admin
 	// should know about the configuration (plain HTTP to a controller).
 	Warnings []string
+	// Changes carries what other sessions of the same server change (the
+	// SSH server feeds it from its hub); nil means none. The console reads
+	// it until it is closed; its owner closes it when the session ends.
+	Changes <-chan Change
+	// PollInterval is how often the identity open in Edit Identity is
+	// reloaded to catch changes made outside this process (the CLI in
+	// another terminal, a controller's web console): zero means 1 s on an
+	// embedded network and 5 s on a remote one; negative means never.
+	PollInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {

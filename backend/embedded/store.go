@@ -48,6 +48,9 @@ type Store struct {
 	path   string
 	now    func() time.Time
 	policy model.ExpiryPolicy
+	// beforeBulkWrite, set only by tests, runs between a bulk batch's read
+	// and its transaction: where another process's change makes it stale.
+	beforeBulkWrite func(batch int)
 }
 
 // Open opens the database at path, creating it (mode 0600, its directory
@@ -222,6 +225,10 @@ func (s *Store) fail(ctx context.Context, what string, err error) error {
 			return backend.Invalid("%s: %s is not an idcon database", what, s.path)
 		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN:
 			return backend.Unavailable("%s: can't write the database %s: check the file's and its directory's owner and mode", what, s.path)
+		case sqlite3.SQLITE_FULL:
+			// The transaction was rolled back whole: say so, since a full
+			// disk makes admins fear a damaged file.
+			return backend.Unavailable("%s: the disk holding the database %s is full: free some space and try again (nothing was changed)", what, s.path)
 		}
 	}
 	return backend.Unavailable("%s: database %s: %v", what, s.path, err)

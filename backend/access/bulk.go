@@ -1,0 +1,85 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/idcon/idcon/audit"
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+var _ backend.Bulker = (*Backend)(nil)
+
+// auditBatch is how many bulk results are written to the audit log at once.
+const auditBatch = 500
+
+// Summarize counts what a bulk action would do. Counting is open to every
+// role: a viewer may see what an admin would be asked to confirm.
+func (a *Backend) Summarize(ctx context.Context, network string, sel backend.Selection, action model.Action) (backend.BulkSummary, error) {
+	return backend.Bulk(a.b, a.now).Summarize(ctx, network, sel, action)
+}
+
+// BulkApply performs a bulk reset or reissue (admins only) through the
+// wrapped backend's own Bulker when it has one, so it stays fast, and writes
+// one audit line per identity attempted, in batches with one sync each. A
+// refusal is audited once for the whole selection.
+func (a *Backend) BulkApply(ctx context.Context, network string, sel backend.Selection, action model.Action,
+	expiresAt time.Time, each func(backend.BulkResult) bool) error {
+	auditAction := audit.ActionReset
+	if action == model.ActionReissue {
+		auditAction = audit.ActionReissue
+	}
+	done, err := a.inflight.begin()
+	if err != nil {
+		a.record(ctx, network, "", "", auditAction, err)
+		return err
+	}
+	defer done()
+	if err := a.Can(action); err != nil {
+		a.record(ctx, network, "", "", auditAction, err)
+		return err
+	}
+	netRef := audit.Ref{ID: network, Name: a.networkName(ctx, network)}
+	var pending []audit.Entry
+	flush := func() {
+		if a.log == nil || len(pending) == 0 {
+			pending = pending[:0]
+			return
+		}
+		if err := a.log.AppendAll(pending); err != nil {
+			fmt.Fprintf(os.Stderr, "idcon: audit: %v\n", err)
+		}
+		pending = pending[:0]
+	}
+	changed := 0
+	err = backend.Bulk(a.b, a.now).BulkApply(ctx, network, sel, action, expiresAt, func(r backend.BulkResult) bool {
+		result := audit.ResultOK
+		if r.Err != nil {
+			result = r.Err.Error()
+		} else {
+			changed++
+		}
+		pending = append(pending, audit.Entry{
+			Time:     a.now(),
+			Actor:    a.actor.audit(),
+			Network:  netRef,
+			Identity: audit.Ref{ID: r.Identity.ID, Name: r.Identity.Name},
+			Action:   auditAction,
+			Result:   result,
+		})
+		if len(pending) >= auditBatch {
+			flush()
+		}
+		return each(r)
+	})
+	flush()
+	if changed > 0 && a.changes != nil {
+		// One event for the whole network: every open list refetches its
+		// page once instead of once per identity.
+		a.changes.PublishEvent(ChangeEvent{Network: network, Action: auditAction, By: a.actor.Name})
+	}
+	return err
+}

@@ -1,0 +1,529 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+var _ backend.Bulker = (*Store)(nil)
+
+// bulkBatch is how many identities one transaction of a bulk action
+// changes. Each commit writes every page the batch touched to the WAL, and
+// identities of one batch share many pages (the name index, which batches
+// follow), so larger batches make a bulk reset several times faster than
+// one transaction per identity; each identity still gets its own
+// savepoint, so it is changed completely or not at all. Five hundred keep
+// the write lock for about a tenth of a second at a time, short enough for
+// other processes' writes to slip in between.
+const bulkBatch = 500
+
+// stateCase is the SQL expression of an identity's state at the time bound
+// to its one parameter (see the schema for the columns).
+const stateCase = `CASE WHEN token_expires_at IS NULL THEN
+		CASE WHEN has_credential = 1 THEN 'enrolled' ELSE 'none' END
+	WHEN token_expires_at > ? THEN 'pending' ELSE 'expired' END`
+
+// selectionWhere is the WHERE clause of a selection: the identities of the
+// network it names (All: those matching the filter and state, less the
+// exceptions; else those listed in ids, which is the chunk of sel.IDs at
+// hand) and, if need is set, only those in state need.
+func selectionWhere(network string, sel backend.Selection, ids []string, need model.State, now time.Time) (string, []any, error) {
+	where := ` WHERE network_id = ?`
+	args := []any{network}
+	addState := func(st model.State) error {
+		cond, usesNow, err := stateCondition(st)
+		if err != nil {
+			return err
+		}
+		where += cond
+		if usesNow {
+			args = append(args, unixNano(now))
+		}
+		return nil
+	}
+	if sel.All {
+		if sel.Filter != "" {
+			f := strings.ToLower(sel.Filter)
+			where += ` AND (instr(name_fold, ?) > 0 OR instr(email_fold, ?) > 0)`
+			args = append(args, f, f)
+		}
+		if err := addState(sel.State); err != nil {
+			return "", nil, err
+		}
+		if len(sel.Except) > 0 {
+			list, err := json.Marshal(sel.Except)
+			if err != nil {
+				return "", nil, err
+			}
+			where += ` AND id NOT IN (SELECT value FROM json_each(?))`
+			args = append(args, string(list))
+		}
+	} else {
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return "", nil, err
+		}
+		where += ` AND id IN (SELECT value FROM json_each(?))`
+		args = append(args, string(list))
+	}
+	if need != "" {
+		if err := addState(need); err != nil {
+			return "", nil, err
+		}
+	}
+	return where, args, nil
+}
+
+// Summarize counts what a reset or reissue would do to sel: the selection
+// by state and the sessions a reset would drop, in one snapshot.
+func (s *Store) Summarize(ctx context.Context, network string, sel backend.Selection, action model.Action) (backend.BulkSummary, error) {
+	need, err := backend.BulkState(action)
+	if err != nil {
+		return backend.BulkSummary{}, err
+	}
+	if err := sel.Validate(); err != nil {
+		return backend.BulkSummary{}, err
+	}
+	sum := backend.BulkSummary{ByState: map[model.State]int{}}
+	err = s.read(ctx, "counting the selected identities", func(tx *sql.Tx, now time.Time) error {
+		if _, err := networkName(ctx, tx, network); err != nil {
+			return err
+		}
+		from := ` FROM identities`
+		if sel.All {
+			from += ` INDEXED BY identities_by_name` // it holds every column needed: no table reads
+		}
+		where, args, err := selectionWhere(network, sel, dedupeIDs(sel.IDs), "", now)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+stateCase+`, count(*)`+from+where+` GROUP BY 1`,
+			append([]any{unixNano(now)}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			sum.ByState[model.State(st)] += n
+			sum.Selected += n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		sum.Eligible = sum.ByState[need]
+		sum.Skipped = sum.Selected - sum.Eligible
+		if action != model.ActionReset || sum.Eligible == 0 {
+			return nil
+		}
+		where, args, err = selectionWhere(network, sel, dedupeIDs(sel.IDs), need, now)
+		if err != nil {
+			return err
+		}
+		var sessions int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(active_sessions), 0) FROM identities`+where, args...).Scan(&sessions); err != nil {
+			return err
+		}
+		sum.Sessions = int(sessions)
+		return nil
+	})
+	return sum, err
+}
+
+// bulkCandidate is an identity a bulk action will try, as read before its
+// batch's transaction, with its new token signed ahead of it.
+type bulkCandidate struct {
+	ident      model.Identity
+	jti, jwt   string
+	signedAt   time.Time
+	signingErr error
+}
+
+// BulkApply resets or reissues the identities of sel whose state allows
+// it, bulkBatch identities per transaction. Before a batch's transaction
+// its identities are read and their tokens signed (on every core), so the
+// write lock is held only for the SQL. Inside it each identity is read
+// again and changed under a savepoint: if it changed since it was read (its
+// revision moved), no longer allows the action, or any statement fails, it
+// is rolled back to exactly what it was and reported, and the batch goes
+// on. each sees a batch's results once it is committed.
+func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selection, action model.Action, expiresAt time.Time,
+	each func(backend.BulkResult) bool) error {
+	need, err := backend.BulkState(action)
+	if err != nil {
+		return err
+	}
+	if err := sel.Validate(); err != nil {
+		return err
+	}
+	if sel.All && sel.State != "" && sel.State != need {
+		return nil // nothing selected can take the action
+	}
+	if err := s.checkExpiry(s.now(), expiresAt); err != nil {
+		return err
+	}
+	n, err := s.networkKeys(ctx, network)
+	if err != nil {
+		return err
+	}
+	conn, err := s.bulkConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.release()
+	ids := dedupeIDs(sel.IDs)
+	var after keyset // where the last batch ended, for All
+	for chunk := 0; ; chunk++ {
+		if err := ctx.Err(); err != nil {
+			return backend.Stopped(err)
+		}
+		var batchIDs []string
+		if !sel.All {
+			lo := chunk * bulkBatch
+			if lo >= len(ids) {
+				return nil
+			}
+			batchIDs = ids[lo:min(lo+bulkBatch, len(ids))]
+		}
+		cands, next, err := s.bulkCandidates(ctx, network, sel, batchIDs, need, after)
+		if err != nil {
+			return err
+		}
+		if sel.All && len(cands) == 0 {
+			return nil
+		}
+		after = next
+		signTokens(n, cands, s.now(), expiresAt)
+		if s.beforeBulkWrite != nil {
+			s.beforeBulkWrite(len(cands))
+		}
+		results, runErr := s.bulkWrite(ctx, conn, n, cands, action, expiresAt)
+		more := true
+		for _, r := range results {
+			if !each(r) {
+				more = false
+			}
+		}
+		if runErr != nil {
+			return runErr
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// bulkConn is the connection a bulk run writes with, its page cache
+// grown for the run: a batch touches index pages all over the file (IDs
+// are random), and with SQLite's default 2 MB cache they would spill to
+// the WAL and be read back. The cache shrinks back when the run ends.
+type bulkConn struct{ *sql.Conn }
+
+func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		conn.Close()
+		return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
+	}
+	return bulkConn{conn}, nil
+}
+
+func (c bulkConn) release() {
+	c.ExecContext(context.Background(), `PRAGMA cache_size = -2000`) // SQLite's default
+	c.Close()
+}
+
+// networkKeys reads a network with its keys.
+func (s *Store) networkKeys(ctx context.Context, id string) (*network, error) {
+	var n *network
+	err := s.read(ctx, "reading the network", func(tx *sql.Tx, _ time.Time) error {
+		var err error
+		n, err = networkByID(ctx, tx, id)
+		return err
+	})
+	return n, err
+}
+
+// keyset is the position after an identity in the name order: batches
+// resume from it, so identities that failed (and are still eligible) are
+// not met again.
+type keyset struct {
+	fold, id string
+	set      bool
+}
+
+// bulkCandidates reads the next batch: the listed ids, or the next
+// bulkBatch eligible identities in name order after the keyset.
+func (s *Store) bulkCandidates(ctx context.Context, network string, sel backend.Selection, ids []string, need model.State, after keyset) ([]bulkCandidate, keyset, error) {
+	var out []bulkCandidate
+	next := after
+	err := s.read(ctx, "reading the selected identities", func(tx *sql.Tx, now time.Time) error {
+		where, args, err := selectionWhere(network, sel, ids, need, now)
+		if err != nil {
+			return err
+		}
+		from := ` FROM identities`
+		if sel.All {
+			from += ` INDEXED BY identities_by_name`
+			if after.set {
+				where += ` AND (name_fold > ? OR (name_fold = ? AND id > ?))`
+				args = append(args, after.fold, after.fold, after.id)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+`, name_fold`+from+where+` ORDER BY name_fold, id LIMIT ?`,
+			append(args, bulkBatch)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var fold string
+			x, err := scanIdentity(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &fold)...) }))
+			if err != nil {
+				return err
+			}
+			out = append(out, bulkCandidate{ident: x})
+			next = keyset{fold: fold, id: x.ID, set: true}
+		}
+		return rows.Err()
+	})
+	return out, next, err
+}
+
+// scanFunc lets scanIdentity read rows that carry extra columns.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// signTokens signs every candidate's new token, spread over the cores:
+// signing is the part of a reset that needs no lock.
+func signTokens(n *network, cands []bulkCandidate, now, expires time.Time) {
+	workers := min(runtime.GOMAXPROCS(0), len(cands))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(cands); i += workers {
+				c := &cands[i]
+				c.jti = uuid.NewString()
+				c.signedAt = now
+				c.jwt, c.signingErr = n.sign(c.ident.ID, c.jti, now, expires)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// bulkStatements are a batch's prepared statements.
+type bulkStatements struct {
+	get, revokeCerts, dropSessions, retireToken, insertToken, update *sql.Stmt
+}
+
+func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), error) {
+	var st bulkStatements
+	var all []*sql.Stmt
+	closeAll := func() {
+		for _, s := range all {
+			s.Close()
+		}
+	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.get, `SELECT ` + identityColumns + ` FROM identities WHERE network_id = ? AND id = ?`},
+		{&st.revokeCerts, `UPDATE certificates SET revoked_at = ? WHERE identity_id = ? AND revoked_at IS NULL`},
+		{&st.dropSessions, `DELETE FROM sessions WHERE identity_id = ?`},
+		{&st.retireToken, `UPDATE tokens SET status = 'replaced', jwt = NULL, ended_at = ? WHERE id = ?`},
+		{&st.insertToken, `INSERT INTO tokens (id, identity_id, jwt, status, created_at, expires_at) VALUES (?, ?, ?, 'current', ?, ?)`},
+		{&st.update, `UPDATE identities SET has_credential = ?, active_sessions = ?, token_id = ?, token_created_at = ?,
+			token_expires_at = ?, revision = revision + 1 WHERE id = ?`},
+	} {
+		s, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		*p.dst = s
+		all = append(all, s)
+	}
+	return &st, closeAll, nil
+}
+
+// bulkWrite changes a batch in one transaction and returns one result per
+// identity it got to. It stops before the next identity once ctx ends,
+// committing those done. The transaction runs on a context that is never
+// cancelled: cancelling must stop the run between identities, not roll
+// back the ones already done.
+func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, action model.Action, expiresAt time.Time) ([]backend.BulkResult, error) {
+	what := "bulk " + string(action)
+	dctx := context.WithoutCancel(ctx)
+	tx, err := conn.BeginTx(dctx, nil)
+	if err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	defer tx.Rollback()
+	now := s.now()
+	if err := s.checkExpiry(now, expiresAt); err != nil {
+		return nil, err // the chosen date passed while the run went on
+	}
+	st, closeStmts, err := prepareBulk(dctx, tx)
+	if err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	defer closeStmts()
+
+	results := make([]backend.BulkResult, 0, len(cands))
+	var stop error
+	for i := range cands {
+		if err := ctx.Err(); err != nil {
+			stop = backend.Stopped(err)
+			break
+		}
+		r, fatal := s.bulkOne(dctx, tx, st, n, &cands[i], action, expiresAt, now)
+		if fatal != nil {
+			// The transaction itself is gone: nothing of this batch was kept.
+			return failAll(results, cands, fatal), s.fail(ctx, what, fatal)
+		}
+		results = append(results, r)
+	}
+	if err := tx.Commit(); err != nil {
+		err = s.fail(ctx, what, err)
+		return failAll(results, cands, err), err
+	}
+	return results, stop
+}
+
+// failAll turns a batch whose transaction was lost into failures: the
+// identities reported done were rolled back with it, so each is reported
+// as it was before (results[i] is the result of cands[i]).
+func failAll(results []backend.BulkResult, cands []bulkCandidate, err error) []backend.BulkResult {
+	out := make([]backend.BulkResult, len(results))
+	for i, r := range results {
+		out[i] = r
+		if r.Err == nil {
+			out[i] = backend.BulkResult{Identity: cands[i].ident,
+				Err: fmt.Errorf("not changed: the transaction of its batch failed: %w", err)}
+		}
+	}
+	return out
+}
+
+// bulkOne changes one identity under a savepoint. A refusal or a failed
+// statement rolls the identity back and is its result; fatal is an error
+// after which the transaction can't go on.
+func (s *Store) bulkOne(ctx context.Context, tx *sql.Tx, st *bulkStatements, n *network, c *bulkCandidate,
+	action model.Action, expiresAt, now time.Time) (r backend.BulkResult, fatal error) {
+	r.Identity = c.ident
+	if c.signingErr != nil {
+		r.Err = backend.Unavailable("%s: signing its token failed: %v", c.ident.Name, c.signingErr)
+		return r, nil
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT bulk_one`); err != nil {
+		return r, err
+	}
+	after, dropped, err := bulkChange(ctx, st, n, c, action, expiresAt, now)
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO bulk_one`); rerr != nil {
+			return r, rerr // SQLite rolled the whole transaction back
+		}
+		if _, rerr := tx.ExecContext(ctx, `RELEASE bulk_one`); rerr != nil {
+			return r, rerr
+		}
+		if backend.Kind(err) == nil {
+			err = s.fail(ctx, c.ident.Name, err)
+		}
+		r.Err = err
+		return r, nil
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE bulk_one`); err != nil {
+		return r, err
+	}
+	r.Identity = after
+	r.Token = backend.Token{Identity: after, JWT: c.jwt, ExpiresAt: expiresAt, SessionsDropped: dropped}
+	return r, nil
+}
+
+// bulkChange is the reset or reissue of one identity, in the same steps as
+// ResetEnrollment and ReissueEnrollment.
+func bulkChange(ctx context.Context, st *bulkStatements, n *network, c *bulkCandidate, action model.Action,
+	expiresAt, now time.Time) (model.Identity, int, error) {
+	x, err := scanIdentity(st.get.QueryRowContext(ctx, n.id, c.ident.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return x, 0, backend.NotFound("%s was deleted while the bulk %s ran", c.ident.Name, action)
+	}
+	if err != nil {
+		return x, 0, err
+	}
+	if x.Revision != c.ident.Revision {
+		return x, 0, backend.Conflict("%s changed while the bulk %s ran (revision %d, now %d): it was left as it is; check it and try again",
+			x.Name, action, c.ident.Revision, x.Revision)
+	}
+	if stt := x.State(now); !model.Allows(stt, action) {
+		return x, 0, backend.Conflict("%s", wrongState(x, stt, action))
+	}
+	dropped := 0
+	hasCred, sessions := x.HasCredential, x.ActiveSessions
+	if action == model.ActionReset {
+		if _, err := st.revokeCerts.ExecContext(ctx, unixNano(now), x.ID); err != nil {
+			return x, 0, err
+		}
+		res, err := st.dropSessions.ExecContext(ctx, x.ID)
+		if err != nil {
+			return x, 0, err
+		}
+		d, err := res.RowsAffected()
+		if err != nil {
+			return x, 0, err
+		}
+		dropped, hasCred, sessions = int(d), false, 0
+	}
+	if x.Enrollment != nil {
+		if _, err := st.retireToken.ExecContext(ctx, unixNano(now), x.Enrollment.ID); err != nil {
+			return x, 0, err
+		}
+	}
+	if _, err := st.insertToken.ExecContext(ctx, c.jti, x.ID, c.jwt, unixNano(c.signedAt), unixNano(expiresAt)); err != nil {
+		return x, 0, err
+	}
+	if _, err := st.update.ExecContext(ctx, hasCred, sessions, c.jti, unixNano(c.signedAt), unixNano(expiresAt), x.ID); err != nil {
+		return x, 0, err
+	}
+	x.HasCredential, x.ActiveSessions = hasCred, sessions
+	x.Enrollment = &model.Enrollment{ID: c.jti, CreatedAt: fromNano(unixNano(c.signedAt)), ExpiresAt: fromNano(unixNano(expiresAt))}
+	x.Revision++
+	return x, dropped, nil
+}
+
+// dedupeIDs keeps the first of each ID, in order.
+func dedupeIDs(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// unit says how a row's figures read.
+type unit int
+
+const (
+	unitTime  unit = iota // seconds
+	unitBytes             // bytes
+	unitMB                // megabytes
+)
+
+// row is one line of the table: idcon's figure, the baseline's, and the
+// target (all lower is better).
+type row struct {
+	id, figure string
+	unit       unit
+	ours, base float64
+	baseNote   string // what the baseline is, where it isn't the stock list
+	target     float64
+}
+
+func (r row) met() bool { return r.ours < r.target }
+
+func (u unit) format(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	switch u {
+	case unitBytes:
+		return fmtCount(int(math.Round(v))) + " B"
+	case unitMB:
+		return fmt.Sprintf("%.1f MB", v)
+	}
+	switch {
+	case v < 0.001:
+		return fmt.Sprintf("%.0f µs", v*1e6)
+	case v < 0.1:
+		return fmt.Sprintf("%.1f ms", v*1e3)
+	case v < 1:
+		return fmt.Sprintf("%.0f ms", v*1e3)
+	}
+	return fmt.Sprintf("%.2f s", v)
+}
+
+// ratio says how many times better idcon is than the baseline, or "—"
+// where it isn't.
+func (r row) ratio() string {
+	if math.IsNaN(r.base) || r.ours <= 0 || r.base <= r.ours {
+		return "—"
+	}
+	x := r.base / r.ours
+	if x >= 10 {
+		return fmt.Sprintf("%.0f×", x)
+	}
+	return fmt.Sprintf("%.1f×", x)
+}
+
+// tableHeader and the rows make one Markdown table, readable as text too.
+func renderTable(rows []row) string {
+	var b strings.Builder
+	b.WriteString("| # | Figure | idcon | Baseline | Ratio | Target | Met |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|:---:|\n")
+	for _, r := range rows {
+		base := r.unit.format(r.base)
+		if r.baseNote != "" {
+			base += " (" + r.baseNote + ")"
+		}
+		met := "yes"
+		if !r.met() {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | < %s | %s |\n", r.id, r.figure, r.unit.format(r.ours), base, r.ratio(),
+			r.unit.format(r.target), met)
+	}
+	return b.String()
+}
+
+// machine is what the figures were measured on.
+type machine struct {
+	cpu   string
+	cores int
+	goVer string
+	os    string
+	date  time.Time
+}
+
+func describeMachine() machine {
+	m := machine{cpu: "unknown CPU", cores: runtime.NumCPU(), goVer: runtime.Version(), os: runtime.GOOS + "/" + runtime.GOARCH, date: time.Now().UTC()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+func (m machine) line() string {
+	return fmt.Sprintf("%s, %d cores, %s, %s, %s", m.cpu, m.cores, m.os, m.goVer, m.date.Format("2006-01-02 15:04 MST"))
+}
+
+// writeReport writes docs/BENCHMARKS.md: the machine, the table, and how
+// each figure is taken.
+func writeReport(path string, cfg Config, m machine, rows []row) error {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(cfg.Root, path)
+	}
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Written by `make bench` (`go run ./bench`): every figure below comes from one run, side by side with its baseline.\n\n")
+	fmt.Fprintf(&b, "Machine: %s.  \nNetwork: %s identities (the demo network).\n\n", m.line(), fmtCount(cfg.Identities))
+	b.WriteString(renderTable(rows))
+	b.WriteString("\n" + method)
+	var missed []string
+	for _, r := range rows {
+		if !r.met() {
+			missed = append(missed, r.id)
+		}
+	}
+	if len(missed) > 0 {
+		b.WriteString("\n## Where a target is missed\n\n")
+		for _, id := range missed {
+			why := whyMissed[id]
+			if why == "" {
+				why = "No explanation is recorded for this figure: look into it."
+			}
+			fmt.Fprintf(&b, "- **%s**: %s\n", id, why)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// method says how each figure is measured and what the baseline is.
+const method = `## How each figure is taken
+
+The baseline is the stock ` + "`charm.land/bubbles/v2/list`" + ` holding all the network's identities in
+memory with its default delegate and fuzzy filter (bench/stocklist), the approach most Bubble Tea apps
+take; idcon's console asks the backend for the visible page only. "Ratio" is baseline ÷ idcon where
+idcon is better. Targets are for a 2-core machine; lower is better everywhere.
+
+1. **Open the network.** idcon: a new console model, its window size and start-up commands run to
+   completion (network list, first page query, prefetch) until the list's position line is drawn.
+   Baseline: every identity read from the backend, 500 a page, into list items, and the first frame.
+2. **Typing a filter.** "` + filterWord + `" typed one key at a time, eight times over. Per key, the work up to
+   the frame that shows the key's result: Update and View, then the commands the key causes (idcon: the
+   page query for the new filter; baseline: the fuzzy filter over every item), each message followed by
+   its View. What comes after that frame (idcon's prefetch of the next page, which runs on another
+   goroutine) is not counted. idcon waits for the typing to pause (150 ms) before it asks the backend;
+   that wait is not work and is left out, so this is a slow typist's case: one query per key. Row 2c is
+   the Update and View calls alone, without the query or the filter.
+3. **Moving the cursor.** 200 presses of j, timed the same way (the frame is the one showing the row;
+   idcon has the next page prefetched by then). Bytes: a real ` + "`tea.Program`" + ` at 120×40 with true
+   colour writes to a counting writer; j is fed through its input, and the bytes between settled frames
+   are counted for 60 moves (median).
+4. **Bulk reset** of 10,000 enrolled identities on the embedded SQLite backend through
+   ` + "`backend.Bulker`" + `: batches of 500 per transaction, a savepoint per identity, tokens signed
+   outside the write lock. Baseline: the fallback every backend gets, one ResetEnrollment call (one
+   transaction) per identity.
+5. **Cold start**: the built binary in a 120×40 pseudo-terminal, from exec to the list's position line
+   on the terminal (median of five). Baseline: a program showing the stock list over the same database.
+6. **Peak memory**: VmHWM from /proc/PID/status of the same processes, after 20 cursor moves and a
+   typed filter.
+7. **Seeding**: ` + "`idcon demo --identities N`" + ` as a process, into a new database. Baseline: one
+   CreateIdentity call (one transaction) per identity, timed on 2,000 and scaled.
+
+Timings on a shared 2-core machine vary from run to run by tens of percent, and a p99 over a few
+dozen keys is the slowest key, a garbage collection included; the ratios hold better than the
+absolute figures.
+`
+
+// whyMissed explains, for each figure that can miss its target, why, and
+// what would close the gap. The report prints those of the figures that
+// missed in its run.
+var whyMissed = map[string]string{
+	"2a": "The time is the embedded backend's query, not the console's (row 2c is the console's own part). " +
+		"A filter is a substring of the name or email, which no B-tree index serves: counting the matches scans " +
+		"the whole 100,000-entry name index (about 16–20 ms on this machine, see BenchmarkIdentitiesFilter and " +
+		"BenchmarkIdentitiesFilterNoMatch in backend/embedded), and the page is then read from that index again. " +
+		"Closing the gap needs a trigram (FTS5) index in the embedded schema, or a list that draws the first page " +
+		"before the count comes; both are outside the console. The console waits for typing to pause (150 ms) " +
+		"before it asks, so a word typed at speed costs one query, not one per key.",
+	"2b": "As 2a: every key pays the scan; the slowest keys also met a garbage collection or another process " +
+		"on the shared machine.",
+	"2c": "Update and View do no I/O and touch only the visible rows; a p99 over this few keys is the slowest " +
+		"one, a garbage collection or another process on the machine included.",
+	"3c": "Bubble Tea's renderer rewrites every changed cell with its style's escape codes. A move changes two " +
+		"rows (the old cursor row loses its reverse video, the new one gains it), about 2 × 100 cells at 120 columns.",
+	"4": "Each identity is read again, changed and committed under a savepoint; the commit of each batch of 500 " +
+		"writes the pages it touched to the WAL. A busier machine than usual shows here first.",
+	"5": "Cold start includes opening SQLite and the first page query; the console's own part is figure 1.",
+}
+
+func fmtCount(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

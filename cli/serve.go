@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"github.com/spf13/cobra"
+
+	"github.com/idcon/idcon/backend/access"
+	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/sshserver"
+	"github.com/idcon/idcon/ui"
+)
+
+// serveFlags are idcon serve's options.
+type serveFlags struct {
+	listen         string
+	hostKey        string
+	authorizedKeys string
+	idleTimeout    time.Duration
+	maxSessions    int
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the console over SSH to the admins of the authorized keys file",
+		Long: `Serve the console over SSH: each key of the authorized keys file signs in
+with its role (admin: everything; viewer: browse only) and its name, under
+which its changes are audited. Every session sees the same networks as the
+local console (the database and the config file's controllers), and what
+one admin changes shows at once in the others' consoles.
+
+  ssh -t -p 2222 HOST                      opens the console
+  scp -P 2222 HOST:NETWORK/IDENTITY.jwt .  downloads a pending identity's token (admins)
+
+The authorized keys file has one key per line, with its role and name:
+
+  role="admin",name="alice" ssh-ed25519 AAAA... alice@laptop
+  role="viewer",name="carol" ssh-ed25519 AAAA... carol@desk
+
+It is re-read when it changes (or on SIGHUP) without dropping sessions.
+The host key is made on the first start. SIGINT or SIGTERM stops the
+server gracefully: changes under way finish and each console is told. The
+server logs to stderr, never a token. See docs/SSH.md.`,
+		Example: "  idcon serve\n  idcon serve --listen 0.0.0.0:2222 --authorized-keys /etc/idcon/authorized_keys",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.maxSessions < 1 {
+				return usagef("--max-sessions must be at least 1, not %d", f.maxSessions)
+			}
+			if f.idleTimeout < 0 {
+				return usagef("--idle-timeout must be a duration such as 15m, or 0 for none")
+			}
+			return ran(a.serve(cmd.Context(), f))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", sshserver.DefaultListen, "the address to listen on, host:port")
+	fl.StringVar(&f.hostKey, "host-key", "", "the server's host key, made on the first start (default $XDG_DATA_HOME/idcon/ssh_host_ed25519_key)")
+	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "the keys allowed in, with their roles and names (default $XDG_DATA_HOME/idcon/authorized_keys)")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", sshserver.DefaultIdleTimeout, "close a console after this long without input (0: never)")
+	fl.IntVar(&f.maxSessions, "max-sessions", sshserver.DefaultMaxSessions, "how many sessions may be open at once")
+	return cmd
+}
+
+// serve runs the SSH server until SIGINT or SIGTERM. One backend serves
+// every session: the database and the config file's controllers, joined,
+// each session reaching it through its own access.Backend (its key's role,
+// audited under its name), all publishing to one hub of changes.
+func (a *app) serve(ctx context.Context, f serveFlags) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	dir, err := a.dataDir()
+	if err != nil {
+		return err
+	}
+	if f.hostKey == "" {
+		f.hostKey = filepath.Join(dir, "ssh_host_ed25519_key")
+	}
+	if f.authorizedKeys == "" {
+		f.authorizedKeys = filepath.Join(dir, "authorized_keys")
+	}
+	s, dbPath, err := a.open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if a.demo {
+		dctx, cancel := context.WithTimeout(ctx, demoTimeout)
+		err := ensureDemo(dctx, s)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	trail, err := a.openAudit()
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	raw, warnings, closeControllers := a.joinNetworks(cfg, s, false)
+	defer closeControllers()
+
+	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+
+	hub := access.NewChanges()
+	smtp := smtpSettings(cfg)
+	downloads := strings.TrimSpace(cfg.Downloads)
+	if downloads != "" {
+		downloads = a.downloadsFolder(cfg)
+	}
+	idle := f.idleTimeout
+	if idle == 0 {
+		idle = -1 // sshserver's "never"
+	}
+	srv, err := sshserver.New(sshserver.Config{
+		Listen:             f.listen,
+		HostKeyPath:        f.hostKey,
+		AuthorizedKeysPath: f.authorizedKeys,
+		IdleTimeout:        idle,
+		MaxSessions:        f.maxSessions,
+		Backend:            raw,
+		Audit:              trail,
+		Changes:            hub,
+		Logger:             logger,
+		Now:                a.now,
+		NewConsole: func(sess ssh.Session, b *access.Backend, actor access.Actor) tea.Model {
+			folder := downloads
+			if folder == "" {
+				// A folder of the server's, one per admin: a daemon's
+				// working folder is no place for tokens.
+				folder = filepath.Join(dir, "downloads", fileName(actor.Name))
+			}
+			return ui.New(ui.Options{
+				Backend:   b,
+				Now:       a.now,
+				Policy:    model.ExpiryPolicy{},
+				StateFile: filepath.Join(dir, "state", fileName(actor.Name)+".json"),
+				// Colours follow the session's own terminal; NO_COLOR only
+				// if the client sent it (SendEnv), never the server's.
+				NoColor:   hasEnv(sess.Environ(), "NO_COLOR"),
+				Downloads: folder,
+				SMTP:      smtp,
+				Getenv:    a.getenv, // the server's environment, never the client's
+				Warnings:  warnings,
+				Changes:   uiChanges(hub, sess.Context().Done()),
+			})
+		},
+	})
+	if err != nil {
+		return failf("%s", strings.ReplaceAll(trimAdvice(err.Error()), "\n", "; "))
+	}
+	logger.Info("idcon serve", "version", Version, "db", dbPath, "audit", trail.Path())
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.ListenAndServe(sctx)
+}
+
+// uiChanges feeds one console the hub's changes, in the console's own
+// type, until done (the session's end) closes it.
+func uiChanges(hub *access.Changes, done <-chan struct{}) <-chan ui.Change {
+	events, cancel := hub.Subscribe()
+	out := make(chan ui.Change)
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			select {
+			case <-done:
+				return
+			case ev, ok := <-events:
+				if !ok {
+					return
+				}
+				select {
+				case out <- ui.Change{Network: ev.Network, IdentityID: ev.IdentityID, By: ev.By}:
+				case <-done:
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// fileName makes an admin's name (any text the authorized keys file gives)
+// a safe file name: letters, digits, dot, dash and underscore kept, and a
+// short hash of the name added when anything else was replaced, so that
+// two names never share a file.
+func fileName(name string) string {
+	var b strings.Builder
+	clean := name != "" && !strings.HasPrefix(name, ".")
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+			clean = false
+		}
+	}
+	if clean {
+		return b.String()
+	}
+	sum := sha256.Sum256([]byte(name))
+	return fmt.Sprintf("%s-%s", strings.TrimLeft(b.String(), "."), hex.EncodeToString(sum[:4]))
+}
+
+// hasEnv reports whether environ (KEY=VALUE lines) sets key to something.
+func hasEnv(environ []string, key string) bool {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key && v != "" {
+			return true
+		}
+	}
+	return false
+}
