@@ -8,13 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/idcon/idcon/safetext"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/idcon/idcon/config"
@@ -212,7 +211,7 @@ func encodeLine(e Entry) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("audit entry: %w", err)
 		}
-		b = escapeInvisible(b)
+		b = safetext.JSON(b)
 		if len(b)+1 <= maxLine {
 			return append(b, '\n'), nil
 		}
@@ -227,40 +226,6 @@ func cut(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// escapeInvisible rewrites, in encoded JSON, the characters encoding/json
-// leaves raw but a terminal acts on or hides (DEL, C1 controls, bidi
-// overrides, zero-width and other format characters) as \u escapes, so that
-// `cat audit.log` and `idcon audit --json` can't be used to fool the reader.
-// The JSON stays equivalent: decoding gives back the same strings.
-func escapeInvisible(b []byte) []byte {
-	clean := true
-	for _, c := range b {
-		if c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return b
-	}
-	out := make([]byte, 0, len(b)+16)
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) {
-			if r > 0xffff {
-				r1, r2 := utf16.EncodeRune(r)
-				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
-			} else {
-				out = fmt.Appendf(out, `\u%04x`, r)
-			}
-		} else {
-			out = append(out, b[i:i+size]...)
-		}
-		i += size
-	}
-	return out
 }
 
 // DefaultPath is where the audit log lives unless configured otherwise:

@@ -87,7 +87,7 @@ func Print(w io.Writer, entries []Entry, asJSON bool) error {
 			if err != nil {
 				return err
 			}
-			if _, err := w.Write(append(escapeInvisible(b), '\n')); err != nil {
+			if _, err := w.Write(append(safetext.JSON(b), '\n')); err != nil {
 				return err
 			}
 		}
