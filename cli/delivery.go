@@ -74,12 +74,12 @@ func (a *app) printQR(q delivery.QRCode, id model.Identity) error {
 				q.Width, q.Height+2, cols, rows, shellQuote(id.Name))
 		}
 	}
-	text := q.Colored
+	text := q.Text(delivery.HalfBlocks, delivery.InkColor)
 	var w io.Writer = colorprofile.NewWriter(a.stdout, a.colorEnviron())
 	if a.getenv("NO_COLOR") != "" {
 		// No colours at all: the glyphs draw the dark modules, which is
 		// right on a light background, on paper and in a file.
-		text, w = q.Plain, a.stdout
+		text, w = q.Text(delivery.HalfBlocks, delivery.InkPlain), a.stdout
 	}
 	under := displayName(id.Name) + "\n"
 	if id.Enrollment != nil {

@@ -2,29 +2,13 @@ package ui
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/idcon/idcon/delivery/qrtest"
 	"github.com/idcon/idcon/model"
 )
 
-// realToken is the enrollment token a real OpenZiti controller (v2.0.3)
-// issued, recorded in the shared fixtures: RS256, 1,009 characters.
-func realToken(t testing.TB) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "openziti", "real-v2.0.3", "jwt-ott.txt"))
-	if err != nil {
-		t.Fatalf("the recorded controller token: %v", err)
-	}
-	tok := strings.TrimSpace(string(data))
-	if len(tok) != 1009 {
-		t.Fatalf("the recorded token has %d characters, want 1009", len(tok))
-	}
-	return tok
-}
+func realToken(t testing.TB) string { return qrtest.RealToken(t) }
 
 // realTokenBackend hands out the recorded controller token for every
 // identity, as a controller network would.

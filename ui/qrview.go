@@ -64,9 +64,9 @@ func (v *qrView) Update(msg tea.Msg) tea.Cmd {
 // suit its background.
 func (v *qrView) variant() string {
 	if v.s.opts.NoColor || v.s.monochrome {
-		return v.code.Monochrome(v.s.isDark)
+		return v.code.Text(delivery.HalfBlocks, delivery.MonochromeInk(v.s.isDark))
 	}
-	return v.code.Colored
+	return v.code.Text(delivery.HalfBlocks, delivery.InkColor)
 }
 
 func (v *qrView) place() {
