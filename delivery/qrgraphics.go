@@ -88,12 +88,11 @@ func (q QRCode) ITerm2Image(scale, cols, rows int) (string, error) {
 		return "", err
 	}
 	return ansi.ITerm2(iterm2.File{
-		Size:            int64(len(data)),
-		Width:           iterm2.Cells(cols),
-		Height:          iterm2.Cells(rows),
-		Inline:          true,
-		DoNotMoveCursor: true,
-		Content:         []byte(base64.StdEncoding.EncodeToString(data)),
+		Size:    int64(len(data)),
+		Width:   iterm2.Cells(cols),
+		Height:  iterm2.Cells(rows),
+		Inline:  true,
+		Content: []byte(base64.StdEncoding.EncodeToString(data)),
 	}), nil
 }
 

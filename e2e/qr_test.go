@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idcon/idcon/delivery/qrtest"
+)
+
+// The QR code forms from the command line: forced text forms, images and
+// the PNG file, each read back by zbar and gozxing.
+
+func TestQRFormatsFromTheCommandLine(t *testing.T) {
+	t.Parallel()
+	e, tok := deliveryDB(t)
+
+	// --format png -o FILE: a PNG readable by its owner only.
+	file := filepath.Join(t.TempDir(), "alice.png")
+	r := MustRun(t, e, "enrollment", "qr", "laptop-alice", "--format", "png", "-o", file)
+	if !strings.Contains(r.Stdout, "wrote the QR code of laptop-alice to "+file) {
+		t.Errorf("stdout: %q", r.Stdout)
+	}
+	info, err := os.Stat(file)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the PNG: %v, mode %v; want 0600", err, info.Mode())
+	}
+	data, _ := os.ReadFile(file)
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if got, err := qrtest.DecodeImage(img); err != nil || got != tok {
+		t.Errorf("the PNG: gozxing reads the token %v (%v)", got == tok, err)
+	}
+	if got, err := qrtest.Zbar(img); err != nil || got != tok {
+		t.Errorf("the PNG: zbar reads the token %v (%v)", got == tok, err)
+	}
+
+	// Forced text forms, piped: no escape sequences, dark glyphs.
+	for _, form := range []string{"text", "sextant"} {
+		r := MustRun(t, e, "enrollment", "qr", "laptop-alice", "--format", form)
+		if strings.ContainsRune(r.Stdout, 0x1b) {
+			t.Errorf("--format %s piped holds escape sequences", form)
+		}
+		if got, err := qrtest.DecodeBoth(r.Stdout, qrtest.LightTheme); err != nil || got != tok {
+			t.Errorf("--format %s: reads the token %v (%v)", form, got == tok, err)
+		}
+	}
+	r = MustRun(t, e, "enrollment", "qr", "laptop-alice", "--format", "quadrant")
+	g, err := qrtest.ParseGrid(r.Stdout, qrtest.LightTheme, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := qrtest.Zbar(g.Image(qrtest.LightTheme, qrtest.CellWidth, qrtest.CellHeight, 2)); err != nil || got != tok {
+		t.Errorf("--format quadrant: zbar reads the token %v (%v)", got == tok, err)
+	}
+
+	// A forced image, piped (the admin's terminal will draw it).
+	r = MustRun(t, e, "enrollment", "qr", "laptop-alice", "--format", "kitty")
+	imgs, err := qrtest.KittyImages(r.Stdout)
+	if err != nil || len(imgs) != 1 {
+		t.Fatalf("--format kitty: %d images (%v)", len(imgs), err)
+	}
+	kimg, err := png.Decode(bytes.NewReader(imgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := qrtest.Zbar(kimg); err != nil || got != tok {
+		t.Errorf("--format kitty: zbar reads the token %v (%v)", got == tok, err)
+	}
+
+	// Bad combinations: one line each, and no token fetched.
+	wantError(t, Run(t, e, "enrollment", "qr", "laptop-alice", "--format", "png"), 2, "-o FILE")
+	wantError(t, Run(t, e, "enrollment", "qr", "laptop-alice", "-o", file+"2"), 2, "--format png")
+	wantError(t, Run(t, e, "enrollment", "qr", "laptop-alice", "--format", "jpeg"), 2, "unknown QR code format")
+	if _, err := os.Stat(file + "2"); err == nil {
+		t.Error("-o without --format png wrote a file")
+	}
+	wantError(t, Run(t, e, "enrollment", "qr", "laptop-alice", "--format", "png", "-o", t.TempDir()), 1, "is a folder")
+}
