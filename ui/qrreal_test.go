@@ -56,7 +56,7 @@ func TestQRViewRealTokenAt120x40(t *testing.T) {
 		hs.openByName("laptop-alice")
 		hs.press("c")
 		if c.keys != nil {
-			if !strings.Contains(flat(hs.screen()), "the QR code needs 113×59; this terminal is 120×40") ||
+			if !strings.Contains(flat(hs.screen()), "the QR code needs 113×58; this terminal is 120×40") ||
 				!strings.Contains(flat(hs.screen()), "+ shows it in sextants (57×38), which this terminal may not draw") {
 				t.Fatalf("%s: before +, the screen is:\n%s", c.name, hs.screen())
 			}
@@ -188,7 +188,9 @@ func decodeBothImage(t *testing.T, what string, img image.Image, tok string) {
 }
 
 // + and - switch between the forms that fit, each named on the screen and
-// each read back by zbar (and gozxing, except quadrants: see delivery).
+// each read back by zbar (and gozxing for half blocks: it misses a few
+// percent of sextant codes of random tokens and every quadrant code, see
+// delivery/qrtest).
 func TestQRViewSwitchesForms(t *testing.T) {
 	w := newStoreWorld(t)
 	hs := newHarness(t, w.options(nil), 120, 50)
@@ -213,7 +215,7 @@ func TestQRViewSwitchesForms(t *testing.T) {
 		if got, err := qrtest.Zbar(img); err != nil || got != w.token {
 			t.Fatalf("step %d, %s: zbar does not read the token (%v)", i, step.form, err)
 		}
-		if step.form != "quadrant blocks" {
+		if step.form == "half blocks" {
 			if got, err := qrtest.DecodeImage(img); err != nil || got != w.token {
 				t.Fatalf("step %d, %s: gozxing does not read the token (%v)", i, step.form, err)
 			}

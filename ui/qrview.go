@@ -63,6 +63,7 @@ type qrView struct {
 
 	choices []delivery.QRChoice
 	cur     int    // index in choices, -1 for none
+	lines   int    // the lines of text under the code: 2, or 1 when tight
 	picked  string // the form the admin switched to, kept across resizes
 	// The image: its cells (0-based) and whether one is on the screen.
 	imgX, imgY int
@@ -157,9 +158,16 @@ func (v *qrView) place() {
 		v.out = ""
 		return
 	}
-	// Two lines under the code: the name and form, the expiry and keys.
+	// Two lines under the code: the name and form, the expiry and keys;
+	// one line holding all of it when that makes a known form fit.
 	var def int
+	v.lines = 2
 	v.choices, def = v.code.Choices(v.s.term, w, h-2)
+	if def < 0 {
+		if c, d := v.code.Choices(v.s.term, w, h-1); d >= 0 {
+			v.choices, def, v.lines = c, d, 1
+		}
+	}
 	v.cur = def
 	if v.picked != "" {
 		for i, c := range v.choices {
@@ -173,7 +181,8 @@ func (v *qrView) place() {
 	st := &v.s.styles
 	if v.cur < 0 {
 		cols, rows := v.code.Needs(v.s.term)
-		msg := fmt.Sprintf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it or use Download JWT", cols, rows+2, w, h)
+		// Needs the code and at least the one line of text under it.
+		msg := fmt.Sprintf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it or use Download JWT", cols, rows+1, w, h)
 		if len(v.choices) > 0 {
 			c := v.choices[0]
 			msg += fmt.Sprintf(". + shows it in %s (%d×%d), which this terminal may not draw", c, c.Cols, c.Rows)
@@ -192,12 +201,22 @@ func (v *qrView) place() {
 	if len(v.choices) > 1 {
 		label += " · +/- form"
 	}
-	name := safetext.Line(v.ident.Name, max(1, w-ansi.StringWidth(label)-3))
 	expiry := "no token"
 	if e := v.ident.Enrollment; e != nil {
-		expiry = "token expires " + fmtDateTime(e.ExpiresAt, loc) + " (" + model.Relative(e.ExpiresAt, now) + ") · esc close"
+		expiry = "token expires " + fmtDateTime(e.ExpiresAt, loc) + " (" + model.Relative(e.ExpiresAt, now) + ")"
 	}
-	expiry = safetext.Line(expiry, w)
+	var under []string
+	if v.lines == 1 {
+		rest := " · " + label + " · " + expiry + " · esc close"
+		name := safetext.Line(v.ident.Name, max(1, min(ansi.StringWidth(v.ident.Name), w/3)))
+		under = []string{center(st.Title.Render(name)+st.Muted.Render(safetext.Line(rest, max(1, w-ansi.StringWidth(name)))), w)}
+	} else {
+		name := safetext.Line(v.ident.Name, max(1, w-ansi.StringWidth(label)-3))
+		under = []string{
+			center(st.Title.Render(name)+st.Muted.Render(" · "+label), w),
+			center(st.Muted.Render(safetext.Line(expiry+" · esc close", w)), w),
+		}
+	}
 
 	var body []string
 	if c.IsImage() {
@@ -206,7 +225,7 @@ func (v *qrView) place() {
 		body = strings.Split(v.code.Text(c.Form, v.ink()), "\n")
 	}
 	lines := make([]string, 0, h)
-	top := (h - c.Rows - 2) / 2
+	top := (h - c.Rows - len(under)) / 2
 	blank := strings.Repeat(" ", w)
 	for range top {
 		lines = append(lines, blank)
@@ -221,7 +240,7 @@ func (v *qrView) place() {
 		lines = append(lines, left+l+right)
 	}
 	v.imgX, v.imgY = leftN, top
-	lines = append(lines, center(st.Title.Render(name)+st.Muted.Render(" · "+label), w), center(st.Muted.Render(expiry), w))
+	lines = append(lines, under...)
 	for len(lines) < h {
 		lines = append(lines, blank)
 	}
