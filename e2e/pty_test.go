@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -373,4 +374,47 @@ func TestConsoleQRTextAt120x40Pty(t *testing.T) {
 	if got, err := qrtest.DecodeBoth(ct.ScreenColors(120, 40), qrtest.DarkTheme); err != nil || got != real {
 		t.Fatalf("the real token's sextant code reads the token %v (%v):\n%s", got == real, err, ct.Screen())
 	}
+}
+
+// TestQRCommandOnATerminal: 'enrollment qr' on a terminal makes the
+// console's choice from the environment: a kitty image in WezTerm at 80×24,
+// sextants in GNOME Terminal (VTE) at 120×40 when half blocks don't fit, and
+// the size it needs where nothing it knows fits.
+func TestQRCommandOnATerminal(t *testing.T) {
+	t.Parallel()
+	e, tok := deliveryDB(t)
+
+	wez := e
+	wez.Vars = append(slices.Clone(e.Vars), "TERM_PROGRAM=WezTerm")
+	pt := StartPty(t, wez, 80, 24, nil, "enrollment", "qr", "laptop-alice")
+	pt.WaitFor(10*time.Second, 0, "token expires")
+	imgs, err := qrtest.KittyImages(pt.Output())
+	if err != nil || len(imgs) != 1 {
+		t.Fatalf("WezTerm: %d kitty images (%v)", len(imgs), err)
+	}
+	img, err := png.Decode(bytes.NewReader(imgs[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := qrtest.Zbar(img); err != nil || got != tok {
+		t.Errorf("WezTerm: zbar reads the token %v (%v)", got == tok, err)
+	}
+
+	vte := e
+	vte.Vars = append(slices.Clone(e.Vars), "VTE_VERSION=7800")
+	pt = StartPty(t, vte, 100, 30, nil, "enrollment", "qr", "laptop-alice")
+	pt.WaitFor(10*time.Second, 0, "token expires")
+	g, err := qrtest.ParseGrid(pt.ScreenColors(100, 30), qrtest.DarkTheme, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := qrtest.Zbar(g.Image(qrtest.DarkTheme, qrtest.CellWidth, qrtest.CellHeight, 2)); err != nil || got != tok {
+		t.Errorf("VTE at 100×30: zbar reads the token %v (%v):\n%s", got == tok, err, pt.Screen())
+	}
+	if !strings.ContainsFunc(pt.Output(), func(r rune) bool { return r >= 0x1FB00 && r <= 0x1FB3B }) {
+		t.Error("VTE at 100×30: no sextant drawn")
+	}
+
+	pt = StartPty(t, e, 80, 24, nil, "enrollment", "qr", "laptop-alice")
+	pt.WaitFor(10*time.Second, 0, "the QR code needs 77×41; this terminal is 80×24")
 }
