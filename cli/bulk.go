@@ -115,7 +115,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 		}
 		var tf *tokenFile
 		if outFile != "" {
-			if tf, err = prepareTokenFile(outFile); err != nil {
+			if tf, err = a.prepareTokenFile(outFile); err != nil {
 				return err
 			}
 			defer tf.discard()
@@ -130,7 +130,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 
 		var out io.Writer = a.stdout
 		if tf != nil {
-			out = tf.tmp
+			out = tf
 		}
 		w := bufio.NewWriter(out)
 		enc := jsonLines{w} // escapes what a terminal would act on (jsonline.go)
@@ -157,13 +157,13 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			writeErr = err
 		}
 		if tf != nil && writeErr == nil {
-			if err := tf.commit(""); err != nil {
+			if err := tf.Commit(); err != nil {
 				writeErr = err
 			}
 		}
 		rep.Stopped = runErr != nil
-		if tf != nil && writeErr == nil {
-			rep.File = tf.path
+		if tf != nil && tf.IsFile() && writeErr == nil {
+			rep.File = tf.Path()
 		}
 		if writeErr != nil {
 			return failf("%s %s, but the tokens could not be written (%s); get each with 'idcon enrollment jwt NAME'",
@@ -189,7 +189,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 // file, else on stderr (stdout holds the tokens).
 func (a *app) bulkSummary(act model.Action, rep bulkReport, tf *tokenFile, asJSON bool) error {
 	w := a.stderr
-	if tf != nil {
+	if tf != nil && !tf.IsStdout() {
 		w = a.stdout
 		if asJSON {
 			return writeJSON(w, rep)
@@ -206,7 +206,7 @@ func (a *app) bulkSummary(act model.Action, rep bulkReport, tf *tokenFile, asJSO
 		s += fmt.Sprintf("; %s skipped: their state doesn't allow it", fmtCount(rep.Skipped))
 	}
 	if tf != nil {
-		s += fmt.Sprintf("; the new tokens are in %s (readable by you only), one JSON line each", safetext.Clean(tf.path))
+		s += fmt.Sprintf("; the new tokens are %s, one JSON line each", safetext.Clean(tf.where()))
 	}
 	_, err := fmt.Fprintln(w, s)
 	return err
