@@ -48,7 +48,8 @@ video on a terminal (dark background assumed; COLORFGBG can say light),
 plain glyphs elsewhere.
 
 --format png -o FILE writes a PNG (8 pixels a module, full quiet zone),
-readable by you only, instead.`,
+readable by you only, instead (-o - writes it to standard output; -o never
+replaces a link or anything but a regular file, as for 'enrollment jwt').`,
 		Example: "  idcon enrollment qr phone-bob\n  idcon enrollment qr phone-bob --format sextant\n  idcon enrollment qr phone-bob --format png -o phone-bob.png",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,7 +73,7 @@ readable by you only, instead.`,
 				if outFile != "" {
 					// The file's folder is checked before the token is
 					// fetched (an audited read).
-					if tf, err = prepareTokenFile(outFile); err != nil {
+					if tf, err = a.prepareTokenFile(outFile); err != nil {
 						return err
 					}
 					defer tf.discard()
@@ -126,10 +127,18 @@ func (a *app) writeQRPNG(q delivery.QRCode, id model.Identity, tf *tokenFile) er
 	if err != nil {
 		return err
 	}
-	if err := tf.commit(string(data)); err != nil {
+	// Written as is (tokenFile.commit would add a newline on a stream).
+	if _, err := tf.Write(data); err != nil {
+		tf.Discard()
+		return fmt.Errorf("can't write %s: %w", tf.Path(), pathErr(err))
+	}
+	if err := tf.Commit(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "wrote the QR code of %s to %s (readable by you only)\n", displayName(id.Name), safetext.Clean(tf.path))
+	if tf.IsStdout() {
+		return nil // the PNG is the output
+	}
+	_, err = fmt.Fprintf(a.stdout, "wrote the QR code of %s %s\n", displayName(id.Name), safetext.Clean(tf.where()))
 	return err
 }
 

@@ -21,7 +21,7 @@ func TestQRFormatsFromTheCommandLine(t *testing.T) {
 	// --format png -o FILE: a PNG readable by its owner only.
 	file := filepath.Join(t.TempDir(), "alice.png")
 	r := MustRun(t, e, "enrollment", "qr", "laptop-alice", "--format", "png", "-o", file)
-	if !strings.Contains(r.Stdout, "wrote the QR code of laptop-alice to "+file) {
+	if !strings.Contains(r.Stdout, "wrote the QR code of laptop-alice in "+file+" (readable by you only)") {
 		t.Errorf("stdout: %q", r.Stdout)
 	}
 	info, err := os.Stat(file)
@@ -85,4 +85,17 @@ func TestQRFormatsFromTheCommandLine(t *testing.T) {
 		t.Error("-o without --format png wrote a file")
 	}
 	wantError(t, Run(t, e, "enrollment", "qr", "laptop-alice", "--format", "png", "-o", t.TempDir()), 1, "is a folder")
+	// A link in the way is refused, not replaced (delivery.Output).
+	link := filepath.Join(t.TempDir(), "link.png")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, Run(t, e, "enrollment", "qr", "laptop-alice", "--format", "png", "-o", link), 1, "symbolic link")
+	// -o -: the PNG itself on standard output, nothing else.
+	r = MustRun(t, e, "enrollment", "qr", "laptop-alice", "--format", "png", "-o", "-")
+	if sp, err := png.Decode(strings.NewReader(r.Stdout)); err != nil {
+		t.Errorf("-o -: stdout is not a PNG: %v", err)
+	} else if got, err := qrtest.Zbar(sp); err != nil || got != tok {
+		t.Errorf("-o -: zbar reads the token %v (%v)", got == tok, err)
+	}
 }
