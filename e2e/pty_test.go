@@ -418,3 +418,21 @@ func TestQRCommandOnATerminal(t *testing.T) {
 	pt = StartPty(t, e, 80, 24, nil, "enrollment", "qr", "laptop-alice")
 	pt.WaitFor(10*time.Second, 0, "the QR code needs 77×41; this terminal is 80×24")
 }
+
+// TestQRNoColorOnADarkTerminal: with NO_COLOR, 'enrollment qr' on a
+// terminal (dark background assumed) draws no colours, and the code is
+// still dark modules on a light field: it decodes without inverting it.
+func TestQRNoColorOnADarkTerminal(t *testing.T) {
+	t.Parallel()
+	e, tok := deliveryDB(t)
+	nc := e
+	nc.Vars = append(slices.Clone(e.Vars), "NO_COLOR=1")
+	pt := StartPty(t, nc, 100, 50, nil, "enrollment", "qr", "laptop-alice")
+	pt.WaitFor(10*time.Second, 0, "token expires")
+	if strings.Contains(pt.Output(), "38;2;") || strings.Contains(pt.Output(), "38;5;") {
+		t.Error("NO_COLOR, yet colours were written")
+	}
+	if got, err := qrtest.DecodeBoth(pt.ScreenColors(100, 50), qrtest.DarkTheme); err != nil || got != tok {
+		t.Fatalf("NO_COLOR on a dark terminal: reads the token %v (%v)", got == tok, err)
+	}
+}
