@@ -72,6 +72,8 @@ type App struct {
 	bulk   *bulkFlow // a bulk reset or reissue under way (bulk.go)
 	live   liveState // live updates from other sessions and polling (live.go)
 
+	termAsked bool // the terminal's graphics questions went out (termcaps.go)
+
 	editSeq int // latest load of the identity being edited
 	mutSeq  int // latest enrollment action
 	qrSeq   int // latest QR code asked for
@@ -179,8 +181,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
-	if learnTerminal(&a.s.term, msg) {
-		return nil
+	if ok, cmd := learnTerminal(&a.s.term, &a.termAsked, msg); ok {
+		return cmd
 	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:

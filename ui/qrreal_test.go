@@ -94,6 +94,12 @@ func TestQRViewImageAt80x24(t *testing.T) {
 		opts := w.options(b)
 		opts.Terminal = func(k string) string { return c.env[k] }
 		hs := newHarness(t, opts, 80, 24)
+		// First XTVERSION and DA1; the graphics questions only after DA1's
+		// answer, which says no multiplexer answered XTVERSION.
+		if len(hs.raw) != 1 || hs.raw[0] != "\x1b[>q\x1b[c" {
+			t.Fatalf("%s: the console's first questions: %q", c.name, hs.raw)
+		}
+		hs.send(uv.PrimaryDeviceAttributesEvent{62, 22})
 		if !slices.ContainsFunc(hs.raw, func(s string) bool { return strings.Contains(s, "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\") }) {
 			t.Fatalf("%s: the console did not ask the kitty graphics query: %q", c.name, hs.raw)
 		}
@@ -226,5 +232,33 @@ func TestQRViewSwitchesForms(t *testing.T) {
 	hs.send(tea.WindowSizeMsg{Width: 110, Height: 45})
 	if !strings.Contains(hs.screen(), "laptop-alice · quadrant blocks") {
 		t.Fatalf("after a resize the form is not the one picked:\n%s", hs.screen())
+	}
+}
+
+// Inside tmux (known from its answer to XTVERSION, whatever TERM says) the
+// console asks no kitty graphics query, whose APC tmux would take for the
+// pane's title, and draws text.
+func TestQRInsideTmuxAsksNoGraphics(t *testing.T) {
+	w := newStoreWorld(t)
+	opts := w.options(nil)
+	opts.Terminal = func(k string) string {
+		return map[string]string{"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}[k]
+	}
+	hs := newHarness(t, opts, 120, 50)
+	hs.send(tea.TerminalVersionMsg{Name: "tmux 3.3a"})
+	hs.send(uv.PrimaryDeviceAttributesEvent{1, 2, 4}) // tmux's own answer
+	for _, r := range hs.raw {
+		if strings.Contains(r, "\x1b_G") {
+			t.Fatalf("a kitty graphics command went to tmux: %q", r)
+		}
+	}
+	hs.openByName("laptop-alice")
+	hs.press("c")
+	hs.fireTimers()
+	if !strings.Contains(hs.screen(), "laptop-alice · half blocks") {
+		t.Fatalf("inside tmux the code is not text:\n%s", hs.screen())
+	}
+	if got, err := qrtest.Decode(hs.app.View().Content, qrtest.DarkTheme); err != nil || got != w.token {
+		t.Fatalf("inside tmux: %v", err)
 	}
 }
