@@ -449,7 +449,7 @@ func (a *App) identityLoaded(msg identityLoadedMsg) tea.Cmd {
 
 func (a *App) startAction(act model.Action) tea.Cmd {
 	v := a.editing()
-	if v == nil || v.busy != "" || !model.Allows(v.ident.State(a.s.now()), act) {
+	if v == nil || v.busy != "" || !v.ident.Allows(a.s.now(), act) {
 		return nil
 	}
 	if err := a.s.refusal(act); err != nil { // role.go

@@ -73,14 +73,14 @@ func newIdentityScreen(s *session, network string, ident model.Identity) *identi
 // offers exactly the actions its state allows.
 func (v *identityScreen) setIdentity(ident model.Identity) {
 	v.ident, v.retry = ident, retry{}
-	v.actions = model.Actions(ident.State(v.s.now()))
+	v.actions = ident.Actions(v.s.now())
 	v.focus = min(v.focus, max(0, len(v.actions)-1))
 	v.enableKeys()
 }
 
 func (v *identityScreen) enableKeys() {
 	for _, a := range actionOrder {
-		v.keys.Actions[a].SetEnabled(v.busy == "" && model.Allows(v.ident.State(v.s.now()), a) && v.s.refusal(a) == nil)
+		v.keys.Actions[a].SetEnabled(v.busy == "" && v.ident.Allows(v.s.now(), a) && v.s.refusal(a) == nil)
 	}
 	has := v.busy == "" && len(v.actions) > 0
 	v.keys.Press.SetEnabled(has)
