@@ -82,6 +82,7 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Downloads: env.Downloads,
 		SMTP:      env.SMTP,
 		Getenv:    env.Getenv,
+		Terminal:  env.Getenv, // this process's terminal
 		Warnings:  env.Warnings,
 	}, env.Stdin, env.Stdout)
 }

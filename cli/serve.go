@@ -160,8 +160,12 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				Downloads: folder,
 				SMTP:      smtp,
 				Getenv:    a.getenv, // the server's environment, never the client's
-				Warnings:  warnings,
-				Changes:   uiChanges(hub, sess.Context().Done()),
+				// How Show QR code draws follows the admin's terminal: the
+				// session's pty and what the client sent, never the
+				// server's terminal.
+				Terminal: sessionTerminal(sess),
+				Warnings: warnings,
+				Changes:  uiChanges(hub, sess.Context().Done()),
 			})
 		},
 	})
@@ -232,4 +236,20 @@ func hasEnv(environ []string, key string) bool {
 		}
 	}
 	return false
+}
+
+// sessionTerminal reads the SSH session's terminal environment: the pty's
+// TERM, then the variables the client sent (TERM_PROGRAM, LC_TERMINAL,
+// IDCON_QR… where its SendEnv and the server's AcceptEnv allow).
+func sessionTerminal(sess ssh.Session) func(string) string {
+	env := map[string]string{}
+	for _, kv := range sess.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	if pty, _, ok := sess.Pty(); ok && pty.Term != "" {
+		env["TERM"] = pty.Term
+	}
+	return func(k string) string { return env[k] }
 }

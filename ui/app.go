@@ -22,6 +22,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 )
@@ -88,7 +89,7 @@ type App struct {
 // New returns the console's root model for one session.
 func New(opts Options) tea.Model {
 	opts = opts.withDefaults()
-	s := &session{opts: opts, tick: tea.Tick}
+	s := &session{opts: opts, tick: tea.Tick, term: delivery.TerminalFromEnv(opts.Terminal)}
 	a := &App{s: s, keys: newGlobalKeys(), help: help.New(), isDark: true, loading: true}
 	a.toasts.s = s
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
@@ -129,7 +130,7 @@ func (a *App) restyle(isDark bool) {
 }
 
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadNetworks()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, askTerminal(), a.loadNetworks()}
 	for _, w := range a.s.opts.Warnings {
 		cmds = append(cmds, a.toasts.add(w, toastNote))
 	}
@@ -178,14 +179,21 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
+	if ok, cmd := learnTerminal(&a.s.term, msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
 		a.layout()
-		if t := a.top(); t != nil {
-			return t.Update(msg)
+		var cmd tea.Cmd
+		if d, ok := a.dialog.(imageDialog); ok {
+			cmd = d.redraw()
 		}
-		return nil
+		if t := a.top(); t != nil {
+			return tea.Batch(cmd, t.Update(msg))
+		}
+		return cmd
 	case tea.BackgroundColorMsg:
 		a.restyle(msg.IsDark())
 		return nil
@@ -576,8 +584,9 @@ func (a *App) qrReady(msg qrReadyMsg) tea.Cmd {
 	if msg.err != nil {
 		return a.toasts.add(describeDeliveryErr("The QR code can't be shown", msg.err), toastProblem)
 	}
-	a.openDialog(newQRView(a.s, msg.identity, msg.code))
-	return nil
+	qv := newQRView(a.s, msg.identity, msg.code)
+	a.openDialog(qv)
+	return qv.redraw()
 }
 
 func (a *App) download(msg downloadRequestedMsg) tea.Cmd {

@@ -6,6 +6,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcon/idcon/delivery"
 )
 
 // component is what every screen and dialog implements. Only the root
@@ -44,6 +46,8 @@ type session struct {
 	// set when its colour profile shows no colours (the QR code then
 	// relies on its glyphs).
 	isDark, monochrome bool
+	// term is what the admin's terminal can draw (termcaps.go).
+	term delivery.Terminal
 }
 
 func (s *session) nextSeq() int {

@@ -40,6 +40,13 @@ type Options struct {
 	// (for a "~/" folder); nil means none. Under the SSH server it must read
 	// the server's environment, never the client's.
 	Getenv func(string) string
+	// Terminal reads the environment of the terminal the admin sits at:
+	// TERM, TERM_PROGRAM, LC_TERMINAL, VTE_VERSION, WT_SESSION, TMUX, STY
+	// and IDCON_QR (a QR code form to use), which say how Show QR code can
+	// draw. Locally it is the process's environment; under the SSH server
+	// the session's (its pty's TERM and what the client sent). nil means
+	// none.
+	Terminal func(string) string
 	// Timeout bounds every backend call; zero means 15 seconds.
 	Timeout time.Duration
 	// SendTimeout bounds sending one email; zero means
@@ -77,6 +84,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }
+	}
+	if o.Terminal == nil {
+		o.Terminal = func(string) string { return "" }
 	}
 	return o
 }

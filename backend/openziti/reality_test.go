@@ -1,6 +1,8 @@
 package openziti
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -271,5 +273,30 @@ func TestFakeTokensAreRealSized(t *testing.T) {
 	}
 	if n := len(tok.JWT); n < 990 || n > 1030 || !strings.HasPrefix(tok.JWT, "eyJhbGciOiJSUzI1NiIs") {
 		t.Errorf("token of %d characters starting %.20q; want an RS256 token of about 1,009", n, tok.JWT)
+	}
+}
+
+// Create ends with a token that expires when asked (POST /enrollments
+// honours expiresAt; POST /identities with enrollment.ott would use the
+// controller's configured lifetime, recorded as 180 minutes), in the
+// record and in the JWT itself.
+func TestCreateHonoursTheExpiry(t *testing.T) {
+	f, c := realFake(t)
+	want := f.Now().Add(5 * 24 * time.Hour).Truncate(time.Second)
+	tok, err := c.CreateIdentity(t.Context(), c.NetworkID(), model.NewIdentity{Name: "five-days", ExpiresAt: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.ExpiresAt.Equal(want) {
+		t.Errorf("token expires %v, want %v", tok.ExpiresAt, want)
+	}
+	claims := strings.Split(tok.JWT, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(claims[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c2 struct{ Exp int64 }
+	if err := json.Unmarshal(raw, &c2); err != nil || c2.Exp != want.Unix() {
+		t.Errorf("the JWT's exp is %d (%v), want %d", c2.Exp, err, want.Unix())
 	}
 }

@@ -568,3 +568,21 @@ func certFingerprint(der []byte) string {
 	sum := sha1.Sum(der)
 	return hex.EncodeToString(sum[:])
 }
+
+// SetEnrollmentJWT replaces the JWT of the named identity's outstanding
+// one-time token with jwt (a token a real controller issued, say, to test
+// what is done with one of its size); it reports whether there was one.
+func (f *Controller) SetEnrollmentJWT(name, jwt string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range f.identities {
+		if i.name != name {
+			continue
+		}
+		if e := f.enrollmentOf(i.id, "ott"); e != nil {
+			e.jwt = jwt
+			return true
+		}
+	}
+	return false
+}
