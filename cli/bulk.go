@@ -78,6 +78,7 @@ type bulkReport struct {
 	Done            int    `json:"done"`
 	Failed          int    `json:"failed"`
 	Skipped         int    `json:"skipped"`
+	SignedIn        int    `json:"signedIn"` // of Skipped: the identity idcon is signed in as
 	SessionsDropped int    `json:"sessionsDropped"`
 	Stopped         bool   `json:"stopped"`
 	File            string `json:"file"`
@@ -134,7 +135,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 		}
 		w := bufio.NewWriter(out)
 		enc := jsonLines{w} // escapes what a terminal would act on (jsonline.go)
-		rep := bulkReport{Skipped: sum.Skipped}
+		rep := bulkReport{Skipped: sum.Skipped, SignedIn: sum.SignedIn}
 		var writeErr error
 		runErr := bk.BulkApply(ctx, n.ID, sel, act, exp, func(r backend.BulkResult) bool {
 			if r.Err != nil {
@@ -202,8 +203,11 @@ func (a *app) bulkSummary(act model.Action, rep bulkReport, tf *tokenFile, asJSO
 	if rep.Failed > 0 {
 		s += fmt.Sprintf("; %s failed (see above)", fmtCount(rep.Failed))
 	}
-	if rep.Skipped > 0 {
-		s += fmt.Sprintf("; %s skipped: their state doesn't allow it", fmtCount(rep.Skipped))
+	if n := rep.Skipped - rep.SignedIn; n > 0 {
+		s += fmt.Sprintf("; %s skipped: their state doesn't allow it", fmtCount(n))
+	}
+	if rep.SignedIn > 0 {
+		s += "; " + signedInNote(rep.SignedIn)
 	}
 	if tf != nil {
 		s += fmt.Sprintf("; the new tokens are %s, one JSON line each", safetext.Clean(tf.where()))
@@ -251,7 +255,19 @@ func sessionsNote(act model.Action, sessions int) string {
 	return fmt.Sprintf(" Their credentials stop working and %s drop now.", plural(sessions, "active session", "active sessions"))
 }
 
+// signedInNote says why the identity idcon is signed in as was skipped.
+func signedInNote(n int) string {
+	return fmt.Sprintf("%s skipped: idcon is signed in as %s, and resetting it would end this session; reset it from another admin account",
+		fmtCount(n), map[bool]string{true: "it", false: "them"}[n == 1])
+}
+
 func skippedNote(act model.Action, sum backend.BulkSummary) string {
+	if sum.SignedIn > 0 {
+		rest := sum
+		rest.Skipped -= sum.SignedIn
+		rest.SignedIn = 0
+		return skippedNote(act, rest) + " " + titleCase(signedInNote(sum.SignedIn)) + "."
+	}
 	if sum.Skipped == 0 {
 		return ""
 	}

@@ -79,10 +79,13 @@ func resolveIdentity(ctx context.Context, b backend.Backend, n model.Network, re
 // can't happen.
 func requireAllowed(id model.Identity, a model.Action, now time.Time) error {
 	st := id.State(now)
-	if model.Allows(st, a) {
+	if id.Allows(now, a) {
 		return nil
 	}
 	name := displayName(id.Name)
+	if a == model.ActionReset && id.SignedIn {
+		return backend.Forbidden("%s: %s", name, id.Refusal(now, a))
+	}
 	var what string
 	switch st {
 	case model.StateEnrolled:
@@ -94,13 +97,13 @@ func requireAllowed(id model.Identity, a model.Action, now time.Time) error {
 	default:
 		what = fmt.Sprintf("%s has neither a token nor a credential", name)
 	}
-	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(a)), suggestActions(id, st))
+	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(a)), suggestActions(id, now))
 }
 
 // suggestActions names the commands that fit a state.
-func suggestActions(id model.Identity, st model.State) string {
+func suggestActions(id model.Identity, now time.Time) string {
 	var cmds []string
-	for _, a := range model.Actions(st) {
+	for _, a := range id.Actions(now) {
 		switch a {
 		case model.ActionReset, model.ActionReissue, model.ActionDelete, model.ActionJWT:
 			cmds = append(cmds, fmt.Sprintf("'idcon enrollment %s %s'", a, shellQuote(id.Name)))

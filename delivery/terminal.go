@@ -8,8 +8,7 @@ import (
 )
 
 // What the admin's terminal can draw: learned from its environment and, in
-// the console, from its answers to its questions (XTVERSION and DA1, then
-// CapsQuery). Over SSH the
+// the console, from its answers to three questions (CapsQuery). Over SSH the
 // questions go to the admin's own terminal, which is the one that will draw
 // the code. The console and the CLI make the same choice from it (Choices).
 
@@ -17,19 +16,25 @@ import (
 // speaks the protocol answers "ESC _ G i=31;OK ESC \"; the others ignore it.
 const KittyQueryID = 31
 
-// CapsQuery is the console's second round of questions, asked once the
-// answers to XTVERSION and DA1 have shown that no multiplexer is in between
-// (tmux and screen take the kitty query's APC for a title). It asks, in this
-// order: the kitty graphics query (a 1×1 RGB image, only queried: a=q), the
-// cell size in pixels (XTWINOPS 16) and DA1 again (4 means sixel). Every
-// terminal answers DA1, and answers in order, so DA1's answer also says
-// that the others will not come.
-var CapsQuery = "\x1b_Gi=" + strconv.Itoa(KittyQueryID) + ",s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" +
-	"\x1b[16t" + ansi.RequestPrimaryDeviceAttributes
+// CapsQuery asks, in this order: the kitty graphics query (a 1×1 RGB image,
+// only queried: a=q), the cell size in pixels (XTWINOPS 16) and the primary
+// device attributes (DA1: 4 means sixel). Every terminal answers DA1, and
+// answers in order, so DA1's answer also says that the others will not
+// come.
+var CapsQuery = KittyQuery + CellAndDA1Query
+
+// KittyQuery is CapsQuery's first question. A multiplexer that doesn't
+// know APC strings (tmux takes one for a pane title) must not be sent it.
+var KittyQuery = "\x1b_Gi=" + strconv.Itoa(KittyQueryID) + ",s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+
+// CellAndDA1Query is the rest of CapsQuery: cell size and DA1.
+var CellAndDA1Query = "\x1b[16t" + ansi.RequestPrimaryDeviceAttributes
 
 // Terminal is what is known of the terminal.
 type Terminal struct {
 	Kitty, ITerm2, Sixel bool
+	// KittyAsked: the console has sent the kitty graphics query.
+	KittyAsked bool
 	// Sextants: its font is known to draw U+1FB00–U+1FB3B.
 	Sextants bool
 	// Mux is "tmux" or "screen" when the console runs inside one: its
@@ -102,22 +107,6 @@ func (c *Terminal) LearnName(name string) {
 		c.ITerm2 = true
 	case strings.HasPrefix(name, "foot"):
 		c.Sixel, c.Sextants = true, true
-	}
-}
-
-// InMux records that the console runs inside tmux or screen (learned from
-// XTVERSION's answer): what the environment said of the terminal is the
-// multiplexer's now, unless the admin forced a protocol through its
-// passthrough (IDCON_QR).
-func (c *Terminal) InMux(mux string) {
-	c.Mux = mux
-	if g := GraphicsNamed(c.Force); g != NoGraphics {
-		c.Passthrough = true
-		return
-	}
-	c.Kitty, c.ITerm2, c.Sixel = false, false, false
-	if _, forced := TextFormNamed(c.Force); !forced {
-		c.Sextants = false
 	}
 }
 

@@ -72,8 +72,6 @@ type App struct {
 	bulk   *bulkFlow // a bulk reset or reissue under way (bulk.go)
 	live   liveState // live updates from other sessions and polling (live.go)
 
-	termAsked bool // the terminal's graphics questions went out (termcaps.go)
-
 	editSeq int // latest load of the identity being edited
 	mutSeq  int // latest enrollment action
 	qrSeq   int // latest QR code asked for
@@ -181,7 +179,7 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
-	if ok, cmd := learnTerminal(&a.s.term, &a.termAsked, msg); ok {
+	if ok, cmd := learnTerminal(&a.s.term, msg); ok {
 		return cmd
 	}
 	switch msg := msg.(type) {
@@ -459,7 +457,7 @@ func (a *App) identityLoaded(msg identityLoadedMsg) tea.Cmd {
 
 func (a *App) startAction(act model.Action) tea.Cmd {
 	v := a.editing()
-	if v == nil || v.busy != "" || !model.Allows(v.ident.State(a.s.now()), act) {
+	if v == nil || v.busy != "" || !v.ident.Allows(a.s.now(), act) {
 		return nil
 	}
 	if err := a.s.refusal(act); err != nil { // role.go

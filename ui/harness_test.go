@@ -120,6 +120,13 @@ func (hs *harness) run(cmd tea.Cmd) {
 	case tea.RawMsg:
 		hs.raw = append(hs.raw, fmt.Sprint(msg.Msg))
 	default:
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeOf(tea.Cmd(nil)) {
+			// tea.Sequence's message: its commands, in order.
+			for i := range v.Len() {
+				hs.run(v.Index(i).Interface().(tea.Cmd))
+			}
+			return
+		}
 		if reflect.TypeOf(msg).String() == "tea.setClipboardMsg" {
 			hs.clipboard = append(hs.clipboard, msg)
 			return

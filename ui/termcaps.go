@@ -1,11 +1,9 @@
 package ui
 
 import (
-	"strings"
-
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
-	"github.com/charmbracelet/x/ansi"
+	"strings"
 
 	"github.com/idcon/idcon/delivery"
 )
@@ -15,53 +13,44 @@ import (
 // console asks when it starts say the rest. Bubble Tea hands the answers it
 // does not translate itself over as ultraviolet events.
 
-// askTerminal is the console's first question: XTVERSION, then DA1, which
-// every terminal answers, after XTVERSION's answer if it has one. Only then,
-// and only outside tmux and screen, does the console ask the rest
-// (delivery.CapsQuery: the kitty graphics query, the cell size, DA1 again):
-// tmux and screen take the kitty query's APC for a title, so a console
-// inside one whose TERM does not say so (default-terminal xterm-256color)
-// learns it from XTVERSION ("tmux 3.3a") first.
+// askTerminal is the console's first command: the kitty graphics query,
+// the cell size and DA1 (delivery.CapsQuery), and XTVERSION.
+//
+// The kitty query is an APC string, which tmux takes for the pane's title
+// (and TERM can't be trusted to say tmux: admins set default-terminal to
+// xterm-256color). So XTVERSION and DA1 go first; only when DA1 has
+// answered (every terminal answers it, in order) and neither the
+// environment nor XTVERSION named a multiplexer does kittyQuery follow.
 func askTerminal() tea.Cmd {
-	// One write, so that DA1 goes out after XTVERSION. Bubble Tea reads the
-	// answer to XTVERSION whoever asked (tea.TerminalVersionMsg).
-	return tea.Raw(ansi.RequestNameVersion + ansi.RequestPrimaryDeviceAttributes)
+	return tea.Sequence(tea.RequestTerminalVersion, tea.Raw(delivery.CellAndDA1Query))
 }
 
-// learnTerminal takes an answer to askTerminal's questions into t (asked
-// says whether the second round went out); it reports whether msg was one,
-// and the next question to ask.
-func learnTerminal(t *delivery.Terminal, asked *bool, msg tea.Msg) (bool, tea.Cmd) {
-	switch msg := msg.(type) {
+// kittyQuery is the kitty graphics query, sent once DA1 has answered
+// outside a multiplexer.
+func kittyQuery() tea.Msg { return tea.Raw(delivery.KittyQuery)() }
+
+// learnTerminal takes an answer to askTerminal's questions into t; it
+// reports whether msg was one, and returns the kitty query when it is due.
+func learnTerminal(t *delivery.Terminal, msg tea.Msg) (bool, tea.Cmd) {
+	switch msg.(type) {
 	case uv.PrimaryDeviceAttributesEvent:
-		if t.Mux == "" {
-			for _, a := range msg {
-				if a == 4 {
-					t.Sixel = true
-				}
-			}
+		ok := learnAnswer(t, msg)
+		if t.Mux == "" && !t.KittyAsked {
+			t.KittyAsked = true
+			return ok, kittyQuery
 		}
-		if !*asked && t.Mux == "" {
-			*asked = true
-			return true, tea.Raw(delivery.CapsQuery)
-		}
-		return true, nil
+		return ok, nil
 	case tea.TerminalVersionMsg:
-		name := strings.ToLower(msg.Name)
-		switch {
-		case strings.HasPrefix(name, "tmux"):
-			t.InMux("tmux")
-		case strings.HasPrefix(name, "screen"):
-			t.InMux("screen")
-		case t.Mux == "":
-			t.LearnName(msg.Name)
+		ok := learnAnswer(t, msg)
+		name := strings.ToLower(msg.(tea.TerminalVersionMsg).Name)
+		if strings.HasPrefix(name, "tmux") || strings.HasPrefix(name, "screen") {
+			t.Mux = strings.Fields(name)[0]
 		}
-		return true, nil
+		return ok, nil
 	}
 	return learnAnswer(t, msg), nil
 }
 
-// learnAnswer takes the second round's answers.
 func learnAnswer(t *delivery.Terminal, msg tea.Msg) bool {
 	switch msg := msg.(type) {
 	case uv.KittyGraphicsEvent:
@@ -73,9 +62,23 @@ func learnAnswer(t *delivery.Terminal, msg tea.Msg) bool {
 			t.Kitty = true
 		}
 		return true
+	case uv.PrimaryDeviceAttributesEvent:
+		if t.Mux == "" {
+			for _, a := range msg {
+				if a == 4 {
+					t.Sixel = true
+				}
+			}
+		}
+		return true
 	case uv.CellSizeEvent:
 		if msg.Width > 0 && msg.Height > 0 {
 			t.CellW, t.CellH = msg.Width, msg.Height
+		}
+		return true
+	case tea.TerminalVersionMsg:
+		if t.Mux == "" {
+			t.LearnName(msg.Name)
 		}
 		return true
 	}
