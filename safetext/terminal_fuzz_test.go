@@ -71,11 +71,22 @@ func onATerminal(s string) []string {
 		emu.RegisterOscHandler(cmd, func(data []byte) bool { note("OSC %d %q", cmd, data); return true })
 	}
 
-	// Replies go to the emulator's input pipe: collect them.
+	// Replies go to the emulator's input pipe, which blocks until read:
+	// collect them until a sentinel written after everything else. (Not
+	// Close: the emulator's closed flag is not safe to use beside Read.)
+	const sentinel = "\x00\xffend of replies\xff"
 	replies := make(chan string)
 	go func() {
-		b, _ := io.ReadAll(emu)
-		replies <- string(b)
+		var b []byte
+		buf := make([]byte, 256)
+		for !strings.HasSuffix(string(b), sentinel) {
+			n, err := emu.Read(buf)
+			b = append(b, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		replies <- strings.TrimSuffix(string(b), sentinel)
 	}()
 
 	var palette [256]color.Color
@@ -87,7 +98,7 @@ func onATerminal(s string) []string {
 	emu.WriteString("\x1b)0\x1b*0\x1b+0")
 	emu.Write(c1AsBytes(s))
 	emu.WriteString("qx")
-	emu.Close()
+	io.WriteString(emu.InputPipe(), sentinel)
 	if r := <-replies; r != "" {
 		note("replied %q", r)
 	}
