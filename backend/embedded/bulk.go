@@ -411,6 +411,7 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 		err = s.fail(ctx, what, err)
 		return failAll(results, cands, err), err
 	}
+	s.forgetRetired()
 	return results, stop
 }
 
