@@ -29,9 +29,10 @@ func JSON(b []byte) []byte {
 	out := make([]byte, 0, len(b)+16)
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) {
-			if r > 0xffff {
-				r1, r2 := utf16.EncodeRune(r)
+		if dropped(r) { // DEL, C1 and Cf: encoding/json already escaped C0
+			// Above U+FFFF, JSON needs a UTF-16 surrogate pair; EncodeRune
+			// says U+FFFD for a rune that needs none.
+			if r1, r2 := utf16.EncodeRune(r); r1 != unicode.ReplacementChar {
 				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
 			} else {
 				out = fmt.Appendf(out, `\u%04x`, r)

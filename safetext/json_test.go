@@ -49,6 +49,15 @@ func TestJSONTable(t *testing.T) {
 	}
 }
 
+// TestJSONReturnsPlainJSONAsIs: JSON with nothing to escape comes back as
+// the very same slice, not a copy.
+func TestJSONReturnsPlainJSONAsIs(t *testing.T) {
+	in := []byte(`{"name":"laptop-alice","n":1,"s":"~ \u001b"}`)
+	if got := JSON(in); string(got) != string(in) || &got[0] != &in[0] {
+		t.Errorf("JSON(%s) = %s, a copy", in, got)
+	}
+}
+
 func mustMarshal(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

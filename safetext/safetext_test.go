@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -54,12 +55,20 @@ var cleanCases = []struct {
 	{"ESC full reset", "a\x1bcb", "ab"},
 	{"ESC save cursor", "a\x1b7b", "ab"},
 	{"ESC keypad mode", "a\x1b=b", "ab"},
+	{"ESC SP F (7-bit controls)", "a\x1b Fb", "ab"},
+	{"ESC with the last intermediate byte", "a\x1b/Bb", "ab"},
+	{"ESC with the first final byte", "a\x1b0b", "ab"},
+	{"ESC with the last final byte (LS1R)", "a\x1b~b", "ab"},
+	{"ESC intermediate at the end", "ab\x1b(", "ab"},
+	{"CSI with the first final byte (ICH)", "a\x1b[2@b", "ab"},
+	{"CSI with the last final byte", "a\x1b[2~b", "ab"},
 	{"OSC 52 clipboard, BEL", "a\x1b]52;c;ZXZpbA==\x07b", "ab"},
 	{"OSC 0 title, ST", "a\x1b]0;title\x1b\\b", "ab"},
 	{"OSC 4 palette", "a\x1b]4;1;rgb:ff/00/00\x07b", "ab"},
 	{"OSC 8 hyperlink keeps its text", "a\x1b]8;;http://x\x07link\x1b]8;;\x07b", "alinkb"},
 	{"OSC cut by a lone ESC", "a\x1b]2;t\x1bb", "ab"},
 	{"OSC unterminated", "ab\x1b]52;c;ZXZpbA==", "ab"},
+	{"OSC cut by ESC at the very end", "ab\x1b]0;t\x1b", "ab"},
 	{"DCS sixel", "a\x1bPq#0;2;0;0;0\x1b\\b", "ab"},
 	{"SOS", "a\x1bXhidden\x1b\\b", "ab"},
 	{"PM", "a\x1b^hidden\x1b\\b", "ab"},
@@ -167,6 +176,16 @@ func TestCleanCoversEveryControl(t *testing.T) {
 		}
 		if got := Clean(in); got != want {
 			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestCleanReturnsPlainTextAsIs: printable ASCII, the common case, comes
+// back as the very same string, not a copy.
+func TestCleanReturnsPlainTextAsIs(t *testing.T) {
+	for _, s := range []string{"laptop-alice", "a b ~!", " ", "~"} {
+		if got := Clean(s); got != s || unsafe.StringData(got) != unsafe.StringData(s) {
+			t.Errorf("Clean(%q) = %q, a copy", s, got)
 		}
 	}
 }
