@@ -70,9 +70,7 @@ func EnrollToDir(ctx context.Context, s *Store, jwtText string, outDir string) (
 		return Enrolled{}, backend.Invalid("can't write %s: %v", keyPath, err)
 	}
 	_, werr := kf.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	if cerr := kf.Close(); werr == nil {
-		werr = cerr
-	}
+	werr = errors.Join(werr, kf.Close())
 	if werr != nil {
 		os.Remove(keyPath)
 		return Enrolled{}, backend.Invalid("can't write %s: %v", keyPath, werr)
