@@ -220,8 +220,6 @@ func (m moduleGrid) dark(x, y int) bool {
 func (m moduleGrid) halfBlocks(inkIsDark bool, prefix, suffix string) string {
 	rows := (m.side + 1) / 2
 	var b strings.Builder
-	// Up to 3 bytes a cell, plus the line's colour sequences.
-	b.Grow(rows * (3*m.side + len(prefix) + len(suffix) + 1))
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteByte('\n')
@@ -229,7 +227,7 @@ func (m moduleGrid) halfBlocks(inkIsDark bool, prefix, suffix string) string {
 		b.WriteString(prefix)
 		for x := 0; x < m.side; x++ {
 			top := m.dark(x, 2*r) == inkIsDark
-			bottom := (2*r+1 < m.side && m.dark(x, 2*r+1)) == inkIsDark
+			bottom := m.dark(x, 2*r+1) == inkIsDark // below the grid is light
 			switch {
 			case top && bottom:
 				b.WriteString("█")
