@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -230,13 +231,7 @@ func replaceFile(absDir, path, jwt string) error {
 
 func writeAndClose(f *os.File, jwt string) error {
 	_, err := f.WriteString(jwt)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return cmp.Or(err, f.Sync(), f.Close()) // all three run; the first error is the one said
 }
 
 // pathErrText drops the *PathError's repetition of the path, which the

@@ -411,6 +411,7 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 		err = s.fail(ctx, what, err)
 		return failAll(results, cands, err), err
 	}
+	s.forgetRetired()
 	return results, stop
 }
 
@@ -450,10 +451,7 @@ func (s *Store) bulkOne(ctx context.Context, tx *sql.Tx, st *bulkStatements, n *
 		if _, rerr := tx.ExecContext(ctx, `RELEASE bulk_one`); rerr != nil {
 			return r, rerr
 		}
-		if backend.Kind(err) == nil {
-			err = s.fail(ctx, c.ident.Name, err)
-		}
-		r.Err = err
+		r.Err = s.fail(ctx, c.ident.Name, err) // a classed error passes as it is
 		return r, nil
 	}
 	if _, err := tx.ExecContext(ctx, `RELEASE bulk_one`); err != nil {
