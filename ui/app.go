@@ -273,15 +273,17 @@ func (a *App) typing() bool {
 	return t != nil && t.Typing()
 }
 
-// enableGlobalKeys keeps single-letter keys out of the way of text inputs
-// and n out of dialogs, so the help shows only what works.
+// enableGlobalKeys keeps single-letter keys out of the way of text inputs,
+// and q and n out of dialogs (esc closes a dialog; q leaving the whole
+// program from a half-filled date picker is a trap), so the help shows only
+// what works.
 func (a *App) enableGlobalKeys() {
 	typing := a.typing()
 	_, full := a.dialog.(fullScreener)
-	a.keys.Quit.SetEnabled(!typing)
+	a.keys.Quit.SetEnabled(!typing && a.dialog == nil)
 	a.keys.Help.SetEnabled(!typing && !full)
 	a.keys.Networks.SetEnabled(!typing && a.dialog == nil)
-	a.keys.ForceQuit.SetEnabled(typing)
+	a.keys.ForceQuit.SetEnabled(typing || a.dialog != nil)
 }
 
 func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -30,8 +31,8 @@ func newIdentityKeys() *identityKeys {
 		Email:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "send email")),
 		JWT:     key.NewBinding(key.WithKeys("j"), key.WithHelp("j", "download JWT")),
 		QR:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "QR code")),
-		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next action")),
-		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous action")),
+		Next:    key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("↓/tab", "next action")),
+		Prev:    key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("↑/shift+tab", "previous action")),
 		Press:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do action")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
@@ -73,9 +74,35 @@ func newIdentityScreen(s *session, network string, ident model.Identity) *identi
 // offers exactly the actions its state allows.
 func (v *identityScreen) setIdentity(ident model.Identity) {
 	v.ident, v.retry = ident, retry{}
-	v.actions = model.Actions(ident.State(v.s.now()))
-	v.focus = min(v.focus, max(0, len(v.actions)-1))
+	actions := model.Actions(ident.State(v.s.now()))
+	if !slices.Equal(actions, v.actions) {
+		// A new state (the identity opened, or reset, reissued, deleted):
+		// the focus starts on a safe action, never on a destructive one.
+		v.actions = actions
+		v.focus = v.firstSafe()
+	}
 	v.enableKeys()
+}
+
+// firstSafe is the button the focus starts on: the first delivery (after a
+// reset or reissue, and whenever the identity has an unused token), else
+// the first action that isn't destructive, preferring those this actor may
+// take. When every action is destructive (an enrolled identity offers only
+// reset) it is the first: enter then still leads to a confirmation whose
+// focus is on Cancel.
+func (v *identityScreen) firstSafe() int {
+	for _, ok := range []func(model.Action) bool{
+		func(a model.Action) bool { return a.Delivers() && v.s.refusal(a) == nil },
+		func(a model.Action) bool { return !a.Destructive() && v.s.refusal(a) == nil },
+		func(a model.Action) bool { return !a.Destructive() },
+	} {
+		for i, a := range v.actions {
+			if ok(a) {
+				return i
+			}
+		}
+	}
+	return 0
 }
 
 func (v *identityScreen) enableKeys() {

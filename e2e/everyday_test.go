@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 13: what a first week with the console and the CLI finds, driven
+// through the real binary.
+
+// TestConsoleQInDialogsAndSafeFocus: q in the date picker leaves the
+// console running and the picker open, esc closes it; a pending identity
+// opens with the focus on its first delivery, and ↓ moves it.
+func TestConsoleQInDialogsAndSafeFocus(t *testing.T) {
+	t.Parallel()
+	e := consoleEnv(t)
+	enrolled := firstIn(t, e, "enrolled")
+	term := openIdentity(t, e, enrolled.Name)
+	term.WaitFor(5*time.Second, "Reset enrollment (r)")
+	term.Send("r")
+	term.WaitFor(5*time.Second, "Date enrollment expires")
+	// Keys are read in order: had q quit, the typed date would never show.
+	term.Send("q")
+	term.Type("+9d")
+	term.WaitFor(5*time.Second, "Date enrollment expires", "> +9d")
+	term.Send("Escape") // back to the calendar
+	term.WaitFor(5*time.Second, "can be chosen")
+	term.Send("Escape") // closes the picker
+	term.WaitGone(5*time.Second, "Date enrollment expires")
+	if got := showDemo(t, e, enrolled.Name); !sameJSON(got, enrolled) {
+		t.Fatalf("q and esc in the date picker changed the identity: %+v, was %+v", got, enrolled)
+	}
+
+	pending := firstIn(t, e, "pending")
+	term.Send("Escape")
+	term.WaitFor(5*time.Second, "enter open")
+	refilter(term, pending.Name)
+	term.Send("Enter")
+	s := term.WaitFor(5*time.Second, "Delete enrollment (d)")
+	if !strings.Contains(s, "› [ Send registration email (m) ]") {
+		t.Fatalf("a pending identity opened without the focus on its first delivery:\n%s", s)
+	}
+	term.Send("Down")
+	term.WaitFor(5*time.Second, "› [ Download JWT (j) ]")
+}
+
+// refilter replaces the list's filter with name and waits until the list
+// shows that identity alone, under the cursor.
+func refilter(term *Term, name string) {
+	term.t.Helper()
+	term.Send("/")
+	term.Send("C-u")
+	term.Type(name)
+	term.Send("Enter")
+	term.WaitFor(5*time.Second, "1–1 of 1", "filter: "+name, "› "+name, "enter open")
+}

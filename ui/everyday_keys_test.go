@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+)
+
+// focusedButton is the label of the button the Edit Identity screen marks
+// with "›", read off the screen.
+func focusedButton(t *testing.T, hs *harness) string {
+	t.Helper()
+	for _, l := range strings.Split(hs.screen(), "\n") {
+		if i := strings.Index(l, "› ["); i >= 0 {
+			return strings.TrimSpace(strings.Trim(strings.TrimSpace(l[i+len("› "):]), "[]"))
+		}
+	}
+	t.Fatalf("no focused button on the screen:\n%s", hs.screen())
+	return ""
+}
+
+// TestEditFocusStartsOnASafeAction: a pending identity opens with the focus
+// on its first delivery, never on Delete enrollment; after a reset the
+// focus is on the first delivery too; ↑/↓ move between the stacked buttons.
+func TestEditFocusStartsOnASafeAction(t *testing.T) {
+	hs, _ := demoHarness(t)
+	hs.openByName("phone-bob") // pending
+	if got := focusedButton(t, hs); got != "Send registration email (m)" {
+		t.Fatalf("a pending identity opened with the focus on %q, want Send registration email (m)", got)
+	}
+	hs.press("down")
+	if got := focusedButton(t, hs); got != "Download JWT (j)" {
+		t.Fatalf("↓ moved the focus to %q, want Download JWT (j)", got)
+	}
+	hs.press("down", "up", "up")
+	if got := focusedButton(t, hs); got != "Send registration email (m)" {
+		t.Fatalf("↓ ↑ ↑ left the focus on %q, want Send registration email (m)", got)
+	}
+	hs.press("up")
+	if got := focusedButton(t, hs); got != "Delete enrollment (d)" {
+		t.Fatalf("↑ from the first delivery left the focus on %q, want Delete enrollment (d)", got)
+	}
+	hs.press("esc")
+
+	hs.openByName("laptop-alice") // enrolled: reset
+	hs.press("r", "enter")        // default date
+	hs.press("y")
+	if !strings.Contains(flat(hs.screen()), "Enrollment reset for laptop-alice") {
+		t.Fatalf("no reset notice:\n%s", hs.screen())
+	}
+	if got := focusedButton(t, hs); got != "Send registration email (m)" {
+		t.Fatalf("after a reset the focus is on %q, want the first delivery, Send registration email (m)", got)
+	}
+}
+
+// TestQIsNoQuitKeyInDialogs: in the date picker and the confirmations q
+// does nothing; esc closes them; outside them q quits.
+func TestQIsNoQuitKeyInDialogs(t *testing.T) {
+	hs, fb := demoHarness(t)
+	hs.openByName("laptop-alice")
+	hs.press("r")
+	if _, ok := hs.app.dialog.(*datePicker); !ok {
+		t.Fatalf("r opened %T, want the date picker", hs.app.dialog)
+	}
+	hs.press("q")
+	if hs.quit {
+		t.Fatal("q in the date picker quit the console")
+	}
+	if _, ok := hs.app.dialog.(*datePicker); !ok {
+		t.Fatalf("q in the date picker left %T open, want the date picker", hs.app.dialog)
+	}
+	if strings.Contains(hs.screen(), "q quit") {
+		t.Fatalf("the date picker's help offers q quit:\n%s", hs.screen())
+	}
+	hs.press("enter") // to the confirmation
+	if _, ok := hs.app.dialog.(*confirmDialog); !ok {
+		t.Fatalf("enter opened %T, want the confirmation", hs.app.dialog)
+	}
+	hs.press("q")
+	if hs.quit || hs.app.dialog == nil {
+		t.Fatalf("q in the confirmation: quit %v, dialog %T", hs.quit, hs.app.dialog)
+	}
+	hs.press("esc")
+	if hs.app.dialog != nil || len(fb.mutations()) != 0 {
+		t.Fatalf("esc left %T open, mutations %v", hs.app.dialog, fb.mutations())
+	}
+	hs.press("q")
+	if !hs.quit {
+		t.Fatal("q on Edit Identity did not quit")
+	}
+}
