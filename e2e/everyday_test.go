@@ -55,3 +55,29 @@ func refilter(term *Term, name string) {
 	term.Send("Enter")
 	term.WaitFor(5*time.Second, "1–1 of 1", "filter: "+name, "› "+name, "enter open")
 }
+
+// TestConsoleEscClearsTheFilter: an applied filter that matches nothing
+// says how to clear it; esc clears it, and / then starts afresh.
+func TestConsoleEscClearsTheFilter(t *testing.T) {
+	t.Parallel()
+	e := consoleEnv(t)
+	term := StartTerm(t, e, 100, 30, "--demo")
+	term.WaitFor(10*time.Second, "demo", "lab")
+	term.Type("demo")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "of 40")
+	term.Send("/")
+	term.Type("zzz")
+	term.Send("Enter")
+	term.WaitFor(5*time.Second, "No identities match", "press esc to clear it")
+	term.Send("Escape")
+	s := term.WaitFor(5*time.Second, "1–")
+	if strings.Contains(s, "filter: zzz") || !strings.Contains(s, "of 40") {
+		t.Fatalf("esc did not clear the filter:\n%s", s)
+	}
+	pending := firstIn(t, e, "pending")
+	term.Send("/")
+	term.Type(pending.Name)
+	term.Send("Enter")
+	term.WaitFor(5*time.Second, "1–1 of 1", "filter: "+pending.Name)
+}

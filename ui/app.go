@@ -394,7 +394,9 @@ func (a *App) openPicker() tea.Cmd {
 func (a *App) openNetwork(n model.Network, remember bool) tea.Cmd {
 	a.network = n
 	a.stack, a.dialog, a.flow = nil, nil, flow{}
-	cmd := a.push(newIdentitiesScreen(a.s, n))
+	l := newIdentitiesScreen(a.s, n)
+	l.canBack = len(a.networks) > 1
+	cmd := a.push(l)
 	if remember {
 		cmd = tea.Batch(cmd, saveLastNetworkCmd(a.s.opts.StateFile, n.ID))
 	}
@@ -403,6 +405,9 @@ func (a *App) openNetwork(n model.Network, remember bool) tea.Cmd {
 
 func (a *App) back() tea.Cmd {
 	if len(a.stack) <= 1 {
+		if _, ok := a.top().(*identitiesScreen); ok && len(a.networks) > 1 {
+			return a.openPicker() // the list's way back: the network it is of
+		}
 		return nil
 	}
 	a.stack = a.stack[:len(a.stack)-1]

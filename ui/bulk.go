@@ -124,7 +124,7 @@ func (s *identitiesScreen) enableBulkKeys() {
 	marked := s.marks.any(s.total)
 	s.bulk.Mark.SetEnabled(browsing)
 	s.bulk.MarkAll.SetEnabled(browsing)
-	s.bulk.Clear.SetEnabled(browsing && marked)
+	s.bulk.Clear.SetEnabled(browsing && marked && !s.filtered()) // esc clears the filter first
 	s.bulk.Reset.SetEnabled(browsing && marked)
 	s.bulk.Reissue.SetEnabled(browsing && marked)
 }

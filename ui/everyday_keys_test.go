@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"github.com/idcon/idcon/model"
 )
 
 // focusedButton is the label of the button the Edit Identity screen marks
@@ -86,5 +88,57 @@ func TestQIsNoQuitKeyInDialogs(t *testing.T) {
 	hs.press("q")
 	if !hs.quit {
 		t.Fatal("q on Edit Identity did not quit")
+	}
+}
+
+// TestListEscClearsFilterThenMarksThenGoesBack: esc in the list clears an
+// applied filter first (so / starts afresh), then the marks, then goes back
+// to the network picker; "No identities match" says how to clear.
+func TestListEscClearsFilterThenMarksThenGoesBack(t *testing.T) {
+	fb := demoBackend()
+	fb.addNetwork(model.Network{ID: "net-lab", Name: "Lab"}, model.Identity{ID: "id-x", Name: "probe"})
+	hs := newHarness(t, testOptions(fb), 100, 30)
+	hs.press("/")
+	hs.typeText("Acme")
+	hs.press("enter", "enter") // the picker's filter, then open Acme production
+	l := hs.list()
+	hs.press("space") // marks the first identity
+	hs.press("/")
+	hs.typeText("zzz")
+	hs.press("enter")
+	if l.total != 0 {
+		t.Fatalf("filter zzz matches %d, want 0", l.total)
+	}
+	if s := flat(hs.screen()); !strings.Contains(s, "No identities match") || !strings.Contains(s, "esc") {
+		t.Fatalf("the empty list doesn't say how to clear the filter:\n%s", hs.screen())
+	}
+	hs.press("esc")
+	if l.filter != "" || l.total != 25 {
+		t.Fatalf("esc left filter %q, %d shown; want no filter and 25", l.filter, l.total)
+	}
+	if !strings.Contains(hs.screen(), "1 marked") {
+		t.Fatalf("esc cleared the marks along with the filter:\n%s", hs.screen())
+	}
+	hs.press("/")
+	hs.typeText("bob")
+	hs.press("enter")
+	if l.filter != "bob" || l.total != 1 {
+		t.Fatalf("/ after esc: filter %q (%d shown), want \"bob\" alone", l.filter, l.total)
+	}
+	hs.press("esc", "s", "s") // state: pending
+	if l.state != model.StatePending {
+		t.Fatalf("state %q, want pending", l.state)
+	}
+	hs.press("esc")
+	if l.state != "" || l.filter != "" || !strings.Contains(hs.screen(), "1 marked") {
+		t.Fatalf("esc after a state filter: state %q filter %q:\n%s", l.state, l.filter, hs.screen())
+	}
+	hs.press("esc")
+	if strings.Contains(hs.screen(), "marked") {
+		t.Fatalf("the second esc left the marks:\n%s", hs.screen())
+	}
+	hs.press("esc")
+	if _, ok := hs.app.top().(*networksScreen); !ok {
+		t.Fatalf("esc with nothing to clear left %T on top, want the network picker", hs.app.top())
 	}
 }

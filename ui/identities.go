@@ -24,6 +24,9 @@ type listKeys struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Open, Filter, State                   key.Binding
 	Apply, Clear                          key.Binding // while filtering
+	// esc while browsing: clear the applied filter, else (bulk.go) the
+	// marks, else go back to the network picker.
+	Unfilter, Back key.Binding
 }
 
 func newListKeys() listKeys {
@@ -39,6 +42,8 @@ func newListKeys() listKeys {
 		State:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "state filter")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done"), key.WithDisabled()),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
+		Unfilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "networks"), key.WithDisabled()),
 	}
 }
 
@@ -52,15 +57,30 @@ func (k *listKeys) setFiltering(on bool) {
 }
 
 func (s *identitiesScreen) ShortHelp() []key.Binding {
+	s.enableEscKeys()
 	k := s.keys
-	return append([]key.Binding{k.Up, k.Down, k.Open, k.Filter, k.State, k.Apply, k.Clear}, s.bulkShortHelp()...)
+	return append(append([]key.Binding{k.Up, k.Down, k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter},
+		s.bulkShortHelp()...), k.Back)
 }
 
 func (s *identitiesScreen) FullHelp() [][]key.Binding {
+	s.enableEscKeys()
 	k := s.keys
 	b := s.bulkFullHelp()
 	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
-		append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear}, b[1]...)}
+		append(append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter}, b[1]...), k.Back)}
+}
+
+// filtered reports a filter in effect: text, a state, or both.
+func (s *identitiesScreen) filtered() bool { return s.filter != "" || s.state != "" }
+
+// enableEscKeys gives esc its one meaning now: clear the filter, else the
+// marks (bulk.go), else back to the network picker when there is one to
+// choose from.
+func (s *identitiesScreen) enableEscKeys() {
+	browsing := !s.filtering
+	s.keys.Unfilter.SetEnabled(browsing && s.filtered())
+	s.keys.Back.SetEnabled(browsing && !s.filtered() && !s.marks.any(s.total) && s.canBack)
 }
 
 // stateCycle is the order s steps through: all → enrolled → pending →
@@ -98,6 +118,10 @@ type identitiesScreen struct {
 
 	marks marks    // for the bulk actions (bulk.go)
 	bulk  bulkKeys //
+
+	// canBack is set by the root when there is a network picker to go
+	// back to (more than one network).
+	canBack bool
 
 	width, height int
 }
@@ -265,11 +289,20 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 }
 
 func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
+	s.enableEscKeys()
+	if key.Matches(msg, s.keys.Unfilter) {
+		// As in the stock list, k9s and lazygit: the next / starts afresh.
+		s.input.SetValue("")
+		s.state = ""
+		return s.applyFilter("")
+	}
 	if cmd, ok := s.updateBulkKeys(msg); ok {
 		return cmd
 	}
 	k := s.keys
 	switch {
+	case key.Matches(msg, k.Back):
+		return msgCmd(backMsg{})
 	case key.Matches(msg, k.Up):
 		s.move(-1)
 	case key.Matches(msg, k.Down):
@@ -390,8 +423,8 @@ func (s *identitiesScreen) View() string {
 }
 
 func (s *identitiesScreen) emptyText() string {
-	if s.filter != "" || s.state != "" {
-		return "No identities match this filter."
+	if s.filtered() {
+		return "No identities match this filter: press esc to clear it."
 	}
 	return "This network has no identities yet."
 }
