@@ -81,3 +81,25 @@ func TestConsoleEscClearsTheFilter(t *testing.T) {
 	term.Send("Enter")
 	term.WaitFor(5*time.Second, "1–1 of 1", "filter: "+pending.Name)
 }
+
+// TestRelativeTimesReadAsTyped: a token made with --expires +3d reads "in 3
+// days" and one made with +60s "in 1 minute", in the CLI and the console.
+func TestRelativeTimesReadAsTyped(t *testing.T) {
+	t.Parallel()
+	e := NewDB(t)
+	e.Vars = append(e.Vars, "TZ=UTC")
+	MustRun(t, e, "network", "create", "office")
+	r := MustRun(t, e, "identity", "create", "three-days", "--expires", "+3d")
+	if !strings.Contains(r.Stdout, "(in 3 days)") {
+		t.Errorf("+3d: %s", r.Stdout)
+	}
+	r = MustRun(t, e, "identity", "create", "one-minute", "--expires", "+60s")
+	if !strings.Contains(r.Stdout, "(in 1 minute)") {
+		t.Errorf("+60s: %s", r.Stdout)
+	}
+	if r := MustRun(t, e, "identity", "show", "three-days"); !strings.Contains(r.Stdout, "(in 3 days)") {
+		t.Errorf("identity show of a +3d token: %s", r.Stdout)
+	}
+	term := StartTerm(t, e, 100, 30)
+	term.WaitFor(10*time.Second, "three-days", "in 3 days")
+}

@@ -51,7 +51,9 @@ func (s *session) nextSeq() int {
 	return s.seq
 }
 
-func (s *session) now() time.Time { return s.opts.Now() }
+// now is the clock in the admin's zone: relative times count calendar days
+// there (model.Relative).
+func (s *session) now() time.Time { return s.opts.Now().In(s.opts.Location) }
 
 func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
 
