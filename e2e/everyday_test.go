@@ -53,7 +53,8 @@ func refilter(term *Term, name string) {
 	term.Send("C-u")
 	term.Type(name)
 	term.Send("Enter")
-	term.WaitFor(5*time.Second, "1–1 of 1", "filter: "+name, "› "+name, "enter open")
+	short := name[:min(len(name), 20)] // the status line and the row may cut it
+	term.WaitFor(5*time.Second, "1–1 of 1", "filter: "+short, "› "+short, "enter open")
 }
 
 // TestConsoleEscClearsTheFilter: an applied filter that matches nothing
@@ -102,4 +103,57 @@ func TestRelativeTimesReadAsTyped(t *testing.T) {
 	}
 	term := StartTerm(t, e, 100, 30)
 	term.WaitFor(10*time.Second, "three-days", "in 3 days")
+}
+
+// TestConsoleAt80x24KeepsEssentialKeys: at the documented minimum the help
+// line still says how to see every key and how to quit, the date picker
+// how to submit and cancel, and names get the room before emails.
+func TestConsoleAt80x24KeepsEssentialKeys(t *testing.T) {
+	t.Parallel()
+	e := consoleEnv(t)
+	long := "workstation-of-the-engineering-lead"
+	MustRun(t, e, "--demo", "identity", "create", long, "--network", "demo", "--email", "lead@example.org")
+	term := StartTerm(t, e, 80, 24, "--demo")
+	term.WaitFor(10*time.Second, "demo", "lab")
+	term.Type("demo")
+	term.Send("Enter")
+	s := term.WaitFor(10*time.Second, "of 41")
+	last := lastLine(s)
+	for _, want := range []string{"? more keys", "q quit"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the list's help line at 80×24 lacks %q: %q", want, last)
+		}
+	}
+	refilter(term, long)
+	s = term.Screen()
+	if !strings.Contains(s, long[:22]) {
+		t.Errorf("at 80×24 the list shows less than 22 cells of %q:\n%s", long, s)
+	}
+	term.Send("Enter")
+	term.WaitFor(5*time.Second, "Enrollment")
+	term.Send("d")
+	term.WaitFor(5*time.Second, "irreversible")
+	term.Send("n")
+	term.WaitGone(5*time.Second, "irreversible")
+
+	enrolled := firstIn(t, e, "enrolled")
+	term.Send("Escape")
+	term.WaitFor(5*time.Second, "enter open")
+	refilter(term, enrolled.Name)
+	term.Send("Enter")
+	term.WaitFor(5*time.Second, "Reset enrollment (r)")
+	term.Send("r")
+	s = term.WaitFor(5*time.Second, "Date enrollment expires")
+	last = lastLine(s)
+	for _, want := range []string{"enter submit", "esc cancel", "ctrl+c quit"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the date picker's help line at 80×24 lacks %q: %q", want, last)
+		}
+	}
+}
+
+// lastLine is the last line of a screen that holds anything.
+func lastLine(screen string) string {
+	lines := strings.Split(strings.TrimRight(screen, "\n "), "\n")
+	return lines[len(lines)-1]
 }

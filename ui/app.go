@@ -752,10 +752,17 @@ func (a *App) helpKeys() help.KeyMap {
 }
 
 func (a *App) helpView() string {
+	essential := []key.Binding{a.keys.Help, a.keys.Quit, a.keys.ForceQuit}
 	if a.help.ShowAll {
-		return a.help.ShortHelpView([]key.Binding{a.keys.Help, a.keys.Quit, a.keys.ForceQuit})
+		return a.help.ShortHelpView(essential)
 	}
-	return a.help.View(a.helpKeys())
+	var comp []key.Binding
+	if a.dialog != nil {
+		comp = a.dialog.ShortHelp()
+	} else if t := a.top(); t != nil {
+		comp = t.ShortHelp()
+	}
+	return a.help.ShortHelpView(fitHelp(a.help, comp, []key.Binding{a.keys.Networks}, essential, a.width)) // helpbar.go
 }
 
 type composedKeys struct {

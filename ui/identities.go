@@ -27,6 +27,8 @@ type listKeys struct {
 	// esc while browsing: clear the applied filter, else (bulk.go) the
 	// marks, else go back to the network picker.
 	Unfilter, Back key.Binding
+	// Move stands for up and down on the help line.
+	Move key.Binding
 }
 
 func newListKeys() listKeys {
@@ -44,23 +46,26 @@ func newListKeys() listKeys {
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
 		Unfilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "networks"), key.WithDisabled()),
+		Move:     key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
 	}
 }
 
 // setFiltering switches the bindings between browsing and typing a filter.
 func (k *listKeys) setFiltering(on bool) {
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State} {
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Move} {
 		b.SetEnabled(!on)
 	}
 	k.Apply.SetEnabled(on)
 	k.Clear.SetEnabled(on)
 }
 
+// ShortHelp lists the keys most important first (the help line leaves out
+// the last ones on a narrow terminal): the bulk actions once something is
+// marked, then opening and filtering.
 func (s *identitiesScreen) ShortHelp() []key.Binding {
 	s.enableEscKeys()
 	k := s.keys
-	return append(append([]key.Binding{k.Up, k.Down, k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter},
-		s.bulkShortHelp()...), k.Back)
+	return append(s.bulkShortHelp(), k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter, s.bulk.Clear, k.Move, k.Back)
 }
 
 func (s *identitiesScreen) FullHelp() [][]key.Binding {
@@ -383,12 +388,30 @@ func (s *identitiesScreen) applyFilter(f string) tea.Cmd {
 // Column widths of the table, from the pane width.
 type listColumns struct{ name, state, expires, sessions, email int }
 
+// Names get the room before emails: up to nameRoom cells, and the email
+// column only what is left, shown when at least minEmail cells are (at 80
+// columns it isn't; Edit Identity shows the email).
+const (
+	nameRoom = 24
+	minEmail = 10
+)
+
 func (s *identitiesScreen) columns() listColumns {
 	c := listColumns{state: 8, expires: 13, sessions: 8}
 	rest := max(10, s.width-2-c.state-c.expires-c.sessions-4)
-	c.name = rest * 55 / 100
-	c.email = rest - c.name
+	c.name = min(rest, nameRoom)
+	if c.email = rest - c.name; c.email < minEmail {
+		c.name, c.email = rest+1, 0 // the email's separator too
+	}
 	return c
+}
+
+// emailCell is the email column's " " and cell, or "" when it isn't shown.
+func (c listColumns) emailCell(s string) string {
+	if c.email == 0 {
+		return ""
+	}
+	return " " + padRight(s, c.email)
 }
 
 func (s *identitiesScreen) View() string {
@@ -398,7 +421,7 @@ func (s *identitiesScreen) View() string {
 	b.WriteByte('\n')
 	c := s.columns()
 	b.WriteString(st.Header.Render("  " + padRight("Name", c.name) + " " + padRight("State", c.state) + " " +
-		padRight("Expires", c.expires) + " " + padLeft("Sessions", c.sessions) + " " + padRight("Email", c.email)))
+		padRight("Expires", c.expires) + " " + padLeft("Sessions", c.sessions) + c.emailCell("Email")))
 	start := s.pageStart()
 	page, loaded := s.pages[start]
 	now := s.s.now()
@@ -438,19 +461,19 @@ func (s *identitiesScreen) row(id model.Identity, c listColumns, selected bool, 
 		expired = !now.Before(id.Enrollment.ExpiresAt)
 	}
 	name := padRight(safetext.Line(id.Name, c.name), c.name)
-	email := padRight(safetext.Line(id.Email, c.email), c.email)
+	email := c.emailCell(safetext.Line(id.Email, max(1, c.email)))
 	stateCell := padRight(string(state), c.state)
 	expCell := padRight(expires, c.expires)
 	sessions := padLeft(fmtCount(id.ActiveSessions), c.sessions)
 	if selected {
 		// One style over the whole row: nested colours would end the
 		// reverse video half-way. The marker says "selected" without colour.
-		return st.Selected.Render(s.rowMarker(id.ID, true) + name + " " + stateCell + " " + expCell + " " + sessions + " " + email)
+		return st.Selected.Render(s.rowMarker(id.ID, true) + name + " " + stateCell + " " + expCell + " " + sessions + email)
 	}
 	if expired {
 		expCell = st.Expired.Render(expCell)
 	}
-	return s.rowMarker(id.ID, false) + name + " " + st.State[state].Render(stateCell) + " " + expCell + " " + sessions + " " + email
+	return s.rowMarker(id.ID, false) + name + " " + st.State[state].Render(stateCell) + " " + expCell + " " + sessions + email
 }
 
 func (s *identitiesScreen) statusLine() string {

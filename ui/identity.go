@@ -128,9 +128,11 @@ func (v *identityScreen) Typing() bool     { return false }
 func (v *identityScreen) Init() tea.Cmd    { return nil }
 func (v *identityScreen) SetSize(w, h int) { v.width, v.height = w, h }
 
+// ShortHelp lists the keys most important first (a narrow help line leaves
+// out the last): the destructive delete after the deliveries.
 func (v *identityScreen) ShortHelp() []key.Binding {
 	k := v.keys
-	return []key.Binding{k.Reset, k.Reissue, k.Delete, k.Email, k.JWT, k.QR, k.Back}
+	return []key.Binding{k.Reset, k.Reissue, k.Email, k.JWT, k.QR, k.Delete, k.Back}
 }
 
 func (v *identityScreen) FullHelp() [][]key.Binding {

@@ -43,7 +43,7 @@ func TestEditOffersTheActionsOfEachState(t *testing.T) {
 	}{
 		{"laptop-alice", model.StateEnrolled, []string{"r", "esc"}, []string{"Reset enrollment (r)"}},
 		{"tablet-carol", model.StateExpired, []string{"i", "esc"}, []string{"Reissue enrollment (i)"}},
-		{"phone-bob", model.StatePending, []string{"d", "m", "j", "c", "esc"},
+		{"phone-bob", model.StatePending, []string{"m", "j", "c", "d", "esc"},
 			[]string{"Delete enrollment (d)", "Send registration email (m)", "Download JWT (j)", "Show QR code (c)"}},
 		{"printer-dave", model.StateNone, []string{"esc"}, nil},
 	}
@@ -144,7 +144,7 @@ func TestResetFlowWithCalendar(t *testing.T) {
 	v := hs.edit()
 	loadsBefore := len(fb.callsWith("Identity id-alice"))
 	// The view shows the new token at once, from the returned identity.
-	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"d", "m", "j", "c", "esc"}) {
+	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"m", "j", "c", "d", "esc"}) {
 		t.Fatalf("after reset: state %s keys %v", v.ident.State(testNow), enabledKeys(v))
 	}
 	if len(fb.callsWith("Identity id-alice")) != loadsBefore {

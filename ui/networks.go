@@ -70,7 +70,7 @@ func (n *networksScreen) restyle()         { n.input.SetStyles(n.s.styles.Input)
 func (n *networksScreen) SetSize(w, h int) { n.width, n.height = w, h; n.input.SetWidth(max(10, w/2)) }
 func (n *networksScreen) ShortHelp() []key.Binding {
 	k := n.keys
-	return []key.Binding{k.Up, k.Down, k.Choose, k.Filter, k.Back, k.Apply, k.Clear}
+	return []key.Binding{k.Choose, k.Filter, k.Back, k.Apply, k.Clear, k.Up, k.Down}
 }
 func (n *networksScreen) FullHelp() [][]key.Binding { return [][]key.Binding{n.ShortHelp()} }
 
