@@ -47,6 +47,9 @@ type ConsoleEnv struct {
 	// Now is the clock; Policy bounds token expiry.
 	Now    func() time.Time
 	Policy model.ExpiryPolicy
+	// CreateNetwork is the command that creates a network in this
+	// database, for the console to show when there is none.
+	CreateNetwork string
 	// Downloads is the folder Download JWT offers: the config file's
 	// downloads, else the current folder.
 	Downloads string

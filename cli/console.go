@@ -65,6 +65,9 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 		Stdout:    a.stdout,
 		Stderr:    a.stderr,
 		Version:   Version,
+
+		// What the console says to do when the database has no network.
+		CreateNetwork: a.hintCommand("network", "create", "NAME"),
 	}))
 }
 
@@ -83,5 +86,7 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		SMTP:      env.SMTP,
 		Getenv:    env.Getenv,
 		Warnings:  env.Warnings,
+
+		CreateNetwork: env.CreateNetwork,
 	}, env.Stdin, env.Stdout)
 }

@@ -157,3 +157,32 @@ func lastLine(screen string) string {
 	lines := strings.Split(strings.TrimRight(screen, "\n "), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestConsoleFirstRunWithoutNetworks: on an empty database, without
+// --demo, the console says what to do (the command carries --db), and the
+// network created meanwhile in another terminal opens by itself.
+func TestConsoleFirstRunWithoutNetworks(t *testing.T) {
+	t.Parallel()
+	e := NewDB(t)
+	term := StartTerm(t, e, 100, 30)
+	s := term.WaitFor(10*time.Second, "No networks yet", "idcon --demo")
+	if !strings.Contains(words(s), "idcon --db "+e.DB+" network create NAME") {
+		t.Fatalf("the first run doesn't give the command for this database:\n%s", s)
+	}
+	MustRun(t, e, "network", "create", "office")
+	term.WaitFor(10*time.Second, "office", "This network has no identities yet")
+}
+
+// words is the main pane's text in one line (the sidebar and the boxes'
+// borders left out), so that wrapped sentences can be searched.
+func words(screen string) string {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if _, main, ok := strings.Cut(l, "│"); ok {
+			lines[i] = main
+		}
+	}
+	screen = strings.Join(lines, "\n")
+	screen = strings.NewReplacer("│", " ", "╭", " ", "╮", " ", "╰", " ", "╯", " ", "─", " ").Replace(screen)
+	return strings.Join(strings.Fields(screen), " ")
+}

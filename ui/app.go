@@ -178,6 +178,9 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
+	if cmd, ok := a.updateNetPoll(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
@@ -282,7 +285,7 @@ func (a *App) enableGlobalKeys() {
 	_, full := a.dialog.(fullScreener)
 	a.keys.Quit.SetEnabled(!typing && a.dialog == nil)
 	a.keys.Help.SetEnabled(!typing && !full)
-	a.keys.Networks.SetEnabled(!typing && a.dialog == nil)
+	a.keys.Networks.SetEnabled(!typing && a.dialog == nil && a.picker() == nil)
 	a.keys.ForceQuit.SetEnabled(typing || a.dialog != nil)
 }
 
@@ -366,6 +369,9 @@ func (a *App) networksLoaded(msg networksLoadedMsg) tea.Cmd {
 	}
 	a.netRetry = retry{}
 	a.networks = msg.networks
+	if a.networks == nil {
+		a.networks = []model.Network{} // loaded, and none: the picker says what to do
+	}
 	var open []model.Network
 	for _, n := range msg.networks {
 		if n.Status == "" {

@@ -56,9 +56,12 @@ type liveState struct {
 	flushing  bool // a liveDelay timer is set
 	polling   bool // a poll timer is set
 	reloading bool // a live reload of the open identity is under way
-	list      bool // the list's page should be refetched
-	ident     bool // the open identity should be reloaded
-	lastErr   string
+	// netPolling: a timer to ask for the networks again is set;
+	// netAsking: the asking is under way (netpoll.go).
+	netPolling, netAsking bool
+	list                  bool // the list's page should be refetched
+	ident                 bool // the open identity should be reloaded
+	lastErr               string
 
 	// by is who last changed the identity byID, as a Change said.
 	by, byID string
@@ -110,6 +113,7 @@ func (a *App) keepLive() tea.Cmd {
 		a.live.polling = true
 		cmds = append(cmds, a.s.tick(d, func(time.Time) tea.Msg { return pollMsg{} }))
 	}
+	cmds = append(cmds, a.keepNetworksPolled()) // netpoll.go
 	return tea.Batch(cmds...)
 }
 

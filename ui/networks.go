@@ -6,6 +6,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
@@ -52,8 +53,8 @@ func newNetworksScreen(s *session, nets []model.Network, current string) *networ
 	in.SetStyles(s.styles.Input)
 	noClipboard(&in)
 	n := &networksScreen{s: s, keys: newNetworkKeys(), nets: nets, current: current, input: in}
-	n.keys.Back.SetEnabled(current != "")
 	n.refilter()
+	n.setFiltering(false)
 	for i, idx := range n.shown {
 		if nets[idx].ID == current {
 			n.cursor = i
@@ -74,6 +75,23 @@ func (n *networksScreen) ShortHelp() []key.Binding {
 }
 func (n *networksScreen) FullHelp() [][]key.Binding { return [][]key.Binding{n.ShortHelp()} }
 
+// setNetworks shows the networks as polled now (netpoll.go), the cursor
+// staying on the network it was on.
+func (n *networksScreen) setNetworks(nets []model.Network) {
+	var at string
+	if len(n.shown) > 0 {
+		at = n.nets[n.shown[n.cursor]].ID
+	}
+	n.nets = nets
+	n.refilter()
+	n.setFiltering(n.filtering)
+	for i, idx := range n.shown {
+		if nets[idx].ID == at {
+			n.cursor = i
+		}
+	}
+}
+
 func (n *networksScreen) refilter() {
 	f := strings.ToLower(n.input.Value())
 	n.shown = n.shown[:0]
@@ -88,7 +106,7 @@ func (n *networksScreen) refilter() {
 func (n *networksScreen) setFiltering(on bool) {
 	n.filtering = on
 	for _, b := range []*key.Binding{&n.keys.Up, &n.keys.Down, &n.keys.Choose, &n.keys.Filter} {
-		b.SetEnabled(!on)
+		b.SetEnabled(!on && len(n.nets) > 0) // with none, only waiting makes sense
 	}
 	n.keys.Back.SetEnabled(!on && n.current != "")
 	n.keys.Apply.SetEnabled(on)
@@ -154,9 +172,13 @@ func (n *networksScreen) Update(msg tea.Msg) tea.Cmd {
 func (n *networksScreen) View() string {
 	st := &n.s.styles
 	var b strings.Builder
-	if n.filtering || n.input.Value() != "" {
+	switch {
+	case n.filtering || n.input.Value() != "":
 		b.WriteString(n.input.View())
-	} else {
+	case len(n.nets) == 0:
+		b.WriteString(n.firstRun())
+		return b.String()
+	default:
 		b.WriteString(st.Muted.Render("Choose the network to manage."))
 	}
 	b.WriteString("\n")
@@ -186,14 +208,26 @@ func (n *networksScreen) View() string {
 		}
 	}
 	if len(n.shown) == 0 {
-		if len(n.nets) == 0 {
-			b.WriteString("\n" + st.Muted.Render("This backend serves no networks."))
-		} else {
-			b.WriteString("\n" + st.Muted.Render("No network matches the filter."))
-		}
+		b.WriteString("\n" + st.Muted.Render("No network matches the filter."))
 	}
 	if n.note != "" {
 		b.WriteString("\n\n" + st.Error.Render(n.note))
 	}
 	return b.String()
+}
+
+// firstRun is what the picker says when there is no network at all: what
+// to do, as the CLI says it. The picker keeps asking (netpoll.go), so the
+// network created meanwhile opens by itself.
+func (n *networksScreen) firstRun() string {
+	st := &n.s.styles
+	create := n.s.opts.CreateNetwork
+	if create == "" {
+		create = "idcon network create NAME"
+	}
+	w := max(20, n.width-2)
+	return lipgloss.Wrap(st.Title.Render("No networks yet.")+"\n\n"+
+		"Create one in another terminal:\n  "+safetext.Clean(create)+"\n\n"+
+		"Or quit (q) and try the demo network, in a database of its own:\n  idcon --demo\n\n"+
+		st.Muted.Render("This page shows the new network as soon as it exists."), w, " ")
 }

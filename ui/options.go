@@ -45,6 +45,10 @@ type Options struct {
 	// SendTimeout bounds sending one email; zero means
 	// delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
+	// CreateNetwork is the command that creates a network in this
+	// console's database, shown when it has none; "" means "idcon network
+	// create NAME".
+	CreateNetwork string
 	// Warnings are shown as notes when the console opens: what the admin
 	// should know about the configuration (plain HTTP to a controller).
 	Warnings []string
