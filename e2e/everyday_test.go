@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,36 @@ func words(screen string) string {
 	screen = strings.Join(lines, "\n")
 	screen = strings.NewReplacer("│", " ", "╭", " ", "╮", " ", "╰", " ", "╯", " ", "─", " ").Replace(screen)
 	return strings.Join(strings.Fields(screen), " ")
+}
+
+// TestConsolePickerScrolls: with 40 networks at 80×24 the picker scrolls
+// to the last one, and its filter matches only what it draws.
+func TestConsolePickerScrolls(t *testing.T) {
+	t.Parallel()
+	e := NewDB(t)
+	for i := 1; i <= 40; i++ {
+		MustRun(t, e, "network", "create", fmt.Sprintf("network-%02d", i))
+	}
+	type network struct {
+		ID         string `json:"id"`
+		Name       string `json:"name"`
+		Identities int    `json:"identities"`
+		SigningKey string `json:"signingKey"`
+		Status     string `json:"status"`
+	}
+	nets := decode[[]network](t, MustRun(t, e, "network", "list", "--json"))
+	term := StartTerm(t, e, 80, 24)
+	term.WaitFor(10*time.Second, "network-01", "Choose the network")
+	term.Send("End")
+	s := term.WaitFor(5*time.Second, "› network-40", "40 of 40")
+	if strings.Contains(s, "network-01") {
+		t.Fatalf("end: the first network is still drawn with the last:\n%s", s)
+	}
+	term.Send("Home")
+	term.WaitFor(5*time.Second, "› network-01", "1 of 40")
+	term.Send("PageDown")
+	term.WaitFor(5*time.Second, "of 40")
+	term.Send("/")
+	term.Type(nets[0].ID[:8]) // in the ID, which the picker doesn't draw
+	term.WaitFor(5*time.Second, "No network matches the filter.")
 }

@@ -384,7 +384,7 @@ func (a *App) networksLoaded(msg networksLoadedMsg) tea.Cmd {
 	if len(msg.networks) == 1 && len(open) == 1 {
 		return a.openNetwork(open[0], false)
 	}
-	return a.openPicker()
+	return a.push(newNetworksScreen(a.s, a.networks, a.network.ID)) // just loaded
 }
 
 func (a *App) openPicker() tea.Cmd {
@@ -394,7 +394,9 @@ func (a *App) openPicker() tea.Cmd {
 	if _, ok := a.top().(*networksScreen); ok {
 		return nil
 	}
-	return a.push(newNetworksScreen(a.s, a.networks, a.network.ID))
+	// The networks were loaded earlier: ask again at once for those
+	// created since (netpoll.go).
+	return tea.Batch(a.push(newNetworksScreen(a.s, a.networks, a.network.ID)), a.pollNetworksNow())
 }
 
 func (a *App) openNetwork(n model.Network, remember bool) tea.Cmd {

@@ -69,16 +69,24 @@ func (a *App) keepNetworksPolled() tea.Cmd {
 	return a.s.tick(d, func(time.Time) tea.Msg { return netPollMsg{} })
 }
 
+// pollNetworksNow asks for the networks unless that is under way.
+func (a *App) pollNetworksNow() tea.Cmd {
+	if a.live.netAsking {
+		return nil
+	}
+	a.live.netAsking = true
+	return pollNetworksCmd(a.s.opts.Backend, a.s.opts.Timeout)
+}
+
 // updateNetPoll handles the polls' messages; ok is false for any other.
 func (a *App) updateNetPoll(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case netPollMsg:
 		a.live.netPolling = false // keepNetworksPolled sets the next one while needed
-		if a.picker() == nil || a.live.netAsking {
+		if a.picker() == nil {
 			return nil, true
 		}
-		a.live.netAsking = true
-		return pollNetworksCmd(a.s.opts.Backend, a.s.opts.Timeout), true
+		return a.pollNetworksNow(), true
 	case networksPolledMsg:
 		a.live.netAsking = false
 		if msg.err != nil {
