@@ -219,3 +219,20 @@ func TestConsolePickerScrolls(t *testing.T) {
 	term.Type(nets[0].ID[:8]) // in the ID, which the picker doesn't draw
 	term.WaitFor(5*time.Second, "No network matches the filter.")
 }
+
+// TestConsoleListStaysCurrent: an identity created by the CLI in another
+// terminal appears in the open list without a keypress, and the sidebar's
+// count follows the header's.
+func TestConsoleListStaysCurrent(t *testing.T) {
+	t.Parallel()
+	e := consoleEnv(t)
+	term := StartTerm(t, e, 100, 30, "--demo")
+	term.WaitFor(10*time.Second, "demo", "lab")
+	term.Type("demo")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "of 40", "40 identities")
+	MustRun(t, e, "--demo", "identity", "create", "aaa-made-elsewhere", "--network", "demo")
+	term.WaitFor(10*time.Second, "aaa-made-elsewhere", "of 41", "41 identities")
+	term.Send("C-r")
+	term.WaitFor(5*time.Second, "aaa-made-elsewhere", "of 41")
+}

@@ -34,12 +34,13 @@ const (
 )
 
 type globalKeys struct {
-	Networks, Help, Quit, ForceQuit key.Binding
+	Networks, Refresh, Help, Quit, ForceQuit key.Binding
 }
 
 func newGlobalKeys() globalKeys {
 	return globalKeys{
 		Networks:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "networks")),
+		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "refresh")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -181,6 +182,9 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateNetPoll(msg); ok {
 		return cmd
 	}
+	if cmd, ok := a.updateRefresh(msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
@@ -287,6 +291,7 @@ func (a *App) enableGlobalKeys() {
 	a.keys.Help.SetEnabled(!typing && !full)
 	a.keys.Networks.SetEnabled(!typing && a.dialog == nil && a.picker() == nil)
 	a.keys.ForceQuit.SetEnabled(typing || a.dialog != nil)
+	a.keys.Refresh.SetEnabled(a.dialog == nil)
 }
 
 func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -313,6 +318,8 @@ func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, a.keys.Networks):
 		return a.openPicker()
+	case key.Matches(msg, a.keys.Refresh):
+		return a.refresh() // refresh.go
 	}
 	var cmd tea.Cmd
 	if a.dialog != nil {
@@ -674,7 +681,8 @@ func (a *App) render() string {
 	layers := []*lipgloss.Layer{lipgloss.NewLayer(frame)}
 	if a.help.ShowAll {
 		full := a.s.styles.Dialog.Render(a.help.View(a.helpKeys()))
-		layers = append(layers, lipgloss.NewLayer(full).X(sidebarWidth+1).Y(max(0, mh-lipgloss.Height(full))).Z(3))
+		x := max(0, min(sidebarWidth+1, a.width-lipgloss.Width(full))) // over the sidebar if it must, never off the screen
+		layers = append(layers, lipgloss.NewLayer(full).X(x).Y(max(0, mh-lipgloss.Height(full))).Z(3))
 	}
 	if a.dialog != nil {
 		box := a.s.styles.Dialog.Render(a.dialog.View())
@@ -703,8 +711,8 @@ func (a *App) sidebar() string {
 		b.WriteString(st.Muted.Render("none open") + "\n")
 	} else {
 		b.WriteString(safetext.Line(a.network.Name, w) + "\n")
-		if a.network.Identities >= 0 {
-			b.WriteString(st.Muted.Render(plural(a.network.Identities, "identity", "identities")) + "\n")
+		if n := a.identityCount(); n >= 0 {
+			b.WriteString(st.Muted.Render(plural(n, "identity", "identities")) + "\n")
 		}
 	}
 	b.WriteString("\n" + st.SidebarHead.Render("MENU") + "\n")
@@ -756,7 +764,7 @@ func (a *App) helpKeys() help.KeyMap {
 	} else if t := a.top(); t != nil {
 		c = t
 	}
-	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Help, a.keys.Quit, a.keys.ForceQuit}}
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Help, a.keys.Quit, a.keys.ForceQuit}}
 }
 
 func (a *App) helpView() string {
@@ -770,7 +778,7 @@ func (a *App) helpView() string {
 	} else if t := a.top(); t != nil {
 		comp = t.ShortHelp()
 	}
-	return a.help.ShortHelpView(fitHelp(a.help, comp, []key.Binding{a.keys.Networks}, essential, a.width)) // helpbar.go
+	return a.help.ShortHelpView(fitHelp(a.help, comp, []key.Binding{a.keys.Networks, a.keys.Refresh}, essential, a.width)) // helpbar.go
 }
 
 type composedKeys struct {

@@ -127,6 +127,8 @@ type identitiesScreen struct {
 	// canBack is set by the root when there is a network picker to go
 	// back to (more than one network).
 	canBack bool
+	quiet   quietFetch    // the poll's request, if one is in flight (refresh.go)
+	took    time.Duration // how long the last page took to come
 
 	width, height int
 }
@@ -145,7 +147,7 @@ func newIdentitiesScreen(s *session, n model.Network) *identitiesScreen {
 }
 
 func (s *identitiesScreen) Title() string { return "Identities" }
-func (s *identitiesScreen) Busy() bool    { return len(s.inflight) > 0 }
+func (s *identitiesScreen) Busy() bool    { return s.busy() } // refresh.go
 func (s *identitiesScreen) Typing() bool  { return s.filtering }
 func (s *identitiesScreen) restyle()      { s.input.SetStyles(s.s.styles.Input) }
 func (s *identitiesScreen) Init() tea.Cmd { return s.ensurePage() }
@@ -278,11 +280,20 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 	if g, ok := s.inflight[msg.offset]; ok && g == msg.gen {
 		delete(s.inflight, msg.offset)
 	}
+	polled := s.quiet.on && s.quiet.offset == msg.offset && s.quiet.gen == msg.gen
+	if polled {
+		s.quiet = quietFetch{}
+	}
+	s.took = msg.took
 	if msg.err != nil {
 		s.err = msg.err
 		return s.pageFailed(msg.err)
 	}
 	s.err, s.retry = nil, retry{}
+	if polled && msg.page.Total != s.total {
+		// Identities came or went: the other pages' rows have moved.
+		clear(s.pages)
+	}
 	s.pages[msg.offset] = cachedPage{gen: msg.gen, items: msg.page.Items}
 	s.total = msg.page.Total
 	if s.total > 0 && s.cursor >= s.total {

@@ -59,6 +59,7 @@ type liveState struct {
 	// netPolling: a timer to ask for the networks again is set;
 	// netAsking: the asking is under way (netpoll.go).
 	netPolling, netAsking bool
+	listPolling           bool // a timer to poll the list's page is set (refresh.go)
 	list                  bool // the list's page should be refetched
 	ident                 bool // the open identity should be reloaded
 	lastErr               string
@@ -113,7 +114,7 @@ func (a *App) keepLive() tea.Cmd {
 		a.live.polling = true
 		cmds = append(cmds, a.s.tick(d, func(time.Time) tea.Msg { return pollMsg{} }))
 	}
-	cmds = append(cmds, a.keepNetworksPolled()) // netpoll.go
+	cmds = append(cmds, a.keepNetworksPolled(), a.keepListPolled()) // netpoll.go, refresh.go
 	return tea.Batch(cmds...)
 }
 

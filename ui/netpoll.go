@@ -103,6 +103,11 @@ func (a *App) networksPolled(nets []model.Network) tea.Cmd {
 	}
 	wasEmpty := len(a.networks) == 0
 	a.networks = nets
+	for _, n := range nets {
+		if n.ID == a.network.ID {
+			a.network.Identities = n.Identities // the sidebar's count when the list is filtered
+		}
+	}
 	for _, c := range a.stack {
 		if l, ok := c.(*identitiesScreen); ok {
 			l.canBack = len(nets) > 1
