@@ -24,9 +24,8 @@ import (
 //   - Changes made outside this process (the CLI in another terminal, a
 //     controller's own web console) are caught by polling: while Edit
 //     Identity is open, the identity is reloaded every PollInterval, one
-//     indexed query. The list is not polled: a page query counts the whole
-//     filtered network, and the list is refetched anyway when the admin
-//     comes back to it.
+//     indexed query; while the list is open, its visible page is (see
+//     refresh.go for how that is paced).
 //
 // A date picker or confirmation open on an identity that has since changed
 // says so and refuses to go on (the backend's revision check would refuse
