@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, env environment) (code int) {
 	if err == nil {
 		return exitOK
 	}
-	line, code := classify(cmd, err)
+	line, code := a.classify(cmd, err)
 	if line != "" {
 		fmt.Fprintln(env.stderr, line)
 	}

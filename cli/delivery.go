@@ -38,15 +38,15 @@ size it needs instead of drawing a code no phone can read.`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackend(commandTimeout, func(ctx context.Context, s backend.Backend) error {
-				n, err := resolveNetwork(ctx, s, network)
+				n, err := a.resolveNetwork(ctx, s, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := a.resolveIdentity(ctx, s, n, args[0])
 				if err != nil {
 					return err
 				}
-				if err := requireAllowed(id, model.ActionQR, a.now()); err != nil {
+				if err := a.requireAllowed(id, model.ActionQR, a.now()); err != nil {
 					return err
 				}
 				jwt, err := tokenFor(ctx, s, n.ID, id.ID, model.ActionQR) // audited as a QR code shown (audit.go)
@@ -70,8 +70,8 @@ size it needs instead of drawing a code no phone can read.`,
 func (a *app) printQR(q delivery.QRCode, id model.Identity) error {
 	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if cols, rows, err := term.GetSize(int(f.Fd())); err == nil && (q.Width > cols || q.Height+2 > rows) {
-			return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it or use 'idcon enrollment jwt %s -o FILE'",
-				q.Width, q.Height+2, cols, rows, shellQuote(id.Name))
+			return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it or use %s",
+				q.Width, q.Height+2, cols, rows, a.netHint("enrollment", "jwt", id.Name, "-o", "FILE"))
 		}
 	}
 	text := q.Colored
@@ -121,6 +121,11 @@ again.`,
 		Example: "  idcon enrollment email laptop-alice\n  idcon enrollment email laptop-alice --to alice@example.org",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if t := strings.TrimSpace(to); t != "" {
+				if err := model.ValidateEmail(t); err != nil {
+					return usagef("--to: %s", err)
+				}
+			}
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return ran(err)
@@ -134,15 +139,15 @@ again.`,
 			}
 			var reg delivery.Registration
 			err = a.withBackend(commandTimeout, func(ctx context.Context, s backend.Backend) error {
-				n, err := resolveNetwork(ctx, s, network)
+				n, err := a.resolveNetwork(ctx, s, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := a.resolveIdentity(ctx, s, n, args[0])
 				if err != nil {
 					return err
 				}
-				if err := requireAllowed(id, model.ActionEmail, a.now()); err != nil {
+				if err := a.requireAllowed(id, model.ActionEmail, a.now()); err != nil {
 					return err
 				}
 				addr := strings.TrimSpace(to)

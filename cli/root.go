@@ -27,6 +27,7 @@ type app struct {
 	dbFlag     string
 	configFlag string
 	demo       bool
+	cmd        *cobra.Command // the command running, for the hints (hints.go)
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -44,6 +45,8 @@ scripts can read.`,
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE:          a.runConsole,
+		// Every command's hints carry its --network (hints.go).
+		PersistentPreRun: a.running,
 
 		SuggestionsMinimumDistance: 2,
 	}

@@ -150,7 +150,7 @@ func TestEmailFromTheCommandLine(t *testing.T) {
 
 	// A bad address, and an identity without one.
 	r5 := Run(t, e, "--config", cfg, "enrollment", "email", "laptop-alice", "--to", "alice")
-	wantError(t, r5, 1, `"alice" is not an email address`)
+	wantError(t, r5, 2, `--to: "alice" is not an email address`) // a usage error
 	MustRun(t, e, "identity", "create", "printer", "--expires", "+1d")
 	r6 := Run(t, e, "--config", cfg, "enrollment", "email", "printer")
 	wantError(t, r6, 1, "printer has no email address; give one with --to ADDR")
