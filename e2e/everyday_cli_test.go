@@ -172,3 +172,39 @@ func TestHintsPasteIntoAShell(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditLogPerDatabase: two databases keep two audit logs, each beside
+// its database, and idcon audit shows the one of the database it is given;
+// idcon audit --help says where the log is.
+func TestAuditLogPerDatabase(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	dir := t.TempDir()
+	a := Env{Home: home, DB: filepath.Join(dir, "a.db")}
+	b := Env{Home: home, DB: filepath.Join(dir, "b.db")}
+	MustRun(t, a, "network", "create", "net-a")
+	MustRun(t, a, "identity", "create", "only-in-a")
+	MustRun(t, b, "network", "create", "net-b")
+	MustRun(t, b, "identity", "create", "only-in-b")
+	for _, c := range []struct {
+		e          Env
+		mine, not  string
+		besideFile string
+	}{{a, "only-in-a", "only-in-b", "a.audit.log"}, {b, "only-in-b", "only-in-a", "b.audit.log"}} {
+		r := MustRun(t, c.e, "audit")
+		if !strings.Contains(r.Stdout, c.mine) || strings.Contains(r.Stdout, c.not) {
+			t.Errorf("idcon --db %s audit:\n%s", c.e.DB, r.Stdout)
+		}
+		st, err := os.Stat(filepath.Join(dir, c.besideFile))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s beside its database: %v %v", c.besideFile, st, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dataDir(home), "audit.log")); err == nil {
+		t.Error("the default audit log was written for databases given with --db")
+	}
+	help := MustRun(t, Env{}, "audit", "--help").Stdout
+	if !strings.Contains(help, "beside") || !strings.Contains(help, ".audit.log") {
+		t.Errorf("idcon audit --help doesn't say where the log is:\n%s", help)
+	}
+}
