@@ -208,3 +208,27 @@ func TestAuditLogPerDatabase(t *testing.T) {
 		t.Errorf("idcon audit --help doesn't say where the log is:\n%s", help)
 	}
 }
+
+// TestConfigDatabaseIsUsed: the config file's database: key, documented in
+// the README, names the database when neither --db nor IDCON_DB does.
+func TestConfigDatabaseIsUsed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte("database: ./from-config.db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := Env{}
+	MustRun(t, e, "--config", cfg, "network", "create", "office")
+	if _, err := os.Stat(filepath.Join(dir, "from-config.db")); err != nil {
+		t.Fatalf("the config's database: was not used: %v", err)
+	}
+	if r := MustRun(t, e, "--config", cfg, "network", "list"); !strings.Contains(r.Stdout, "office") {
+		t.Fatalf("network list on the config's database:\n%s", r)
+	}
+	// --db still wins.
+	other := filepath.Join(dir, "other.db")
+	if r := MustRun(t, Env{DB: other}, "--config", cfg, "network", "list"); strings.Contains(r.Stdout, "office") {
+		t.Fatalf("--db lost to the config file:\n%s", r)
+	}
+}
