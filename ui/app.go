@@ -130,7 +130,7 @@ func (a *App) restyle(isDark bool) {
 }
 
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, a.loadNetworks()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, tea.RequestTerminalVersion, a.loadNetworks()}
 	for _, w := range a.s.opts.Warnings {
 		cmds = append(cmds, a.toasts.add(w, toastNote))
 	}
@@ -195,6 +195,9 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.BackgroundColorMsg:
 		a.restyle(msg.IsDark())
+		return nil
+	case tea.TerminalVersionMsg:
+		a.s.terminal = msg.Name // clipboard.go
 		return nil
 	case tea.ColorProfileMsg:
 		// Without colours the QR code must be drawn by its glyphs alone.
@@ -624,7 +627,7 @@ func (a *App) downloadDone(msg downloadDoneMsg) tea.Cmd {
 		return nil
 	}
 	a.dialog = nil
-	text := fmt.Sprintf("Token of %s saved to %s and copied to the clipboard", safetext.Line(d.ident.Name, 40), msg.path)
+	text := fmt.Sprintf("Token of %s saved to %s and %s", safetext.Line(d.ident.Name, 40), msg.path, a.s.clipboardWords())
 	return tea.Batch(a.toasts.add(text, toastDone), tea.SetClipboard(string(msg.Token)))
 }
 
@@ -684,15 +687,15 @@ func (a *App) render() string {
 		x := max(0, min(sidebarWidth+1, a.width-lipgloss.Width(full))) // over the sidebar if it must, never off the screen
 		layers = append(layers, lipgloss.NewLayer(full).X(x).Y(max(0, mh-lipgloss.Height(full))).Z(3))
 	}
+	var dialogAt *box
 	if a.dialog != nil {
-		box := a.s.styles.Dialog.Render(a.dialog.View())
-		x := sidebarWidth + 1 + max(0, (mw-lipgloss.Width(box))/2)
-		y := max(1, (mh-lipgloss.Height(box))/2)
-		layers = append(layers, lipgloss.NewLayer(box).X(x).Y(y).Z(1))
+		d := a.s.styles.Dialog.Render(a.dialog.View())
+		x := sidebarWidth + 1 + max(0, (mw-lipgloss.Width(d))/2)
+		y := max(1, (mh-lipgloss.Height(d))/2)
+		dialogAt = &box{x, y, lipgloss.Width(d), lipgloss.Height(d)}
+		layers = append(layers, lipgloss.NewLayer(d).X(x).Y(y).Z(1))
 	}
-	if t := a.toasts.view(min(50, mw-2)); t != "" {
-		x := a.width - lipgloss.Width(t) - 1
-		y := max(0, mh-lipgloss.Height(t))
+	if t, x, y, ok := a.toasts.place(min(50, mw-2), a.width, mh, dialogAt); ok { // toast.go
 		layers = append(layers, lipgloss.NewLayer(t).X(x).Y(y).Z(2))
 	}
 	if len(layers) == 1 {
@@ -764,7 +767,10 @@ func (a *App) helpKeys() help.KeyMap {
 	} else if t := a.top(); t != nil {
 		c = t
 	}
-	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Help, a.keys.Quit, a.keys.ForceQuit}}
+	// ctrl+c quits everywhere: the full help always says so.
+	force := a.keys.ForceQuit
+	force.SetEnabled(true)
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Help, a.keys.Quit, force}}
 }
 
 func (a *App) helpView() string {

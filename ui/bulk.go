@@ -141,11 +141,18 @@ func (s *identitiesScreen) bulkShortHelp() []key.Binding {
 	return []key.Binding{s.bulk.Act}
 }
 
-// bulkFullHelp is the bulk keys for the full help's two columns.
+// bulkFullHelp is the bulk keys for the full help's two columns: every
+// one, those that wait for marks too, so that ? tells how bulk actions go
+// before anything is marked (esc is with the list's, in listEscHelp).
 func (s *identitiesScreen) bulkFullHelp() [2][]key.Binding {
 	s.enableBulkKeys()
 	b := s.bulk
-	return [2][]key.Binding{{b.Mark, b.MarkAll}, {b.Reset, b.Reissue, b.Clear}}
+	if !s.filtering {
+		for _, k := range []*key.Binding{&b.Reset, &b.Reissue} {
+			k.SetEnabled(true) // b is a copy: the keys themselves stay as they are
+		}
+	}
+	return [2][]key.Binding{{b.Mark, b.MarkAll}, {b.Reset, b.Reissue}}
 }
 
 // updateBulkKeys handles the bulk keys while browsing; ok is false for any

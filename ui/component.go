@@ -44,6 +44,9 @@ type session struct {
 	// set when its colour profile shows no colours (the QR code then
 	// relies on its glyphs).
 	isDark, monochrome bool
+	// terminal is the terminal's answer to XTVERSION, if it gave one
+	// (clipboard.go).
+	terminal string
 }
 
 func (s *session) nextSeq() int {

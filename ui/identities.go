@@ -72,8 +72,10 @@ func (s *identitiesScreen) FullHelp() [][]key.Binding {
 	s.enableEscKeys()
 	k := s.keys
 	b := s.bulkFullHelp()
+	esc := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, marks, back"))
+	esc.SetEnabled(!s.filtering)
 	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
-		append(append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter}, b[1]...), k.Back)}
+		append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear, esc}, b[1]...)}
 }
 
 // filtered reports a filter in effect: text, a state, or both.
