@@ -157,6 +157,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				// Colours follow the session's own terminal; NO_COLOR only
 				// if the client sent it (SendEnv), never the server's.
 				NoColor:   hasEnv(sess.Environ(), "NO_COLOR"),
+				Term:      ptyTerm(sess),
 				Downloads: folder,
 				SMTP:      smtp,
 				Getenv:    a.getenv, // the server's environment, never the client's
@@ -232,4 +233,13 @@ func hasEnv(environ []string, key string) bool {
 		}
 	}
 	return false
+}
+
+// ptyTerm is the TERM the SSH client sent for its terminal.
+func ptyTerm(sess ssh.Session) string {
+	p, _, ok := sess.Pty()
+	if !ok {
+		return ""
+	}
+	return p.Term
 }
