@@ -16,6 +16,8 @@ import (
 func TestConsoleQInDialogsAndSafeFocus(t *testing.T) {
 	t.Parallel()
 	e := consoleEnv(t)
+	// A mail server set up (never reached), so that every delivery can be made.
+	e.Vars = append(e.Vars, "IDCON_SMTP_HOST=127.0.0.1", "IDCON_SMTP_FROM=idcon@example.org")
 	enrolled := firstIn(t, e, "enrolled")
 	term := openIdentity(t, e, enrolled.Name)
 	term.WaitFor(5*time.Second, "Reset enrollment (r)")

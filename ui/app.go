@@ -90,6 +90,9 @@ type App struct {
 func New(opts Options) tea.Model {
 	opts = opts.withDefaults()
 	s := &session{opts: opts, tick: tea.Tick}
+	if _, err := smtpConfig(opts); err != nil {
+		s.smtpErr = err // said on the email button, before the admin asks (identity.go)
+	}
 	a := &App{s: s, keys: newGlobalKeys(), help: help.New(), isDark: true, loading: true}
 	a.toasts.s = s
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))

@@ -6,6 +6,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcon/idcon/model"
 )
 
 // component is what every screen and dialog implements. Only the root
@@ -47,6 +49,22 @@ type session struct {
 	// terminal is the terminal's answer to XTVERSION, if it gave one
 	// (clipboard.go).
 	terminal string
+	// smtpErr says why registration emails can't be sent (no mail server
+	// set up), or is nil; worked out once, when the session starts.
+	smtpErr error
+}
+
+// unavailable is why this session can't take action: the actor may not
+// (a refusal), or nothing is set up for it (email without SMTP); nil when
+// it can.
+func (s *session) unavailable(a model.Action) error {
+	if err := s.refusal(a); err != nil {
+		return err
+	}
+	if a == model.ActionEmail {
+		return s.smtpErr
+	}
+	return nil
 }
 
 func (s *session) nextSeq() int {

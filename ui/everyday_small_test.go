@@ -131,3 +131,30 @@ func TestClipboardWordsFollowTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailSaysUpFrontThatSMTPIsNotSetUp: without a mail server the Edit
+// Identity screen says so next to Send registration email, before the
+// admin presses it, and the focus starts on the next delivery.
+func TestEmailSaysUpFrontThatSMTPIsNotSetUp(t *testing.T) {
+	hs, _ := demoHarness(t) // testOptions sets no SMTP
+	hs.openByName("phone-bob")
+	var row string
+	for _, l := range strings.Split(hs.screen(), "\n") {
+		if strings.Contains(l, "Send registration email (m)") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "no mail server set up") {
+		t.Fatalf("the email button doesn't say SMTP isn't set up: %q\n%s", row, hs.screen())
+	}
+	if got := focusedButton(t, hs); got != "Download JWT (j)" {
+		t.Fatalf("the focus starts on %q, want Download JWT (j) while email can't be sent", got)
+	}
+	hs.press("m")
+	if hs.app.dialog != nil {
+		t.Fatalf("m opened %T, asking for an address that can't be mailed to", hs.app.dialog)
+	}
+	if !strings.Contains(lastToast(t, hs).text, "not set up") {
+		t.Fatalf("m: %q", lastToast(t, hs).text)
+	}
+}

@@ -92,8 +92,8 @@ func (v *identityScreen) setIdentity(ident model.Identity) {
 // focus is on Cancel.
 func (v *identityScreen) firstSafe() int {
 	for _, ok := range []func(model.Action) bool{
-		func(a model.Action) bool { return a.Delivers() && v.s.refusal(a) == nil },
-		func(a model.Action) bool { return !a.Destructive() && v.s.refusal(a) == nil },
+		func(a model.Action) bool { return a.Delivers() && v.s.unavailable(a) == nil },
+		func(a model.Action) bool { return !a.Destructive() && v.s.unavailable(a) == nil },
 		func(a model.Action) bool { return !a.Destructive() },
 	} {
 		for i, a := range v.actions {
@@ -229,6 +229,15 @@ func (v *identityScreen) View() string {
 				marker = "› "
 			}
 			b.WriteString(marker + st.Muted.Render("["+label+"] ("+shortRefusal(why)+")") + "\n")
+			continue
+		}
+		if a == model.ActionEmail && v.s.smtpErr != nil {
+			// Said before the admin presses it: there is no mail server.
+			marker := "  "
+			if i == v.focus && v.busy == "" {
+				marker = "› "
+			}
+			b.WriteString(marker + st.Muted.Render("["+label+"] (no mail server set up)") + "\n")
 			continue
 		}
 		if i == v.focus && v.busy == "" {

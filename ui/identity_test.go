@@ -82,7 +82,7 @@ func TestEditOffersTheActionsOfEachState(t *testing.T) {
 }
 
 func TestEditButtonsTakeFocusAndEnter(t *testing.T) {
-	hs, _ := demoHarness(t)
+	hs := mailHarness(t) // every delivery possible
 	hs.openByName("phone-bob")
 	v := hs.edit()
 	// The focus starts on the first delivery (Send registration email).
