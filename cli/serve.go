@@ -158,6 +158,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				// if the client sent it (SendEnv), never the server's.
 				NoColor:   hasEnv(sess.Environ(), "NO_COLOR"),
 				Term:      ptyTerm(sess),
+				SignedIn:  actor.Name + " · " + string(actor.Role),
 				Downloads: folder,
 				SMTP:      smtp,
 				Getenv:    a.getenv, // the server's environment, never the client's

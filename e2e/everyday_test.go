@@ -238,3 +238,17 @@ func TestConsoleListStaysCurrent(t *testing.T) {
 	term.Send("C-r")
 	term.WaitFor(5*time.Second, "aaa-made-elsewhere", "of 41")
 }
+
+// TestSSHConsoleShowsWhoIsSignedIn: an SSH session's console says whose
+// key it is and the role it has.
+func TestSSHConsoleShowsWhoIsSignedIn(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	for _, c := range []struct {
+		k          sshKey
+		name, role string
+	}{{s.carol, "carol", "viewer"}, {s.alice, "alice", "admin"}} {
+		term := s.console(c.k, 100, 30)
+		term.WaitFor(10*time.Second, "SIGNED IN", c.name+" · "+c.role)
+	}
+}

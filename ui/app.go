@@ -712,6 +712,9 @@ func (a *App) sidebar() string {
 	w := sidebarWidth - 2
 	var b strings.Builder
 	b.WriteString(st.Title.Render("idcon") + "\n\n")
+	if who := a.s.opts.SignedIn; who != "" {
+		b.WriteString(st.SidebarHead.Render("SIGNED IN") + "\n" + safetext.Line(who, w) + "\n\n")
+	}
 	b.WriteString(st.SidebarHead.Render("NETWORK") + st.Muted.Render("  (n)") + "\n")
 	if a.network.ID == "" {
 		b.WriteString(st.Muted.Render("none open") + "\n")

@@ -24,6 +24,10 @@ type Options struct {
 	// StateFile is where the last chosen network is remembered; "" means
 	// don't remember. It is read and written only inside tea.Cmds.
 	StateFile string
+	// SignedIn names who this console acts for and their role, as the
+	// SSH server authorized the session's key ("carol · viewer"); shown in
+	// the sidebar. "" shows nothing (the local console).
+	SignedIn string
 	// Term is the TERM of the admin's terminal (under the SSH server, the
 	// session's pty's): with its answer to XTVERSION it tells whether the
 	// terminal takes the token on its clipboard (clipboard.go).
