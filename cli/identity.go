@@ -80,7 +80,9 @@ func (a *app) identityListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List a network's identities, a page at a time",
-		Long: `List one page of a network's identities, sorted by name.
+		Long: `List one page of a network's identities, sorted by name as people read
+them: numbers by value (build-2 before build-10), case and accents ignored.
+(A controller network comes in the order its controller gives.)
 
 --filter keeps identities whose name or email contains the text (ignoring
 case); --state keeps one state: enrolled, pending, expired or none.

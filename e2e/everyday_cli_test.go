@@ -232,3 +232,27 @@ func TestConfigDatabaseIsUsed(t *testing.T) {
 		t.Fatalf("--db lost to the config file:\n%s", r)
 	}
 }
+
+// TestIdentitiesSortNaturally: identity list (and the console's list,
+// which asks the same backend) sorts names naturally, ignoring case and
+// accents.
+func TestIdentitiesSortNaturally(t *testing.T) {
+	t.Parallel()
+	e := NewDB(t)
+	MustRun(t, e, "network", "create", "lab")
+	want := []string{"alice", "build-2", "Build-3", "build-10", "émile", "Zed"}
+	for _, i := range []int{5, 3, 0, 4, 1, 2} {
+		MustRun(t, e, "identity", "create", want[i])
+	}
+	type page struct {
+		Items []identity `json:"items"`
+		Total int        `json:"total"`
+	}
+	var got []string
+	for _, it := range decode[page](t, MustRun(t, e, "identity", "list", "--json")).Items {
+		got = append(got, it.Name)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("identity list orders %q, want %q", got, want)
+	}
+}
