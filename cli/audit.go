@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,18 +20,26 @@ import (
 // act as the OS user with the admin role (access.LocalActor); the SSH
 // server's sessions as the names and roles of its authorized keys.
 
-// auditPath is this run's audit log: audit.log in idcon's data folder, or
-// demo-audit.log with --demo, so that trying the demo never writes into the
-// real trail.
+// auditPath is this run's audit log, which belongs to its database: for
+// the default database audit.log in idcon's data folder (beside it), for
+// the demo's demo-audit.log there (trying the demo never writes into the
+// real trail), and for any other database (--db, IDCON_DB) the file beside
+// it named like it, with .audit.log in place of its extension: a.db keeps
+// its trail in a.audit.log. Two databases never share a trail.
 func (a *app) auditPath() (string, error) {
-	dir, err := a.dataDir()
+	db, err := a.dbPath()
 	if err != nil {
 		return "", err
 	}
-	if a.demo {
-		return filepath.Join(dir, "demo-audit.log"), nil
+	if dir, err := a.dataDir(); err == nil {
+		switch filepath.Clean(db) {
+		case filepath.Join(dir, "demo.db"):
+			return filepath.Join(dir, "demo-audit.log"), nil
+		case filepath.Join(dir, "idcon.db"):
+			return filepath.Join(dir, "audit.log"), nil
+		}
 	}
-	return filepath.Join(dir, "audit.log"), nil
+	return strings.TrimSuffix(db, filepath.Ext(db)) + ".audit.log", nil
 }
 
 // openAudit opens this run's audit log for appending. A run that can't
@@ -81,7 +90,12 @@ registration email sent), whether it succeeded or was refused, with who did
 it: the local user, or the name and key fingerprint of an SSH session.
 Tokens are never in it.
 
-The log is $XDG_DATA_HOME/idcon/audit.log (demo-audit.log with --demo).
+Each database keeps its own log, beside it: for the default database
+$XDG_DATA_HOME/idcon/audit.log, for --demo demo-audit.log there, and for
+--db PATH (or IDCON_DB) the file beside PATH named like it with .audit.log
+in place of its extension (--db /srv/a.db: /srv/a.audit.log). idcon audit
+reads the log of the database it is given, so give it the same --db.
+
 --json prints the log's own JSON lines, one per entry.`,
 		Example: "  idcon audit --identity laptop-alice --last 20\n  idcon audit --json | jq 'select(.actor.via == \"ssh\")'",
 		Args:    noArgs,

@@ -93,7 +93,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 	return a.withBackend(bulkTimeout, func(ctx context.Context, b backend.Backend) error {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		n, err := resolveNetwork(ctx, b, network)
+		n, err := a.resolveNetwork(ctx, b, network)
 		if err != nil {
 			return err
 		}
@@ -167,8 +167,8 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			rep.File = tf.Path()
 		}
 		if writeErr != nil {
-			return failf("%s %s, but the tokens could not be written (%s); get each with 'idcon enrollment jwt NAME'",
-				pastTense(act), plural(rep.Done, "identity", "identities"), pathErr(writeErr))
+			return failf("%s %s, but the tokens could not be written (%s); get each with %s",
+				pastTense(act), plural(rep.Done, "identity", "identities"), pathErr(writeErr), a.netHint("enrollment", "jwt", "NAME"))
 		}
 		if err := a.bulkSummary(act, rep, tf, asJSON); err != nil {
 			return err

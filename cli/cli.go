@@ -47,6 +47,9 @@ type ConsoleEnv struct {
 	// Now is the clock; Policy bounds token expiry.
 	Now    func() time.Time
 	Policy model.ExpiryPolicy
+	// CreateNetwork is the command that creates a network in this
+	// database, for the console to show when there is none.
+	CreateNetwork string
 	// Downloads is the folder Download JWT offers: the config file's
 	// downloads, else the current folder.
 	Downloads string
@@ -108,7 +111,7 @@ func run(ctx context.Context, args []string, env environment) (code int) {
 	if err == nil {
 		return exitOK
 	}
-	line, code := classify(cmd, err)
+	line, code := a.classify(cmd, err)
 	if line != "" {
 		fmt.Fprintln(env.stderr, line)
 	}

@@ -13,8 +13,8 @@ import (
 
 // loadConfig reads the config file: --config's, which must exist, else the
 // default one, which may be missing (idcon works without one). It is read
-// only by the commands that use it, so a broken file doesn't stop the
-// others.
+// by the commands that use it, and to find the database when neither --db
+// nor IDCON_DB names it (its database: key).
 func (a *app) loadConfig() (config.Config, error) {
 	path := a.configFlag
 	if path == "" {

@@ -65,6 +65,9 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 		Stdout:    a.stdout,
 		Stderr:    a.stderr,
 		Version:   Version,
+
+		// What the console says to do when the database has no network.
+		CreateNetwork: a.hintCommand("network", "create", "NAME"),
 	}))
 }
 
@@ -79,10 +82,13 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Policy:    env.Policy,
 		StateFile: env.StateFile,
 		NoColor:   env.NoColor,
+		Term:      env.Getenv("TERM"),
 		Downloads: env.Downloads,
 		SMTP:      env.SMTP,
 		Getenv:    env.Getenv,
 		Terminal:  env.Getenv, // this process's terminal
 		Warnings:  env.Warnings,
+
+		CreateNetwork: env.CreateNetwork,
 	}, env.Stdin, env.Stdout)
 }

@@ -58,15 +58,15 @@ replaces a link or anything but a regular file, as for 'enrollment jwt').`,
 				return err
 			}
 			return a.withBackend(commandTimeout, func(ctx context.Context, s backend.Backend) error {
-				n, err := resolveNetwork(ctx, s, network)
+				n, err := a.resolveNetwork(ctx, s, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := a.resolveIdentity(ctx, s, n, args[0])
 				if err != nil {
 					return err
 				}
-				if err := requireAllowed(id, model.ActionQR, a.now()); err != nil {
+				if err := a.requireAllowed(id, model.ActionQR, a.now()); err != nil {
 					return err
 				}
 				var tf *tokenFile
@@ -279,6 +279,11 @@ again.`,
 		Example: "  idcon enrollment email laptop-alice\n  idcon enrollment email laptop-alice --to alice@example.org",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if t := strings.TrimSpace(to); t != "" {
+				if err := model.ValidateEmail(t); err != nil {
+					return usagef("--to: %s", err)
+				}
+			}
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return ran(err)
@@ -292,15 +297,15 @@ again.`,
 			}
 			var reg delivery.Registration
 			err = a.withBackend(commandTimeout, func(ctx context.Context, s backend.Backend) error {
-				n, err := resolveNetwork(ctx, s, network)
+				n, err := a.resolveNetwork(ctx, s, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, s, n, args[0])
+				id, err := a.resolveIdentity(ctx, s, n, args[0])
 				if err != nil {
 					return err
 				}
-				if err := requireAllowed(id, model.ActionEmail, a.now()); err != nil {
+				if err := a.requireAllowed(id, model.ActionEmail, a.now()); err != nil {
 					return err
 				}
 				addr := strings.TrimSpace(to)

@@ -32,7 +32,7 @@ separate demo database instead.`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n < 1 || n > maxDemoIdentities {
-				return ran(failf("--identities %d is out of range; use 1 to %s", n, fmtCount(maxDemoIdentities)))
+				return usagef("--identities %d is out of range; use 1 to %s", n, fmtCount(maxDemoIdentities))
 			}
 			return a.do(demoTimeout, func(ctx context.Context, s *embedded.Store) error {
 				net, err := s.SeedDemo(ctx, demoNetwork, n)
@@ -43,8 +43,8 @@ separate demo database instead.`,
 				if net.Identities < 0 {
 					count = "its"
 				}
-				_, err = fmt.Fprintf(a.stdout, "network %s is ready with %s identities; look at them with 'idcon identity list --network %s'\n",
-					displayName(net.Name), count, shellQuote(net.Name))
+				_, err = fmt.Fprintf(a.stdout, "network %s is ready with %s identities; look at them with %s\n",
+					displayName(net.Name), count, a.hint("identity", "list", "--network", net.Name))
 				return err
 			})
 		},

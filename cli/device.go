@@ -57,8 +57,8 @@ DIR. A token works once.`,
 				if err != nil {
 					return err // written for the device's user: what is wrong and whom to ask
 				}
-				_, err = fmt.Fprintf(a.stdout, "enrolled %s in network %s; its certificate is in %s; connect with 'idcon connect --identity %s'\n",
-					displayName(e.IdentityName), displayName(e.NetworkName), safetext.Clean(out), shellQuote(out))
+				_, err = fmt.Fprintf(a.stdout, "enrolled %s in network %s; its certificate is in %s; connect with %s\n",
+					displayName(e.IdentityName), displayName(e.NetworkName), safetext.Clean(out), a.hint("connect", "--identity", out))
 				return err
 			})
 		},

@@ -54,15 +54,15 @@ func (a *app) issueCommand(act model.Action) *cobra.Command {
 				return a.runBulk(act, bulk, network, exp, outFile, yes, asJSON)
 			}
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
-				n, err := resolveNetwork(ctx, b, network)
+				n, err := a.resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, b, n, args[0])
+				id, err := a.resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
-				if err := requireAllowed(id, act, now); err != nil {
+				if err := a.requireAllowed(id, act, now); err != nil {
 					return err
 				}
 				var tf *tokenFile
@@ -153,8 +153,8 @@ func (a *app) reportToken(act model.Action, tok backend.Token, n model.Network, 
 	}
 	if tf != nil {
 		if err := tf.commit(tok.JWT); err != nil {
-			return failf("the enrollment of %s was %s, but %s; get the token again with 'idcon enrollment jwt %s -o FILE'",
-				name, pastTense(act), err, shellQuote(tok.Identity.Name))
+			return failf("the enrollment of %s was %s, but %s; get the token again with %s",
+				name, pastTense(act), err, a.netHint("enrollment", "jwt", tok.Identity.Name, "-o", "FILE"))
 		}
 	}
 	if asJSON {
@@ -206,16 +206,16 @@ Without --yes, idcon asks first, which needs a terminal.`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
-				n, err := resolveNetwork(ctx, b, network)
+				n, err := a.resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, b, n, args[0])
+				id, err := a.resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
 				now := a.now()
-				if err := requireAllowed(id, model.ActionDelete, now); err != nil {
+				if err := a.requireAllowed(id, model.ActionDelete, now); err != nil {
 					return err
 				}
 				name := displayName(id.Name)
@@ -255,15 +255,15 @@ user, or write it to -o FILE (mode 0600). The token is a secret.`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
-				n, err := resolveNetwork(ctx, b, network)
+				n, err := a.resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, b, n, args[0])
+				id, err := a.resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
-				if err := requireAllowed(id, model.ActionJWT, a.now()); err != nil {
+				if err := a.requireAllowed(id, model.ActionJWT, a.now()); err != nil {
 					return err
 				}
 				var tf *tokenFile

@@ -67,17 +67,21 @@ func (e *ranError) Unwrap() error { return e.err }
 
 // classify turns the error of a run into its one stderr line and the exit
 // code. cmd is the command cobra got to, for the pointer to its help.
-func classify(cmd *cobra.Command, err error) (string, int) {
+func classify(cmd *cobra.Command, err error) (string, int) { return (&app{}).classify(cmd, err) }
+
+// classify is classify with this run's flags in the commands its advice
+// suggests (hints.go).
+func (a *app) classify(cmd *cobra.Command, err error) (string, int) {
 	var u *usageError
 	if errors.As(err, &u) {
-		return errorLine(err), exitUsage
+		return a.errorLine(err), exitUsage
 	}
 	var r *ranError
 	if errors.Is(err, errReported) {
 		return "", exitError
 	}
 	if errors.As(err, &r) {
-		return errorLine(r.err), exitError
+		return a.errorLine(r.err), exitError
 	}
 	// Anything else comes from cobra's parsing of the command line:
 	// unknown commands and flags, bad flag values.
@@ -85,26 +89,30 @@ func classify(cmd *cobra.Command, err error) (string, int) {
 	if cmd != nil {
 		path = cmd.CommandPath()
 	}
-	return errorLine(fmt.Errorf("%v; see '%s --help'", err, path)), exitUsage
+	return a.errorLine(fmt.Errorf("%v; see '%s --help'", err, path)), exitUsage
 }
 
 // errorLine is the one place errors become words: "idcon: <what is wrong>;
 // <what to do>", on one line, cleaned of anything a terminal would act on.
-func errorLine(err error) string {
-	return "idcon: " + safetext.Clean(describe(err))
+func errorLine(err error) string { return (&app{}).errorLine(err) }
+
+func (a *app) errorLine(err error) string {
+	return "idcon: " + safetext.Clean(a.describe(err))
 }
 
-func describe(err error) string {
+func describe(err error) string { return (&app{}).describe(err) }
+
+func (a *app) describe(err error) string {
 	var u *usageError
 	var f *failure
-	var a *advised
+	var adv *advised
 	switch {
 	case errors.As(err, &u):
 		return u.msg
 	case errors.As(err, &f):
 		return f.msg
-	case errors.As(err, &a):
-		return trimAdvice(a.err.Error()) + "; " + a.todo
+	case errors.As(err, &adv):
+		return trimAdvice(adv.err.Error()) + "; " + adv.todo
 	case errors.Is(err, context.DeadlineExceeded) && backend.Kind(err) == nil:
 		return "the command took too long and was stopped; try again, and check that no other program keeps the database busy"
 	case errors.Is(err, context.Canceled) && backend.Kind(err) == nil:
@@ -119,9 +127,9 @@ func describe(err error) string {
 		// Its message says what failed ("... timed out"), never what to do.
 		return msg + "; check that the database can be reached and is not busy, then try again"
 	case backend.ErrNotFound:
-		todo = "list what exists with 'idcon network list' or 'idcon identity list'"
+		todo = "list what exists with " + a.hint("network", "list") + " or " + a.netHint("identity", "list")
 	case backend.ErrConflict:
-		todo = "check its current state with 'idcon identity show' and try again"
+		todo = "check its current state with " + a.netHint("identity", "show", "NAME") + " and try again"
 	case backend.ErrInvalid:
 		todo = "correct the input and try again"
 	case backend.ErrForbidden:

@@ -20,7 +20,7 @@ func TestErrorLine(t *testing.T) {
 	}{
 		{"backend error without advice gets its class's",
 			backend.NotFound("no network %q", "lab"),
-			`idcon: no network "lab"; list what exists with 'idcon network list' or 'idcon identity list'`},
+			"idcon: no network \"lab\"; list what exists with `idcon network list` or `idcon identity list`"},
 		{"backend error with advice keeps its own",
 			backend.Conflict("laptop-alice changed since you loaded it: reload and try again"),
 			"idcon: laptop-alice changed since you loaded it: reload and try again"},
@@ -42,7 +42,7 @@ func TestErrorLine(t *testing.T) {
 			"idcon: name red second line; correct the input and try again"},
 		{"the class survives wrapping",
 			fmt.Errorf("%w", backend.NotFound("gone")),
-			"idcon: gone; list what exists with 'idcon network list' or 'idcon identity list'"},
+			"idcon: gone; list what exists with `idcon network list` or `idcon identity list`"},
 	}
 	for _, c := range cases {
 		got := errorLine(c.err)

@@ -29,7 +29,7 @@ func (a *app) identityCreateCommand() *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create an identity with an enrollment token",
 		Long: `Create an identity holding a new enrollment token. The token is not
-printed: get it with 'idcon enrollment jwt NAME'.
+printed: get it with idcon enrollment jwt NAME.
 
 --expires takes a date (2026-12-31, meaning the end of that day here), an
 RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
@@ -38,17 +38,17 @@ RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			now := a.now()
 			if err := model.ValidateName(args[0]); err != nil {
-				return ran(failf("identity name: %s", err))
+				return usagef("identity name: %s", err)
 			}
 			if err := model.ValidateEmail(email); err != nil {
-				return ran(failf("--email: %s", err))
+				return usagef("--email: %s", err)
 			}
 			exp, err := parseExpiry(expires, now)
 			if err != nil {
 				return ran(err)
 			}
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
-				n, err := resolveNetwork(ctx, b, network)
+				n, err := a.resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
@@ -59,8 +59,8 @@ RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
 				if asJSON {
 					return writeJSON(a.stdout, toIdentityJSON(tok.Identity, n, now))
 				}
-				_, err = fmt.Fprintf(a.stdout, "created %s in network %s; its token expires %s; get it with 'idcon enrollment jwt %s'\n",
-					displayName(tok.Identity.Name), displayName(n.Name), fmtWhen(tok.ExpiresAt, now), shellQuote(tok.Identity.Name))
+				_, err = fmt.Fprintf(a.stdout, "created %s in network %s; its token expires %s; get it with %s\n",
+					displayName(tok.Identity.Name), displayName(n.Name), fmtWhen(tok.ExpiresAt, now), a.netHint("enrollment", "jwt", tok.Identity.Name))
 				return err
 			})
 		},
@@ -80,7 +80,9 @@ func (a *app) identityListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List a network's identities, a page at a time",
-		Long: `List one page of a network's identities, sorted by name.
+		Long: `List one page of a network's identities, sorted by name as people read
+them: numbers by value (build-2 before build-10), case and accents ignored.
+(A controller network comes in the order its controller gives.)
 
 --filter keeps identities whose name or email contains the text (ignoring
 case); --state keeps one state: enrolled, pending, expired or none.
@@ -94,18 +96,18 @@ With --json: {"items":[...],"total":N}, each item shaped as identity show
 			if state != "" {
 				st, ok := model.ParseState(state)
 				if !ok {
-					return ran(failf("--state %q is not a state; use enrolled, pending, expired or none", state))
+					return usagef("--state %q is not a state; use enrolled, pending, expired or none", state)
 				}
 				q.State = st
 			}
 			if limit < 1 || limit > model.MaxPageSize {
-				return ran(failf("--limit %d is out of range; use 1 to %d", limit, model.MaxPageSize))
+				return usagef("--limit %d is out of range; use 1 to %d", limit, model.MaxPageSize)
 			}
 			if offset < 0 {
-				return ran(failf("--offset %d is negative; use 0 or more", offset))
+				return usagef("--offset %d is negative; use 0 or more", offset)
 			}
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
-				n, err := resolveNetwork(ctx, b, network)
+				n, err := a.resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
@@ -170,11 +172,11 @@ null.`,
 		Args: exactArgs("NAME|ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
-				n, err := resolveNetwork(ctx, b, network)
+				n, err := a.resolveNetwork(ctx, b, network)
 				if err != nil {
 					return err
 				}
-				id, err := resolveIdentity(ctx, b, n, args[0])
+				id, err := a.resolveIdentity(ctx, b, n, args[0])
 				if err != nil {
 					return err
 				}
@@ -204,12 +206,8 @@ func writeIdentity(a *app, id model.Identity, n model.Network) error {
 	}
 	var actions []string
 	for _, act := range model.Actions(st) {
-		switch act {
-		case model.ActionReset, model.ActionReissue, model.ActionDelete, model.ActionJWT:
-			actions = append(actions, "idcon enrollment "+string(act))
-		default: // email and QR code: the console's delivery options
-			actions = append(actions, act.Title()+" (in the console)")
-		}
+		// Every action, the deliveries too, is an enrollment subcommand.
+		actions = append(actions, a.netHint("enrollment", string(act), id.Name))
 	}
 	if len(actions) == 0 {
 		actions = []string{"none: it has neither a token nor a credential"}

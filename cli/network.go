@@ -29,7 +29,7 @@ Names are unique.`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := model.ValidateName(args[0]); err != nil {
-				return ran(failf("network name: %s", err))
+				return usagef("network name: %s", err)
 			}
 			return a.do(commandTimeout, func(ctx context.Context, s *embedded.Store) error {
 				n, err := s.CreateNetwork(ctx, args[0])
@@ -39,8 +39,8 @@ Names are unique.`,
 				if asJSON {
 					return writeJSON(a.stdout, toNetworkJSON(n))
 				}
-				_, err = fmt.Fprintf(a.stdout, "created network %s; add identities with 'idcon identity create NAME --network %s'\n",
-					displayName(n.Name), shellQuote(n.Name))
+				_, err = fmt.Fprintf(a.stdout, "created network %s; add identities with %s\n",
+					displayName(n.Name), a.hint("identity", "create", "NAME", "--network", n.Name))
 				return err
 			})
 		},
@@ -78,7 +78,7 @@ why.`,
 					return writeJSON(a.stdout, out)
 				}
 				if len(nets) == 0 {
-					_, err := fmt.Fprintln(a.stdout, "no networks yet; create one with 'idcon network create NAME', or try 'idcon demo'")
+					_, err := fmt.Fprintf(a.stdout, "no networks yet; create one with %s, or try %s\n", a.hint("network", "create", "NAME"), a.hint("demo"))
 					return err
 				}
 				rows := make([][]string, 0, len(nets))

@@ -16,7 +16,7 @@ const maxChoicesShown = 8
 
 // resolveNetwork finds the network named by --network (its name, else its
 // ID). Left out, it is the only network there is.
-func resolveNetwork(ctx context.Context, b backend.Backend, name string) (model.Network, error) {
+func (a *app) resolveNetwork(ctx context.Context, b backend.Backend, name string) (model.Network, error) {
 	nets, err := b.Networks(ctx)
 	if err != nil {
 		return model.Network{}, err
@@ -24,7 +24,7 @@ func resolveNetwork(ctx context.Context, b backend.Backend, name string) (model.
 	if name == "" {
 		switch len(nets) {
 		case 0:
-			return model.Network{}, failf("there are no networks yet; create one with 'idcon network create NAME', or try 'idcon demo'")
+			return model.Network{}, failf("there are no networks yet; create one with %s, or try %s", a.hint("network", "create", "NAME"), a.hint("demo"))
 		case 1:
 			return nets[0], nil
 		}
@@ -41,7 +41,7 @@ func resolveNetwork(ctx context.Context, b backend.Backend, name string) (model.
 		}
 	}
 	if len(nets) == 0 {
-		return model.Network{}, failf("there is no network %q, nor any other; create it with 'idcon network create %s'", name, shellQuote(name))
+		return model.Network{}, failf("there is no network %q, nor any other; create it with %s", name, a.hint("network", "create", name))
 	}
 	return model.Network{}, failf("there is no network %q; the networks are: %s", name, networkNames(nets))
 }
@@ -60,7 +60,7 @@ func networkNames(nets []model.Network) string {
 
 // resolveIdentity finds an identity of the network by its name, else by
 // its ID.
-func resolveIdentity(ctx context.Context, b backend.Backend, n model.Network, ref string) (model.Identity, error) {
+func (a *app) resolveIdentity(ctx context.Context, b backend.Backend, n model.Network, ref string) (model.Identity, error) {
 	id, err := b.IdentityByName(ctx, n.ID, ref)
 	if err == nil || !errors.Is(err, backend.ErrNotFound) {
 		return id, err
@@ -69,22 +69,22 @@ func resolveIdentity(ctx context.Context, b backend.Backend, n model.Network, re
 	if err == nil || !errors.Is(err, backend.ErrNotFound) {
 		return id, err
 	}
-	return model.Identity{}, failf("there is no identity %q in network %s; find it with 'idcon identity list --network %s --filter TEXT'",
-		ref, n.Name, shellQuote(n.Name))
+	return model.Identity{}, failf("there is no identity %q in network %s; find it with %s",
+		ref, n.Name, a.hint("identity", "list", "--network", n.Name, "--filter", "TEXT"))
 }
 
 // requireAllowed refuses an action the identity's state doesn't allow, with
 // the words for what it is and what it allows instead. The backend refuses
 // too; asking first means the admin isn't asked to confirm something that
 // can't happen.
-func requireAllowed(id model.Identity, a model.Action, now time.Time) error {
+func (a *app) requireAllowed(id model.Identity, act model.Action, now time.Time) error {
 	st := id.State(now)
-	if id.Allows(now, a) {
+	if id.Allows(now, act) {
 		return nil
 	}
 	name := displayName(id.Name)
-	if a == model.ActionReset && id.SignedIn {
-		return backend.Forbidden("%s: %s", name, id.Refusal(now, a))
+	if act == model.ActionReset && id.SignedIn {
+		return backend.Forbidden("%s: %s", name, id.Refusal(now, act))
 	}
 	var what string
 	switch st {
@@ -97,17 +97,15 @@ func requireAllowed(id model.Identity, a model.Action, now time.Time) error {
 	default:
 		what = fmt.Sprintf("%s has neither a token nor a credential", name)
 	}
-	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(a)), suggestActions(id, now))
+	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(act)), a.suggestActions(id, now))
 }
 
-// suggestActions names the commands that fit a state.
-func suggestActions(id model.Identity, now time.Time) string {
+// suggestActions names the commands that fit the identity now.
+func (a *app) suggestActions(id model.Identity, now time.Time) string {
 	var cmds []string
-	for _, a := range id.Actions(now) {
-		switch a {
-		case model.ActionReset, model.ActionReissue, model.ActionDelete, model.ActionJWT:
-			cmds = append(cmds, fmt.Sprintf("'idcon enrollment %s %s'", a, shellQuote(id.Name)))
-		}
+	for _, act := range id.Actions(now) {
+		// Every action is an enrollment subcommand of the same name.
+		cmds = append(cmds, a.netHint("enrollment", string(act), id.Name))
 	}
 	if len(cmds) == 0 {
 		return "nothing can be done to its enrollment; create a new identity if the user needs one"

@@ -27,6 +27,7 @@ type app struct {
 	dbFlag     string
 	configFlag string
 	demo       bool
+	cmd        *cobra.Command // the command running, for the hints (hints.go)
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -44,6 +45,8 @@ scripts can read.`,
 		SilenceErrors: true,
 		Args:          noArgs,
 		RunE:          a.runConsole,
+		// Every command's hints carry its --network (hints.go).
+		PersistentPreRun: a.running,
 
 		SuggestionsMinimumDistance: 2,
 	}
@@ -51,7 +54,7 @@ scripts can read.`,
 		return usagef("%v; see '%s --help'", err, cmd.CommandPath())
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.dbFlag, "db", "", "the database file (default $IDCON_DB, else $XDG_DATA_HOME/idcon/idcon.db)")
+	pf.StringVar(&a.dbFlag, "db", "", "the database file (default $IDCON_DB, else the config file's database:, else $XDG_DATA_HOME/idcon/idcon.db)")
 	pf.BoolVar(&a.demo, "demo", false, "use the demo database ($XDG_DATA_HOME/idcon/demo.db), never the real one")
 	pf.StringVar(&a.configFlag, "config", "", "the config file (default $XDG_CONFIG_HOME/idcon/config.yaml, which may be missing)")
 
@@ -180,7 +183,8 @@ func (a *app) open() (*embedded.Store, string, error) {
 }
 
 // dbPath is the database file: --demo's, else --db, else $IDCON_DB, else
-// the default under the XDG data directory.
+// the config file's database:, else the default under the XDG data
+// directory.
 func (a *app) dbPath() (string, error) {
 	if a.demo {
 		if a.dbFlag != "" {
@@ -197,6 +201,13 @@ func (a *app) dbPath() (string, error) {
 	}
 	if p := a.getenv("IDCON_DB"); p != "" {
 		return p, nil
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return "", err // the database may be named in it: don't guess
+	}
+	if cfg.Database != "" {
+		return a.configRelative(cfg, cfg.Database), nil
 	}
 	dir, err := a.dataDir()
 	if err != nil {

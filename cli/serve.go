@@ -157,6 +157,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				// Colours follow the session's own terminal; NO_COLOR only
 				// if the client sent it (SendEnv), never the server's.
 				NoColor:   hasEnv(sess.Environ(), "NO_COLOR"),
+				Term:      ptyTerm(sess),
+				SignedIn:  actor.Name + " · " + string(actor.Role),
 				Downloads: folder,
 				SMTP:      smtp,
 				Getenv:    a.getenv, // the server's environment, never the client's
@@ -252,4 +254,13 @@ func sessionTerminal(sess ssh.Session) func(string) string {
 		env["TERM"] = pty.Term
 	}
 	return func(k string) string { return env[k] }
+}
+
+// ptyTerm is the TERM the SSH client sent for its terminal.
+func ptyTerm(sess ssh.Session) string {
+	p, _, ok := sess.Pty()
+	if !ok {
+		return ""
+	}
+	return p.Term
 }

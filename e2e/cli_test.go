@@ -385,17 +385,17 @@ func TestBadInput(t *testing.T) {
 		code int
 		says []string
 	}{
-		{"past date", e, []string{"identity", "create", "x", "--expires", "2001-01-01"}, 1, []string{"--expires", "later"}},
-		{"past date on reissue", e, []string{"enrollment", "reissue", "laptop-alice", "--expires", "2001-01-01"}, 1, []string{"--expires"}},
-		{"too far ahead", e, []string{"identity", "create", "x", "--expires", "+4000d"}, 1, []string{"--expires"}},
-		{"malformed date", e, []string{"identity", "create", "x", "--expires", "31/12/2030"}, 1, []string{"31/12/2030", "YYYY-MM-DD"}},
+		{"past date", e, []string{"identity", "create", "x", "--expires", "2001-01-01"}, 2, []string{"--expires", "later"}},
+		{"past date on reissue", e, []string{"enrollment", "reissue", "laptop-alice", "--expires", "2001-01-01"}, 2, []string{"--expires"}},
+		{"too far ahead", e, []string{"identity", "create", "x", "--expires", "+4000d"}, 2, []string{"--expires"}},
+		{"malformed date", e, []string{"identity", "create", "x", "--expires", "31/12/2030"}, 2, []string{"31/12/2030", "YYYY-MM-DD"}},
 		{"unknown identity", e, []string{"identity", "show", "nobody"}, 1, []string{"nobody", "identity list"}},
 		{"unknown identity reset", e, []string{"enrollment", "reset", "nobody", "--expires", "+1d", "--yes"}, 1, []string{"nobody"}},
 		{"unknown network", e, []string{"identity", "list", "--network", "nowhere"}, 1, []string{"nowhere", "office"}},
-		{"bad state", e, []string{"identity", "list", "--state", "happy"}, 1, []string{"happy"}},
-		{"bad limit", e, []string{"identity", "list", "--limit", "0"}, 1, []string{"--limit"}},
-		{"bad name", e, []string{"identity", "create", "a\x1b[2Jb"}, 1, []string{"control"}},
-		{"bad email", e, []string{"identity", "create", "x", "--email", "not-an-address"}, 1, []string{"--email"}},
+		{"bad state", e, []string{"identity", "list", "--state", "happy"}, 2, []string{"happy"}},
+		{"bad limit", e, []string{"identity", "list", "--limit", "0"}, 2, []string{"--limit"}},
+		{"bad name", e, []string{"identity", "create", "a\x1b[2Jb"}, 2, []string{"control"}},
+		{"bad email", e, []string{"identity", "create", "x", "--email", "not-an-address"}, 2, []string{"--email"}},
 		{"taken name", e, []string{"identity", "create", "laptop-alice"}, 1, []string{"laptop-alice"}},
 		{"garbage jwt", e, []string{"enroll", garbage, "--out", filepath.Join(t.TempDir(), "d")}, 1, nil},
 		{"unsigned jwt", e, []string{"enroll", forged, "--out", filepath.Join(t.TempDir(), "d")}, 1, nil},
@@ -403,8 +403,9 @@ func TestBadInput(t *testing.T) {
 		{"db is a directory", dirDB, []string{"network", "list"}, 1, []string{dirDB.DB}},
 		{"db is a directory, console", dirDB, nil, 1, []string{dirDB.DB}},
 		{"-o into a missing folder", e, []string{"enrollment", "jwt", "laptop-alice", "-o", "/nonexistent/dir/t.jwt"}, 1, []string{"/nonexistent/dir"}},
-		{"demo too big", e, []string{"demo", "--identities", "0"}, 1, []string{"--identities"}},
+		{"demo too big", e, []string{"demo", "--identities", "0"}, 2, []string{"--identities"}},
 
+		// Values a flag or argument can't take are usage errors too (issue 13).
 		{"unknown flag", e, []string{"identity", "list", "--colour"}, 2, []string{"--colour"}},
 		{"unknown command", e, []string{"identiti"}, 2, []string{"identiti", "identity"}},
 		{"unknown subcommand", e, []string{"identity", "remove", "x"}, 2, []string{"remove"}},

@@ -164,7 +164,7 @@ func TestControllerNetworkCLI(t *testing.T) {
 	if alice.State != "enrolled" || alice.ActiveSessions != 2 || alice.Email != "alice@example.org" || alice.Network != "ctrl" {
 		t.Errorf("identity show laptop-alice: %+v", alice)
 	}
-	if r := e.mustRun(t, "identity", "show", "laptop-alice", "--network", "ctrl"); !strings.Contains(r.Stdout, "idcon enrollment reset") {
+	if r := e.mustRun(t, "identity", "show", "laptop-alice", "--network", "ctrl"); !strings.Contains(r.Stdout, "enrollment reset laptop-alice --network ctrl`") {
 		t.Errorf("identity show for people doesn't offer the reset:\n%s", r)
 	}
 

@@ -249,7 +249,9 @@ func (pt *PtyTerm) Type(keys string) {
 func openQRPty(t *testing.T, pt *PtyTerm, network, name string) {
 	t.Helper()
 	if network != "" {
-		pt.WaitFor(10*time.Second, 0, network)
+		// The picker itself, not just the name (keys typed while the
+		// networks load are not the picker's).
+		pt.WaitFor(10*time.Second, 0, "Choose the network", network)
 		m := pt.Mark()
 		pt.Type("/" + network + "\r")
 		pt.WaitGone(5*time.Second, "enter done")
@@ -355,7 +357,7 @@ func TestConsoleQRTextAt120x40Pty(t *testing.T) {
 	openQRPty(t, pt, "", "laptop-alice")
 	pt.Type("c")
 	pt.WaitFor(10*time.Second, 0, "laptop-alice · half blocks")
-	if got, err := qrtest.DecodeBoth(pt.ScreenColors(120, 40), qrtest.DarkTheme); err != nil || got != tok {
+	if got, err := qrtest.DecodeBoth(settled(t, func() string { return pt.ScreenColors(120, 40) }), qrtest.DarkTheme); err != nil || got != tok {
 		t.Fatalf("the embedded token's code reads the token %v (%v):\n%s", got == tok, err, pt.Screen())
 	}
 
@@ -371,7 +373,7 @@ func TestConsoleQRTextAt120x40Pty(t *testing.T) {
 	ct.WaitFor(10*time.Second, 0, "+ shows it in sextants")
 	ct.Type("+")
 	ct.WaitFor(5*time.Second, 0, "sso-carol · sextants")
-	if got, err := qrtest.DecodeBoth(ct.ScreenColors(120, 40), qrtest.DarkTheme); err != nil || got != real {
+	if got, err := qrtest.DecodeBoth(settled(t, func() string { return ct.ScreenColors(120, 40) }), qrtest.DarkTheme); err != nil || got != real {
 		t.Fatalf("the real token's sextant code reads the token %v (%v):\n%s", got == real, err, ct.Screen())
 	}
 }
@@ -432,7 +434,7 @@ func TestQRNoColorOnADarkTerminal(t *testing.T) {
 	if strings.Contains(pt.Output(), "38;2;") || strings.Contains(pt.Output(), "38;5;") {
 		t.Error("NO_COLOR, yet colours were written")
 	}
-	if got, err := qrtest.DecodeBoth(pt.ScreenColors(100, 50), qrtest.DarkTheme); err != nil || got != tok {
+	if got, err := qrtest.DecodeBoth(settled(t, func() string { return pt.ScreenColors(100, 50) }), qrtest.DarkTheme); err != nil || got != tok {
 		t.Fatalf("NO_COLOR on a dark terminal: reads the token %v (%v)", got == tok, err)
 	}
 }

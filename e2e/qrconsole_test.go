@@ -14,7 +14,7 @@ import (
 func openQR(t *testing.T, term *Term, network, name string) {
 	t.Helper()
 	if network != "" {
-		term.WaitFor(10*time.Second, network) // the picker
+		term.WaitFor(10*time.Second, "Choose the network", network) // the picker, loaded
 		term.Send("/")
 		term.Type(network)
 		term.Send("Enter") // done filtering
@@ -27,8 +27,16 @@ func openQR(t *testing.T, term *Term, network, name string) {
 	term.WaitFor(5*time.Second, "1–1 of 1")
 	term.Send("Enter")
 	term.WaitFor(5*time.Second, "enter open")
-	term.Send("Enter")
-	term.WaitFor(5*time.Second, "Show QR code (c)")
+	// Enter opens the row once the filtered page is in: pressed again
+	// until Edit Identity shows (a press while the page loads is dropped).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(term.Screen(), "Show QR code (c)") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Edit Identity never opened:\n%s", term.Screen())
+		}
+		term.Send("Enter")
+		time.Sleep(300 * time.Millisecond)
+	}
 	term.Send("c")
 }
 
@@ -43,7 +51,16 @@ func TestConsoleQRAt120x40WithoutGraphics(t *testing.T) {
 	term := StartTerm(t, e, 120, 40)
 	openQR(t, term, "", "laptop-alice")
 	term.WaitFor(10*time.Second, "laptop-alice · half blocks", "esc close")
-	if got, err := qrtest.DecodeBoth(term.ScreenColors(), qrtest.DarkTheme); err != nil || got != tok {
+	// zbar only, as for the sextants below: tmux's capture-pane loses the
+	// white background of the code's bottom quiet zone, and gozxing then
+	// misses about one random token in ten (seen: "we didn't find a close
+	// enough match"); zbar reads every one. TestConsoleQRTextAt120x40Pty
+	// reads the same forms from an emulator's cells with both decoders.
+	hb, err := qrtest.ParseGrid(settled(t, term.ScreenColors), qrtest.DarkTheme, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := qrtest.Zbar(hb.Image(qrtest.DarkTheme, qrtest.CellWidth, qrtest.CellHeight, 2)); err != nil || got != tok {
 		t.Fatalf("the embedded token's code at 120×40 reads the token %v (%v):\n%s", got == tok, err, term.Screen())
 	}
 	term.Send("Escape")
@@ -69,11 +86,29 @@ func TestConsoleQRAt120x40WithoutGraphics(t *testing.T) {
 	// needs that quiet zone, does not find the code; zbar does. The
 	// renderer does paint it: TestConsoleQRTextAt120x40Pty reads the same
 	// screen from an emulator's cells with both decoders.
-	g, err := qrtest.ParseGrid(ct.ScreenColors(), qrtest.DarkTheme, false)
+	g, err := qrtest.ParseGrid(settled(t, ct.ScreenColors), qrtest.DarkTheme, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, err := qrtest.Zbar(g.Image(qrtest.DarkTheme, qrtest.CellWidth, qrtest.CellHeight, 2)); err != nil || got != real {
 		t.Fatalf("the real token's sextant code at 120×40 reads the token %v (%v):\n%s", got == real, err, ct.Screen())
 	}
+}
+
+// settled reads the screen until two reads a moment apart agree: a frame
+// caught while tmux is still painting it (seen: a row of the previous
+// screen beside the code) is no picture of what a phone would scan.
+func settled(t *testing.T, read func() string) string {
+	t.Helper()
+	prev := read()
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		cur := read()
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	t.Fatalf("the screen never settled:\n%s", prev)
+	return ""
 }

@@ -24,6 +24,19 @@ func (a Action) Mutates() bool {
 	return a == ActionReset || a == ActionReissue || a == ActionDelete
 }
 
+// Destructive reports whether the action takes away something in use or
+// that can't be had back (reset drops the credential and its sessions,
+// delete removes the token for good): the console never starts with its
+// focus on one, and asks before either.
+func (a Action) Destructive() bool {
+	return a == ActionReset || a == ActionDelete
+}
+
+// Delivers reports whether the action hands the current token to its user.
+func (a Action) Delivers() bool {
+	return a == ActionEmail || a == ActionJWT || a == ActionQR
+}
+
 // Title is the action's label as the web console spells it.
 func (a Action) Title() string {
 	switch a {

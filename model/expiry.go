@@ -117,39 +117,3 @@ func HumanDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d seconds", int(d/time.Second))
 }
-
-// Relative says how far t is from now in words: "in 3 days", "3 days ago",
-// "in 5 hours", "just now".
-func Relative(t, now time.Time) string {
-	d := t.Sub(now)
-	past := d < 0
-	if past {
-		d = -d
-	}
-	var s string
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
-	case d < 60*24*time.Hour:
-		s = plural(int(d/(24*time.Hour)), "day")
-	case d < 2*365*24*time.Hour:
-		s = plural(int(d/(30*24*time.Hour)), "month")
-	default:
-		s = plural(int(d/(365*24*time.Hour)), "year")
-	}
-	if past {
-		return s + " ago"
-	}
-	return "in " + s
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
-}

@@ -135,8 +135,9 @@ func TestRelative(t *testing.T) {
 		3 * 24 * time.Hour:        "in 3 days",
 		-3 * 24 * time.Hour:       "3 days ago",
 		5 * time.Hour:             "in 5 hours",
-		-90 * time.Minute:         "1 hour ago",
-		20 * time.Second:          "just now",
+		-90 * time.Minute:         "2 hours ago", // rounded to the nearest hour
+		-80 * time.Minute:         "1 hour ago",
+		20 * time.Second:          "in 20 seconds", // never "just now": that is the past
 		24 * time.Hour:            "in 24 hours",
 		-400 * 24 * time.Hour:     "13 months ago",
 		3 * 365 * 24 * time.Hour:  "in 3 years",

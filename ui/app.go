@@ -35,12 +35,13 @@ const (
 )
 
 type globalKeys struct {
-	Networks, Help, Quit, ForceQuit key.Binding
+	Networks, Refresh, Help, Quit, ForceQuit key.Binding
 }
 
 func newGlobalKeys() globalKeys {
 	return globalKeys{
 		Networks:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "networks")),
+		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "refresh")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -90,6 +91,9 @@ type App struct {
 func New(opts Options) tea.Model {
 	opts = opts.withDefaults()
 	s := &session{opts: opts, tick: tea.Tick, term: delivery.TerminalFromEnv(opts.Terminal)}
+	if _, err := smtpConfig(opts); err != nil {
+		s.smtpErr = err // said on the email button, before the admin asks (identity.go)
+	}
 	a := &App{s: s, keys: newGlobalKeys(), help: help.New(), isDark: true, loading: true}
 	a.toasts.s = s
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
@@ -179,7 +183,16 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
+	if v, ok := msg.(tea.TerminalVersionMsg); ok {
+		a.s.terminal = v.Name // clipboard.go
+	}
 	if ok, cmd := learnTerminal(&a.s.term, msg); ok {
+		return cmd
+	}
+	if cmd, ok := a.updateNetPoll(msg); ok {
+		return cmd
+	}
+	if cmd, ok := a.updateRefresh(msg); ok {
 		return cmd
 	}
 	switch msg := msg.(type) {
@@ -281,15 +294,18 @@ func (a *App) typing() bool {
 	return t != nil && t.Typing()
 }
 
-// enableGlobalKeys keeps single-letter keys out of the way of text inputs
-// and n out of dialogs, so the help shows only what works.
+// enableGlobalKeys keeps single-letter keys out of the way of text inputs,
+// and q and n out of dialogs (esc closes a dialog; q leaving the whole
+// program from a half-filled date picker is a trap), so the help shows only
+// what works.
 func (a *App) enableGlobalKeys() {
 	typing := a.typing()
 	_, full := a.dialog.(fullScreener)
-	a.keys.Quit.SetEnabled(!typing)
+	a.keys.Quit.SetEnabled(!typing && a.dialog == nil)
 	a.keys.Help.SetEnabled(!typing && !full)
-	a.keys.Networks.SetEnabled(!typing && a.dialog == nil)
-	a.keys.ForceQuit.SetEnabled(typing)
+	a.keys.Networks.SetEnabled(!typing && a.dialog == nil && a.picker() == nil)
+	a.keys.ForceQuit.SetEnabled(typing || a.dialog != nil)
+	a.keys.Refresh.SetEnabled(a.dialog == nil)
 }
 
 func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -316,6 +332,8 @@ func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, a.keys.Networks):
 		return a.openPicker()
+	case key.Matches(msg, a.keys.Refresh):
+		return a.refresh() // refresh.go
 	}
 	var cmd tea.Cmd
 	if a.dialog != nil {
@@ -372,6 +390,9 @@ func (a *App) networksLoaded(msg networksLoadedMsg) tea.Cmd {
 	}
 	a.netRetry = retry{}
 	a.networks = msg.networks
+	if a.networks == nil {
+		a.networks = []model.Network{} // loaded, and none: the picker says what to do
+	}
 	var open []model.Network
 	for _, n := range msg.networks {
 		if n.Status == "" {
@@ -384,7 +405,7 @@ func (a *App) networksLoaded(msg networksLoadedMsg) tea.Cmd {
 	if len(msg.networks) == 1 && len(open) == 1 {
 		return a.openNetwork(open[0], false)
 	}
-	return a.openPicker()
+	return a.push(newNetworksScreen(a.s, a.networks, a.network.ID)) // just loaded
 }
 
 func (a *App) openPicker() tea.Cmd {
@@ -394,13 +415,17 @@ func (a *App) openPicker() tea.Cmd {
 	if _, ok := a.top().(*networksScreen); ok {
 		return nil
 	}
-	return a.push(newNetworksScreen(a.s, a.networks, a.network.ID))
+	// The networks were loaded earlier: ask again at once for those
+	// created since (netpoll.go).
+	return tea.Batch(a.push(newNetworksScreen(a.s, a.networks, a.network.ID)), a.pollNetworksNow())
 }
 
 func (a *App) openNetwork(n model.Network, remember bool) tea.Cmd {
 	a.network = n
 	a.stack, a.dialog, a.flow = nil, nil, flow{}
-	cmd := a.push(newIdentitiesScreen(a.s, n))
+	l := newIdentitiesScreen(a.s, n)
+	l.canBack = len(a.networks) > 1
+	cmd := a.push(l)
 	if remember {
 		cmd = tea.Batch(cmd, saveLastNetworkCmd(a.s.opts.StateFile, n.ID))
 	}
@@ -409,6 +434,9 @@ func (a *App) openNetwork(n model.Network, remember bool) tea.Cmd {
 
 func (a *App) back() tea.Cmd {
 	if len(a.stack) <= 1 {
+		if _, ok := a.top().(*identitiesScreen); ok && len(a.networks) > 1 {
+			return a.openPicker() // the list's way back: the network it is of
+		}
 		return nil
 	}
 	a.stack = a.stack[:len(a.stack)-1]
@@ -611,7 +639,7 @@ func (a *App) downloadDone(msg downloadDoneMsg) tea.Cmd {
 		return nil
 	}
 	a.dialog = nil
-	text := fmt.Sprintf("Token of %s saved to %s and copied to the clipboard", safetext.Line(d.ident.Name, 40), msg.path)
+	text := fmt.Sprintf("Token of %s saved to %s and %s", safetext.Line(d.ident.Name, 40), msg.path, a.s.clipboardWords())
 	return tea.Batch(a.toasts.add(text, toastDone), tea.SetClipboard(string(msg.Token)))
 }
 
@@ -668,17 +696,18 @@ func (a *App) render() string {
 	layers := []*lipgloss.Layer{lipgloss.NewLayer(frame)}
 	if a.help.ShowAll {
 		full := a.s.styles.Dialog.Render(a.help.View(a.helpKeys()))
-		layers = append(layers, lipgloss.NewLayer(full).X(sidebarWidth+1).Y(max(0, mh-lipgloss.Height(full))).Z(3))
+		x := max(0, min(sidebarWidth+1, a.width-lipgloss.Width(full))) // over the sidebar if it must, never off the screen
+		layers = append(layers, lipgloss.NewLayer(full).X(x).Y(max(0, mh-lipgloss.Height(full))).Z(3))
 	}
+	var dialogAt *box
 	if a.dialog != nil {
-		box := a.s.styles.Dialog.Render(a.dialog.View())
-		x := sidebarWidth + 1 + max(0, (mw-lipgloss.Width(box))/2)
-		y := max(1, (mh-lipgloss.Height(box))/2)
-		layers = append(layers, lipgloss.NewLayer(box).X(x).Y(y).Z(1))
+		d := a.s.styles.Dialog.Render(a.dialog.View())
+		x := sidebarWidth + 1 + max(0, (mw-lipgloss.Width(d))/2)
+		y := max(1, (mh-lipgloss.Height(d))/2)
+		dialogAt = &box{x, y, lipgloss.Width(d), lipgloss.Height(d)}
+		layers = append(layers, lipgloss.NewLayer(d).X(x).Y(y).Z(1))
 	}
-	if t := a.toasts.view(min(50, mw-2)); t != "" {
-		x := a.width - lipgloss.Width(t) - 1
-		y := max(0, mh-lipgloss.Height(t))
+	if t, x, y, ok := a.toasts.place(min(50, mw-2), a.width, mh, dialogAt); ok { // toast.go
 		layers = append(layers, lipgloss.NewLayer(t).X(x).Y(y).Z(2))
 	}
 	if len(layers) == 1 {
@@ -692,13 +721,16 @@ func (a *App) sidebar() string {
 	w := sidebarWidth - 2
 	var b strings.Builder
 	b.WriteString(st.Title.Render("idcon") + "\n\n")
+	if who := a.s.opts.SignedIn; who != "" {
+		b.WriteString(st.SidebarHead.Render("SIGNED IN") + "\n" + safetext.Line(who, w) + "\n\n")
+	}
 	b.WriteString(st.SidebarHead.Render("NETWORK") + st.Muted.Render("  (n)") + "\n")
 	if a.network.ID == "" {
 		b.WriteString(st.Muted.Render("none open") + "\n")
 	} else {
 		b.WriteString(safetext.Line(a.network.Name, w) + "\n")
-		if a.network.Identities >= 0 {
-			b.WriteString(st.Muted.Render(plural(a.network.Identities, "identity", "identities")) + "\n")
+		if n := a.identityCount(); n >= 0 {
+			b.WriteString(st.Muted.Render(plural(n, "identity", "identities")) + "\n")
 		}
 	}
 	b.WriteString("\n" + st.SidebarHead.Render("MENU") + "\n")
@@ -750,14 +782,24 @@ func (a *App) helpKeys() help.KeyMap {
 	} else if t := a.top(); t != nil {
 		c = t
 	}
-	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Help, a.keys.Quit, a.keys.ForceQuit}}
+	// ctrl+c quits everywhere: the full help always says so.
+	force := a.keys.ForceQuit
+	force.SetEnabled(true)
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Help, a.keys.Quit, force}}
 }
 
 func (a *App) helpView() string {
+	essential := []key.Binding{a.keys.Help, a.keys.Quit, a.keys.ForceQuit}
 	if a.help.ShowAll {
-		return a.help.ShortHelpView([]key.Binding{a.keys.Help, a.keys.Quit, a.keys.ForceQuit})
+		return a.help.ShortHelpView(essential)
 	}
-	return a.help.View(a.helpKeys())
+	var comp []key.Binding
+	if a.dialog != nil {
+		comp = a.dialog.ShortHelp()
+	} else if t := a.top(); t != nil {
+		comp = t.ShortHelp()
+	}
+	return a.help.ShortHelpView(fitHelp(a.help, comp, []key.Binding{a.keys.Networks, a.keys.Refresh}, essential, a.width)) // helpbar.go
 }
 
 type composedKeys struct {

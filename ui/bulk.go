@@ -105,6 +105,8 @@ func (m *marks) selection() backend.Selection {
 
 type bulkKeys struct {
 	Mark, MarkAll, Clear, Reset, Reissue key.Binding
+	// Act stands for Reset and Reissue on the help line.
+	Act key.Binding
 }
 
 func newBulkKeys() bulkKeys {
@@ -114,6 +116,7 @@ func newBulkKeys() bulkKeys {
 		Clear:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear marks"), key.WithDisabled()),
 		Reset:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reset marked"), key.WithDisabled()),
 		Reissue: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "reissue marked"), key.WithDisabled()),
+		Act:     key.NewBinding(key.WithKeys("r", "i"), key.WithHelp("r/i", "reset/reissue marked"), key.WithDisabled()),
 	}
 }
 
@@ -124,24 +127,32 @@ func (s *identitiesScreen) enableBulkKeys() {
 	marked := s.marks.any(s.total)
 	s.bulk.Mark.SetEnabled(browsing)
 	s.bulk.MarkAll.SetEnabled(browsing)
-	s.bulk.Clear.SetEnabled(browsing && marked)
+	s.bulk.Clear.SetEnabled(browsing && marked && !s.filtered()) // esc clears the filter first
 	s.bulk.Reset.SetEnabled(browsing && marked)
 	s.bulk.Reissue.SetEnabled(browsing && marked)
+	s.bulk.Act.SetEnabled(browsing && marked)
 }
 
-// bulkShortHelp is the bulk keys for the help bar: the actions, once
-// something is marked (how to mark is in the full help).
+// bulkShortHelp is the bulk actions for the help bar, once something is
+// marked (how to mark is in the full help; esc clearing the marks is
+// listed by the list with its other esc keys).
 func (s *identitiesScreen) bulkShortHelp() []key.Binding {
 	s.enableBulkKeys()
-	b := s.bulk
-	return []key.Binding{b.Reset, b.Reissue, b.Clear}
+	return []key.Binding{s.bulk.Act}
 }
 
-// bulkFullHelp is the bulk keys for the full help's two columns.
+// bulkFullHelp is the bulk keys for the full help's two columns: every
+// one, those that wait for marks too, so that ? tells how bulk actions go
+// before anything is marked (esc is with the list's, in listEscHelp).
 func (s *identitiesScreen) bulkFullHelp() [2][]key.Binding {
 	s.enableBulkKeys()
 	b := s.bulk
-	return [2][]key.Binding{{b.Mark, b.MarkAll}, {b.Reset, b.Reissue, b.Clear}}
+	if !s.filtering {
+		for _, k := range []*key.Binding{&b.Reset, &b.Reissue} {
+			k.SetEnabled(true) // b is a copy: the keys themselves stay as they are
+		}
+	}
+	return [2][]key.Binding{{b.Mark, b.MarkAll}, {b.Reset, b.Reissue}}
 }
 
 // updateBulkKeys handles the bulk keys while browsing; ok is false for any

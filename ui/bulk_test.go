@@ -53,10 +53,17 @@ func TestBulkMarks(t *testing.T) {
 	if !strings.Contains(hs.screen(), "1 marked") || !l.marks.has(first.ID) {
 		t.Fatalf("a filter dropped a mark made one by one:\n%s", hs.screen())
 	}
+	hs.press("esc") // clears the filter first
+	if l.filter != "" || !l.marks.has(first.ID) {
+		t.Fatalf("the first esc: filter %q, mark kept %v; want the filter cleared and the mark kept", l.filter, l.marks.has(first.ID))
+	}
 	hs.press("esc")
 	if l.marks.any(l.total) || strings.Contains(hs.screen(), "marked") {
 		t.Fatalf("esc left marks:\n%s", hs.screen())
 	}
+	hs.press("/")
+	hs.typeText("server")
+	hs.press("enter")
 
 	// ...while "all matching" belongs to its filter.
 	calls := len(fb.callsWith("Identities"))

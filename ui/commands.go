@@ -31,8 +31,9 @@ func loadPageCmd(b backend.Backend, timeout time.Duration, network string, gen i
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
+		start := time.Now()
 		p, err := b.Identities(ctx, network, q)
-		return pageLoadedMsg{gen: gen, offset: q.Offset, page: p, err: err}
+		return pageLoadedMsg{gen: gen, offset: q.Offset, page: p, err: err, took: time.Since(start)}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/idcon/idcon/delivery"
+	"github.com/idcon/idcon/model"
 )
 
 // component is what every screen and dialog implements. Only the root
@@ -48,6 +49,25 @@ type session struct {
 	isDark, monochrome bool
 	// term is what the admin's terminal can draw (termcaps.go).
 	term delivery.Terminal
+	// terminal is the terminal's answer to XTVERSION, if it gave one
+	// (clipboard.go).
+	terminal string
+	// smtpErr says why registration emails can't be sent (no mail server
+	// set up), or is nil; worked out once, when the session starts.
+	smtpErr error
+}
+
+// unavailable is why this session can't take action: the actor may not
+// (a refusal), or nothing is set up for it (email without SMTP); nil when
+// it can.
+func (s *session) unavailable(a model.Action) error {
+	if err := s.refusal(a); err != nil {
+		return err
+	}
+	if a == model.ActionEmail {
+		return s.smtpErr
+	}
+	return nil
 }
 
 func (s *session) nextSeq() int {
@@ -55,7 +75,9 @@ func (s *session) nextSeq() int {
 	return s.seq
 }
 
-func (s *session) now() time.Time { return s.opts.Now() }
+// now is the clock in the admin's zone: relative times count calendar days
+// there (model.Relative).
+func (s *session) now() time.Time { return s.opts.Now().In(s.opts.Location) }
 
 func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
 

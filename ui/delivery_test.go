@@ -286,7 +286,7 @@ func TestDownloadJWT(t *testing.T) {
 	if hs.app.dialog != nil {
 		t.Fatalf("dialog %T still open", hs.app.dialog)
 	}
-	want := "Token of laptop-alice saved to " + path + " and copied to the clipboard"
+	want := "Token of laptop-alice saved to " + path + " and sent to your terminal's clipboard" // no TERM, no XTVERSION answer: clipboard.go
 	if got := lastToast(t, hs); got.text != want || got.kind != toastDone {
 		t.Fatalf("toast %q, want %q", got.text, want)
 	}

@@ -161,7 +161,7 @@ func (d *downloadDialog) View() string {
 	b.WriteString(st.Label.Render("Folder") + "\n")
 	b.WriteString(d.input.View() + "\n")
 	file := safetext.Line(delivery.SafeFileName(d.ident.Name), 60)
-	b.WriteString(st.Muted.Render(lipgloss.Wrap("Saved as "+file+", readable by you only, and copied to your clipboard.", w, " ")) + "\n")
+	b.WriteString(st.Muted.Render(lipgloss.Wrap("Saved as "+file+", readable by you only, and "+d.s.clipboardWords()+".", w, " ")) + "\n")
 	switch {
 	case d.state == stateRunning:
 		b.WriteString("\n" + d.s.spinner + " Saving…\n")

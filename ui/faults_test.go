@@ -130,6 +130,7 @@ func TestListRetriesWhileControllerUnreachable(t *testing.T) {
 	db := newDownBackend()
 	opts := testOptions(db.fakeBackend)
 	opts.Backend = db
+	opts.PollInterval = -1 // the countdown's reads only, not the list's poll (refresh.go)
 	hs := newHarness(t, opts, 100, 30)
 	hs.press("s") // a new query: enrolled identities
 	if !strings.Contains(hs.screen(), "laptop-alice") {

@@ -24,6 +24,11 @@ type listKeys struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Open, Filter, State                   key.Binding
 	Apply, Clear                          key.Binding // while filtering
+	// esc while browsing: clear the applied filter, else (bulk.go) the
+	// marks, else go back to the network picker.
+	Unfilter, Back key.Binding
+	// Move stands for up and down on the help line.
+	Move key.Binding
 }
 
 func newListKeys() listKeys {
@@ -39,28 +44,50 @@ func newListKeys() listKeys {
 		State:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "state filter")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done"), key.WithDisabled()),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
+		Unfilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "networks"), key.WithDisabled()),
+		Move:     key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
 	}
 }
 
 // setFiltering switches the bindings between browsing and typing a filter.
 func (k *listKeys) setFiltering(on bool) {
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State} {
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Move} {
 		b.SetEnabled(!on)
 	}
 	k.Apply.SetEnabled(on)
 	k.Clear.SetEnabled(on)
 }
 
+// ShortHelp lists the keys most important first (the help line leaves out
+// the last ones on a narrow terminal): the bulk actions once something is
+// marked, then opening and filtering.
 func (s *identitiesScreen) ShortHelp() []key.Binding {
+	s.enableEscKeys()
 	k := s.keys
-	return append([]key.Binding{k.Up, k.Down, k.Open, k.Filter, k.State, k.Apply, k.Clear}, s.bulkShortHelp()...)
+	return append(s.bulkShortHelp(), k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter, s.bulk.Clear, k.Move, k.Back)
 }
 
 func (s *identitiesScreen) FullHelp() [][]key.Binding {
+	s.enableEscKeys()
 	k := s.keys
 	b := s.bulkFullHelp()
+	esc := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, marks, back"))
+	esc.SetEnabled(!s.filtering)
 	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
-		append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear}, b[1]...)}
+		append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear, esc}, b[1]...)}
+}
+
+// filtered reports a filter in effect: text, a state, or both.
+func (s *identitiesScreen) filtered() bool { return s.filter != "" || s.state != "" }
+
+// enableEscKeys gives esc its one meaning now: clear the filter, else the
+// marks (bulk.go), else back to the network picker when there is one to
+// choose from.
+func (s *identitiesScreen) enableEscKeys() {
+	browsing := !s.filtering
+	s.keys.Unfilter.SetEnabled(browsing && s.filtered())
+	s.keys.Back.SetEnabled(browsing && !s.filtered() && !s.marks.any(s.total) && s.canBack)
 }
 
 // stateCycle is the order s steps through: all → enrolled → pending →
@@ -99,6 +126,12 @@ type identitiesScreen struct {
 	marks marks    // for the bulk actions (bulk.go)
 	bulk  bulkKeys //
 
+	// canBack is set by the root when there is a network picker to go
+	// back to (more than one network).
+	canBack bool
+	quiet   quietFetch    // the poll's request, if one is in flight (refresh.go)
+	took    time.Duration // how long the last page took to come
+
 	width, height int
 }
 
@@ -116,7 +149,7 @@ func newIdentitiesScreen(s *session, n model.Network) *identitiesScreen {
 }
 
 func (s *identitiesScreen) Title() string { return "Identities" }
-func (s *identitiesScreen) Busy() bool    { return len(s.inflight) > 0 }
+func (s *identitiesScreen) Busy() bool    { return s.busy() } // refresh.go
 func (s *identitiesScreen) Typing() bool  { return s.filtering }
 func (s *identitiesScreen) restyle()      { s.input.SetStyles(s.s.styles.Input) }
 func (s *identitiesScreen) Init() tea.Cmd { return s.ensurePage() }
@@ -249,11 +282,20 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 	if g, ok := s.inflight[msg.offset]; ok && g == msg.gen {
 		delete(s.inflight, msg.offset)
 	}
+	polled := s.quiet.on && s.quiet.offset == msg.offset && s.quiet.gen == msg.gen
+	if polled {
+		s.quiet = quietFetch{}
+	}
+	s.took = msg.took
 	if msg.err != nil {
 		s.err = msg.err
 		return s.pageFailed(msg.err)
 	}
 	s.err, s.retry = nil, retry{}
+	if polled && msg.page.Total != s.total {
+		// Identities came or went: the other pages' rows have moved.
+		clear(s.pages)
+	}
 	s.pages[msg.offset] = cachedPage{gen: msg.gen, items: msg.page.Items}
 	s.total = msg.page.Total
 	if s.total > 0 && s.cursor >= s.total {
@@ -265,11 +307,20 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 }
 
 func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
+	s.enableEscKeys()
+	if key.Matches(msg, s.keys.Unfilter) {
+		// As in the stock list, k9s and lazygit: the next / starts afresh.
+		s.input.SetValue("")
+		s.state = ""
+		return s.applyFilter("")
+	}
 	if cmd, ok := s.updateBulkKeys(msg); ok {
 		return cmd
 	}
 	k := s.keys
 	switch {
+	case key.Matches(msg, k.Back):
+		return msgCmd(backMsg{})
 	case key.Matches(msg, k.Up):
 		s.move(-1)
 	case key.Matches(msg, k.Down):
@@ -350,12 +401,30 @@ func (s *identitiesScreen) applyFilter(f string) tea.Cmd {
 // Column widths of the table, from the pane width.
 type listColumns struct{ name, state, expires, sessions, email int }
 
+// Names get the room before emails: up to nameRoom cells, and the email
+// column only what is left, shown when at least minEmail cells are (at 80
+// columns it isn't; Edit Identity shows the email).
+const (
+	nameRoom = 24
+	minEmail = 10
+)
+
 func (s *identitiesScreen) columns() listColumns {
 	c := listColumns{state: 8, expires: 13, sessions: 8}
 	rest := max(10, s.width-2-c.state-c.expires-c.sessions-4)
-	c.name = rest * 55 / 100
-	c.email = rest - c.name
+	c.name = min(rest, nameRoom)
+	if c.email = rest - c.name; c.email < minEmail {
+		c.name, c.email = rest+1, 0 // the email's separator too
+	}
 	return c
+}
+
+// emailCell is the email column's " " and cell, or "" when it isn't shown.
+func (c listColumns) emailCell(s string) string {
+	if c.email == 0 {
+		return ""
+	}
+	return " " + padRight(s, c.email)
 }
 
 func (s *identitiesScreen) View() string {
@@ -365,7 +434,7 @@ func (s *identitiesScreen) View() string {
 	b.WriteByte('\n')
 	c := s.columns()
 	b.WriteString(st.Header.Render("  " + padRight("Name", c.name) + " " + padRight("State", c.state) + " " +
-		padRight("Expires", c.expires) + " " + padLeft("Sessions", c.sessions) + " " + padRight("Email", c.email)))
+		padRight("Expires", c.expires) + " " + padLeft("Sessions", c.sessions) + c.emailCell("Email")))
 	start := s.pageStart()
 	page, loaded := s.pages[start]
 	now := s.s.now()
@@ -390,8 +459,8 @@ func (s *identitiesScreen) View() string {
 }
 
 func (s *identitiesScreen) emptyText() string {
-	if s.filter != "" || s.state != "" {
-		return "No identities match this filter."
+	if s.filtered() {
+		return "No identities match this filter: press esc to clear it."
 	}
 	return "This network has no identities yet."
 }
@@ -405,19 +474,19 @@ func (s *identitiesScreen) row(id model.Identity, c listColumns, selected bool, 
 		expired = !now.Before(id.Enrollment.ExpiresAt)
 	}
 	name := padRight(safetext.Line(id.Name, c.name), c.name)
-	email := padRight(safetext.Line(id.Email, c.email), c.email)
+	email := c.emailCell(safetext.Line(id.Email, max(1, c.email)))
 	stateCell := padRight(string(state), c.state)
 	expCell := padRight(expires, c.expires)
 	sessions := padLeft(fmtCount(id.ActiveSessions), c.sessions)
 	if selected {
 		// One style over the whole row: nested colours would end the
 		// reverse video half-way. The marker says "selected" without colour.
-		return st.Selected.Render(s.rowMarker(id.ID, true) + name + " " + stateCell + " " + expCell + " " + sessions + " " + email)
+		return st.Selected.Render(s.rowMarker(id.ID, true) + name + " " + stateCell + " " + expCell + " " + sessions + email)
 	}
 	if expired {
 		expCell = st.Expired.Render(expCell)
 	}
-	return s.rowMarker(id.ID, false) + name + " " + st.State[state].Render(stateCell) + " " + expCell + " " + sessions + " " + email
+	return s.rowMarker(id.ID, false) + name + " " + st.State[state].Render(stateCell) + " " + expCell + " " + sessions + email
 }
 
 func (s *identitiesScreen) statusLine() string {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -30,8 +31,8 @@ func newIdentityKeys() *identityKeys {
 		Email:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "send email")),
 		JWT:     key.NewBinding(key.WithKeys("j"), key.WithHelp("j", "download JWT")),
 		QR:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "QR code")),
-		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next action")),
-		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous action")),
+		Next:    key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("↓/tab", "next action")),
+		Prev:    key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("↑/shift+tab", "previous action")),
 		Press:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do action")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
@@ -73,9 +74,35 @@ func newIdentityScreen(s *session, network string, ident model.Identity) *identi
 // offers exactly the actions its state allows.
 func (v *identityScreen) setIdentity(ident model.Identity) {
 	v.ident, v.retry = ident, retry{}
-	v.actions = ident.Actions(v.s.now())
-	v.focus = min(v.focus, max(0, len(v.actions)-1))
+	actions := ident.Actions(v.s.now())
+	if !slices.Equal(actions, v.actions) {
+		// A new state (the identity opened, or reset, reissued, deleted):
+		// the focus starts on a safe action, never on a destructive one.
+		v.actions = actions
+		v.focus = v.firstSafe()
+	}
 	v.enableKeys()
+}
+
+// firstSafe is the button the focus starts on: the first delivery (after a
+// reset or reissue, and whenever the identity has an unused token), else
+// the first action that isn't destructive, preferring those this actor may
+// take. When every action is destructive (an enrolled identity offers only
+// reset) it is the first: enter then still leads to a confirmation whose
+// focus is on Cancel.
+func (v *identityScreen) firstSafe() int {
+	for _, ok := range []func(model.Action) bool{
+		func(a model.Action) bool { return a.Delivers() && v.s.unavailable(a) == nil },
+		func(a model.Action) bool { return !a.Destructive() && v.s.unavailable(a) == nil },
+		func(a model.Action) bool { return !a.Destructive() },
+	} {
+		for i, a := range v.actions {
+			if ok(a) {
+				return i
+			}
+		}
+	}
+	return 0
 }
 
 func (v *identityScreen) enableKeys() {
@@ -101,9 +128,11 @@ func (v *identityScreen) Typing() bool     { return false }
 func (v *identityScreen) Init() tea.Cmd    { return nil }
 func (v *identityScreen) SetSize(w, h int) { v.width, v.height = w, h }
 
+// ShortHelp lists the keys most important first (a narrow help line leaves
+// out the last): the destructive delete after the deliveries.
 func (v *identityScreen) ShortHelp() []key.Binding {
 	k := v.keys
-	return []key.Binding{k.Reset, k.Reissue, k.Delete, k.Email, k.JWT, k.QR, k.Back}
+	return []key.Binding{k.Reset, k.Reissue, k.Email, k.JWT, k.QR, k.Delete, k.Back}
 }
 
 func (v *identityScreen) FullHelp() [][]key.Binding {
@@ -208,6 +237,15 @@ func (v *identityScreen) View() string {
 				marker = "› "
 			}
 			b.WriteString(marker + st.Muted.Render("["+label+"] ("+shortRefusal(why)+")") + "\n")
+			continue
+		}
+		if a == model.ActionEmail && v.s.smtpErr != nil {
+			// Said before the admin presses it: there is no mail server.
+			marker := "  "
+			if i == v.focus && v.busy == "" {
+				marker = "› "
+			}
+			b.WriteString(marker + st.Muted.Render("["+label+"] (no mail server set up)") + "\n")
 			continue
 		}
 		if i == v.focus && v.busy == "" {

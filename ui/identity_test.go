@@ -43,7 +43,7 @@ func TestEditOffersTheActionsOfEachState(t *testing.T) {
 	}{
 		{"laptop-alice", model.StateEnrolled, []string{"r", "esc"}, []string{"Reset enrollment (r)"}},
 		{"tablet-carol", model.StateExpired, []string{"i", "esc"}, []string{"Reissue enrollment (i)"}},
-		{"phone-bob", model.StatePending, []string{"d", "m", "j", "c", "esc"},
+		{"phone-bob", model.StatePending, []string{"m", "j", "c", "d", "esc"},
 			[]string{"Delete enrollment (d)", "Send registration email (m)", "Download JWT (j)", "Show QR code (c)"}},
 		{"printer-dave", model.StateNone, []string{"esc"}, nil},
 	}
@@ -82,18 +82,23 @@ func TestEditOffersTheActionsOfEachState(t *testing.T) {
 }
 
 func TestEditButtonsTakeFocusAndEnter(t *testing.T) {
-	hs, _ := demoHarness(t)
+	hs := mailHarness(t) // every delivery possible
 	hs.openByName("phone-bob")
 	v := hs.edit()
-	hs.press("tab", "tab")
+	// The focus starts on the first delivery (Send registration email).
+	hs.press("tab")
 	if v.actions[v.focus] != model.ActionJWT {
-		t.Fatalf("focus on %s after tab tab, want jwt", v.actions[v.focus])
+		t.Fatalf("focus on %s after tab, want jwt", v.actions[v.focus])
 	}
-	hs.press("shift+tab", "shift+tab", "shift+tab")
+	hs.press("tab", "tab")
+	if v.actions[v.focus] != model.ActionDelete {
+		t.Fatalf("focus on %s after wrapping forward, want delete", v.actions[v.focus])
+	}
+	hs.press("shift+tab")
 	if v.actions[v.focus] != model.ActionQR {
 		t.Fatalf("focus on %s after wrapping back, want qr", v.actions[v.focus])
 	}
-	hs.press("shift+tab", "shift+tab", "shift+tab") // → delete
+	hs.press("tab") // → delete
 	hs.press("enter")
 	if _, ok := hs.app.dialog.(*confirmDialog); !ok {
 		t.Fatalf("enter on Delete opened %T, want the confirmation", hs.app.dialog)
@@ -139,7 +144,7 @@ func TestResetFlowWithCalendar(t *testing.T) {
 	v := hs.edit()
 	loadsBefore := len(fb.callsWith("Identity id-alice"))
 	// The view shows the new token at once, from the returned identity.
-	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"d", "m", "j", "c", "esc"}) {
+	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"m", "j", "c", "d", "esc"}) {
 		t.Fatalf("after reset: state %s keys %v", v.ident.State(testNow), enabledKeys(v))
 	}
 	if len(fb.callsWith("Identity id-alice")) != loadsBefore {

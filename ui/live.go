@@ -24,9 +24,8 @@ import (
 //   - Changes made outside this process (the CLI in another terminal, a
 //     controller's own web console) are caught by polling: while Edit
 //     Identity is open, the identity is reloaded every PollInterval, one
-//     indexed query. The list is not polled: a page query counts the whole
-//     filtered network, and the list is refetched anyway when the admin
-//     comes back to it.
+//     indexed query; while the list is open, its visible page is (see
+//     refresh.go for how that is paced).
 //
 // A date picker or confirmation open on an identity that has since changed
 // says so and refuses to go on (the backend's revision check would refuse
@@ -56,9 +55,13 @@ type liveState struct {
 	flushing  bool // a liveDelay timer is set
 	polling   bool // a poll timer is set
 	reloading bool // a live reload of the open identity is under way
-	list      bool // the list's page should be refetched
-	ident     bool // the open identity should be reloaded
-	lastErr   string
+	// netPolling: a timer to ask for the networks again is set;
+	// netAsking: the asking is under way (netpoll.go).
+	netPolling, netAsking bool
+	listPolling           bool // a timer to poll the list's page is set (refresh.go)
+	list                  bool // the list's page should be refetched
+	ident                 bool // the open identity should be reloaded
+	lastErr               string
 
 	// by is who last changed the identity byID, as a Change said.
 	by, byID string
@@ -110,6 +113,7 @@ func (a *App) keepLive() tea.Cmd {
 		a.live.polling = true
 		cmds = append(cmds, a.s.tick(d, func(time.Time) tea.Msg { return pollMsg{} }))
 	}
+	cmds = append(cmds, a.keepNetworksPolled(), a.keepListPolled()) // netpoll.go, refresh.go
 	return tea.Batch(cmds...)
 }
 

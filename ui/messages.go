@@ -30,6 +30,7 @@ type (
 		offset int
 		page   model.Page
 		err    error
+		took   time.Duration // how long the backend took, which paces the list's poll
 	}
 	// filterTickMsg fires when the filter has been still for the debounce
 	// delay; only the tick carrying the latest seq applies the filter.

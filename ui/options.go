@@ -24,6 +24,14 @@ type Options struct {
 	// StateFile is where the last chosen network is remembered; "" means
 	// don't remember. It is read and written only inside tea.Cmds.
 	StateFile string
+	// SignedIn names who this console acts for and their role, as the
+	// SSH server authorized the session's key ("carol · viewer"); shown in
+	// the sidebar. "" shows nothing (the local console).
+	SignedIn string
+	// Term is the TERM of the admin's terminal (under the SSH server, the
+	// session's pty's): with its answer to XTVERSION it tells whether the
+	// terminal takes the token on its clipboard (clipboard.go).
+	Term string
 	// NoColor is set when NO_COLOR is: the console then draws no colours and
 	// relies on words and markers alone.
 	NoColor bool
@@ -52,6 +60,10 @@ type Options struct {
 	// SendTimeout bounds sending one email; zero means
 	// delivery.DefaultSendTimeout.
 	SendTimeout time.Duration
+	// CreateNetwork is the command that creates a network in this
+	// console's database, shown when it has none; "" means "idcon network
+	// create NAME".
+	CreateNetwork string
 	// Warnings are shown as notes when the console opens: what the admin
 	// should know about the configuration (plain HTTP to a controller).
 	Warnings []string

@@ -161,7 +161,7 @@ func (b *memBackend) Identities(ctx context.Context, network string, q model.Lis
 			r = a.CreatedAt.Compare(c.CreatedAt)
 		}
 		if r == 0 {
-			r = cmp.Compare(a.Name, c.Name)
+			r = cmp.Or(cmp.Compare(model.NameKey(a.Name), model.NameKey(c.Name)), cmp.Compare(a.ID, c.ID))
 		}
 		if q.Desc {
 			r = -r

@@ -285,11 +285,11 @@ func (s *Store) bulkCandidates(ctx context.Context, network string, sel backend.
 		if sel.All {
 			from += ` INDEXED BY identities_by_name`
 			if after.set {
-				where += ` AND (name_fold > ? OR (name_fold = ? AND id > ?))`
+				where += ` AND (name_key > ? OR (name_key = ? AND id > ?))`
 				args = append(args, after.fold, after.fold, after.id)
 			}
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+`, name_fold`+from+where+` ORDER BY name_fold, id LIMIT ?`,
+		rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+`, name_key`+from+where+` ORDER BY name_key, id LIMIT ?`,
 			append(args, bulkBatch)...)
 		if err != nil {
 			return err

@@ -175,9 +175,9 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	}
 	defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
 	insID, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO identities
-		(id, network_id, name, name_fold, email, email_fold, attributes, revision, created_at, enrolled_at,
+		(id, network_id, name, name_fold, name_key, email, email_fold, attributes, revision, created_at, enrolled_at,
 		 has_credential, token_id, token_created_at, token_expires_at, active_sessions)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	}()
 	for r := range rows {
 		d := r.demoIdentity
-		res, err := insID.ExecContext(ctx, r.id, nw.id, d.name, strings.ToLower(d.name), d.email, strings.ToLower(d.email),
+		res, err := insID.ExecContext(ctx, r.id, nw.id, d.name, strings.ToLower(d.name), model.NameKey(d.name), d.email, strings.ToLower(d.email),
 			r.attrsJSON, d.revision, unixNano(d.created), null(d.enrolled), d.state == model.StateEnrolled,
 			r.tokID, null(d.tokCreated), null(d.tokExpires), d.sessions)
 		if err != nil {

@@ -59,9 +59,9 @@ func (s *Store) CreateIdentity(ctx context.Context, network string, req model.Ne
 		}
 		id := uuid.NewString()
 		_, err = tx.ExecContext(ctx, `INSERT INTO identities
-			(id, network_id, name, name_fold, email, email_fold, attributes, revision, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-			id, network, req.Name, strings.ToLower(req.Name), req.Email, strings.ToLower(req.Email), string(attrs), unixNano(now))
+			(id, network_id, name, name_fold, name_key, email, email_fold, attributes, revision, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			id, network, req.Name, strings.ToLower(req.Name), model.NameKey(req.Name), req.Email, strings.ToLower(req.Email), string(attrs), unixNano(now))
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func orderBy(f model.SortField, desc bool) (order, index string, err error) {
 	}
 	switch f {
 	case "", model.SortName:
-		return ` ORDER BY name_fold` + dir + `, id` + dir, "identities_by_name", nil
+		return ` ORDER BY name_key` + dir + `, id` + dir, "identities_by_name", nil // model.NameKey
 	case model.SortExpires:
 		// Identities without a token have no expiry: they come first.
 		return ` ORDER BY token_expires_at` + dir + `, id` + dir, "identities_by_expiry", nil

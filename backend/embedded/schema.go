@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
 )
 
 // applicationID marks the file as an idcon database (PRAGMA application_id),
@@ -101,6 +102,57 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_identity ON sessions (identity_id);
 `,
+	// 2: names sort naturally (model.NameKey: build-2 before build-10,
+	// case and accents ignored). name_key is filled in by fillNameKeys,
+	// then the name index is rebuilt on it, still carrying the folded text
+	// and the state columns so that a filter scans it alone.
+	`
+ALTER TABLE identities ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+`,
+	`
+DROP INDEX identities_by_name;
+CREATE INDEX identities_by_name ON identities
+	(network_id, name_key, id, name_fold, email_fold, token_expires_at, has_credential, created_at);
+`,
+}
+
+// migrationSteps are Go steps that run after the migration of the same
+// index: what SQL alone can't compute.
+var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	1: fillNameKeys,
+}
+
+// fillNameKeys computes every identity's name_key.
+func fillNameKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM identities`)
+	if err != nil {
+		return err
+	}
+	type row struct{ id, name string }
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.name); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	up, err := tx.PrepareContext(ctx, `UPDATE identities SET name_key = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	for _, r := range all {
+		if _, err := up.ExecContext(ctx, model.NameKey(r.name), r.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrate brings the schema up to date in one transaction, so two
@@ -127,6 +179,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		for v := version; v < len(migrations); v++ {
 			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 				return fmt.Errorf("schema version %d: %w", v+1, err)
+			}
+			if step := migrationSteps[v]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("schema version %d: %w", v+1, err)
+				}
 			}
 		}
 		if version < len(migrations) {

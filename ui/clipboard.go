@@ -1,0 +1,38 @@
+package ui
+
+import "strings"
+
+// The token goes to the admin's clipboard as OSC 52 (tea.SetClipboard),
+// which reaches the admin's own terminal through SSH and tmux. Whether it
+// lands on a clipboard is the terminal's choice: some take it by default,
+// others refuse it or need a setting. The console says "copied to the
+// clipboard" only for a terminal known to take it, and otherwise that the
+// token was sent to the terminal's clipboard.
+
+// osc52Terminals are the terminals that take an OSC 52 write by default,
+// as they name themselves in their answer to XTVERSION or in TERM. tmux
+// keeps it in its paste buffer (set-clipboard external, its default) and
+// passes it on to the terminal around it.
+var osc52Terminals = []string{"kitty", "wezterm", "foot", "ghostty", "alacritty", "contour", "rio", "tmux"}
+
+// clipboardLikely reports whether the terminal named by TERM (term) or by
+// its XTVERSION answer (version) takes OSC 52 writes.
+func clipboardLikely(term, version string) bool {
+	for _, s := range []string{strings.ToLower(version), strings.ToLower(term)} {
+		for _, name := range osc52Terminals {
+			if strings.Contains(s, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// clipboardWords says where the token went: "copied to the clipboard" or
+// "sent to your terminal's clipboard".
+func (s *session) clipboardWords() string {
+	if clipboardLikely(s.opts.Term, s.terminal) {
+		return "copied to the clipboard"
+	}
+	return "sent to your terminal's clipboard"
+}
