@@ -39,6 +39,11 @@ type Options struct {
 	// current folder. The admin may change it in the dialog. Under the SSH
 	// server it is a folder of the server.
 	Downloads string
+	// RemoteDownload is set under the SSH server: it returns the scp
+	// command that fetches ident's token to the admin's own machine through
+	// this server ("" when scp can't name it). Download JWT then offers that
+	// and the clipboard instead of a folder of the server's.
+	RemoteDownload func(n model.Network, ident model.Identity) string
 	// SMTP is the mail server for registration emails as the config file
 	// sets it (the password comes from the environment). The IDCON_SMTP_*
 	// variables read through Getenv override it, field by field, when the
