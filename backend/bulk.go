@@ -51,6 +51,10 @@ type BulkSummary struct {
 	// Eligible of them are in the state the action needs; the other
 	// Skipped ones are left alone.
 	Eligible, Skipped int
+	// SignedIn counts the identities left out of a reset (and counted in
+	// Skipped) because the backend is signed in as them: resetting one
+	// would end the session doing the resets (model.Identity.SignedIn).
+	SignedIn int
 	// Sessions is how many active sessions the eligible identities hold:
 	// a reset drops them all. Zero for a reissue, which drops none.
 	Sessions int
@@ -163,6 +167,10 @@ func (p perIdentity) Summarize(ctx context.Context, network string, sel Selectio
 	count := func(x model.Identity, st model.State) {
 		sum.Selected++
 		sum.ByState[st]++
+		if st == need && action == model.ActionReset && x.SignedIn {
+			sum.SignedIn++
+			return
+		}
 		if st == need {
 			sum.Eligible++
 			if action == model.ActionReset {
@@ -235,6 +243,9 @@ func (p perIdentity) BulkApply(ctx context.Context, network string, sel Selectio
 			_, err := p.scan(ctx, network, sel.Filter, need, func(x model.Identity) bool {
 				_, out := except[x.ID]
 				_, dup := seen[x.ID]
+				if action == model.ActionReset && x.SignedIn {
+					return true // refused before anything changes: counted by Summarize
+				}
 				if !out && !dup {
 					seen[x.ID] = struct{}{}
 					todo = append(todo, x)
@@ -265,7 +276,7 @@ func (p perIdentity) BulkApply(ctx context.Context, network string, sel Selectio
 			if err != nil {
 				return err
 			}
-			if cur.State(p.now()) != need {
+			if cur.State(p.now()) != need || (action == model.ActionReset && cur.SignedIn) {
 				continue
 			}
 			x = cur
@@ -280,6 +291,9 @@ func (p perIdentity) BulkApply(ctx context.Context, network string, sel Selectio
 		if err != nil && ctx.Err() != nil {
 			// The call was cut short by the cancellation, not refused.
 			return stopped(ctx.Err())
+		}
+		if errors.Is(err, ErrSignedIn) {
+			continue // became known as the backend's own identity meanwhile: skipped, not failed
 		}
 		if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrForbidden) {
 			// The backend is down, or the caller may not do this: every

@@ -57,3 +57,20 @@ func Kind(err error) error {
 	}
 	return nil
 }
+
+// ErrSignedIn is matched (errors.Is) by the refusal to reset the identity
+// the backend is signed in as; it is also an ErrForbidden. Bulk actions
+// skip such an identity and count it.
+var ErrSignedIn = errors.New("signed in as this identity")
+
+type signedInError struct{ err *Error }
+
+func (e *signedInError) Error() string        { return e.err.Msg }
+func (e *signedInError) Unwrap() error        { return e.err }
+func (e *signedInError) Is(target error) bool { return target == ErrSignedIn }
+
+// SignedIn returns the refusal to reset the backend's own identity: an
+// ErrForbidden that also matches ErrSignedIn.
+func SignedIn(format string, args ...any) error {
+	return &signedInError{&Error{Kind: ErrForbidden, Msg: fmt.Sprintf(format, args...)}}
+}

@@ -78,6 +78,7 @@ type bulkReport struct {
 	Done            int    `json:"done"`
 	Failed          int    `json:"failed"`
 	Skipped         int    `json:"skipped"`
+	SignedIn        int    `json:"signedIn"` // of Skipped: the identity idcon is signed in as
 	SessionsDropped int    `json:"sessionsDropped"`
 	Stopped         bool   `json:"stopped"`
 	File            string `json:"file"`
@@ -115,7 +116,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 		}
 		var tf *tokenFile
 		if outFile != "" {
-			if tf, err = prepareTokenFile(outFile); err != nil {
+			if tf, err = a.prepareTokenFile(outFile); err != nil {
 				return err
 			}
 			defer tf.discard()
@@ -130,11 +131,11 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 
 		var out io.Writer = a.stdout
 		if tf != nil {
-			out = tf.tmp
+			out = tf
 		}
 		w := bufio.NewWriter(out)
 		enc := jsonLines{w} // escapes what a terminal would act on (jsonline.go)
-		rep := bulkReport{Skipped: sum.Skipped}
+		rep := bulkReport{Skipped: sum.Skipped, SignedIn: sum.SignedIn}
 		var writeErr error
 		runErr := bk.BulkApply(ctx, n.ID, sel, act, exp, func(r backend.BulkResult) bool {
 			if r.Err != nil {
@@ -168,13 +169,13 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			writeErr = err
 		}
 		if tf != nil && writeErr == nil {
-			if err := tf.commit(""); err != nil {
+			if err := tf.Commit(); err != nil {
 				writeErr = err
 			}
 		}
 		rep.Stopped = runErr != nil
-		if tf != nil && writeErr == nil {
-			rep.File = tf.path
+		if tf != nil && tf.IsFile() && writeErr == nil {
+			rep.File = tf.Path()
 		}
 		if writeErr != nil {
 			return failf("%s %s, but the tokens could not be written (%s); get each with %s",
@@ -200,7 +201,7 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 // file, else on stderr (stdout holds the tokens).
 func (a *app) bulkSummary(act model.Action, rep bulkReport, tf *tokenFile, asJSON bool) error {
 	w := a.stderr
-	if tf != nil {
+	if tf != nil && !tf.IsStdout() {
 		w = a.stdout
 		if asJSON {
 			return writeJSON(w, rep)
@@ -213,11 +214,14 @@ func (a *app) bulkSummary(act model.Action, rep bulkReport, tf *tokenFile, asJSO
 	if rep.Failed > 0 {
 		s += fmt.Sprintf("; %s failed (see above)", fmtCount(rep.Failed))
 	}
-	if rep.Skipped > 0 {
-		s += fmt.Sprintf("; %s skipped: their state doesn't allow it", fmtCount(rep.Skipped))
+	if n := rep.Skipped - rep.SignedIn; n > 0 {
+		s += fmt.Sprintf("; %s skipped: their state doesn't allow it", fmtCount(n))
+	}
+	if rep.SignedIn > 0 {
+		s += "; " + signedInNote(rep.SignedIn)
 	}
 	if tf != nil {
-		s += fmt.Sprintf("; the new tokens are in %s (readable by you only), one JSON line each", safetext.Clean(tf.path))
+		s += fmt.Sprintf("; the new tokens are %s, one JSON line each", safetext.Clean(tf.where()))
 	}
 	_, err := fmt.Fprintln(w, s)
 	return err
@@ -262,7 +266,19 @@ func sessionsNote(act model.Action, sessions int) string {
 	return fmt.Sprintf(" Their credentials stop working and %s drop now.", plural(sessions, "active session", "active sessions"))
 }
 
+// signedInNote says why the identity idcon is signed in as was skipped.
+func signedInNote(n int) string {
+	return fmt.Sprintf("%s skipped: idcon is signed in as %s, and resetting it would end this session; reset it from another admin account",
+		fmtCount(n), map[bool]string{true: "it", false: "them"}[n == 1])
+}
+
 func skippedNote(act model.Action, sum backend.BulkSummary) string {
+	if sum.SignedIn > 0 {
+		rest := sum
+		rest.Skipped -= sum.SignedIn
+		rest.SignedIn = 0
+		return skippedNote(act, rest) + " " + titleCase(signedInNote(sum.SignedIn)) + "."
+	}
 	if sum.Skipped == 0 {
 		return ""
 	}

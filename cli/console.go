@@ -82,10 +82,10 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Policy:    env.Policy,
 		StateFile: env.StateFile,
 		NoColor:   env.NoColor,
-		Term:      env.Getenv("TERM"),
 		Downloads: env.Downloads,
 		SMTP:      env.SMTP,
 		Getenv:    env.Getenv,
+		Terminal:  env.Getenv, // this process's terminal
 		Warnings:  env.Warnings,
 
 		CreateNetwork: env.CreateNetwork,

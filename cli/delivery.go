@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,28 +16,47 @@ import (
 	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
 )
 
 // The deliveries from scripts: the QR code on stdout and the registration
 // email. (The token itself, to stdout or a file, is 'enrollment jwt'.)
 
 func (a *app) qrCommand() *cobra.Command {
-	var network string
+	var network, format, outFile string
 	cmd := &cobra.Command{
-		Use:   "qr NAME",
+		Use:   "qr NAME [--format FORM] [--format png -o FILE]",
 		Short: "Show a pending identity's token as a QR code, for a phone to scan",
-		Long: `Print the current enrollment token of a pending identity as a QR code
-drawn with block characters, dark on light whatever the terminal's theme,
-with the identity's name and the token's expiry under it. The mobile edge
-client scans it. Colours are reduced to what the terminal shows, and left
-out when stdout is not a terminal; with NO_COLOR the code is drawn by its
-characters alone, dark on a light background.
+		Long: `Print the current enrollment token of a pending identity as a QR code,
+dark on light whatever the terminal's theme, with the identity's name and
+the token's expiry under it. The mobile edge client scans it.
 
-When stdout is a terminal too small for the whole code, idcon says what
-size it needs instead of drawing a code no phone can read.`,
-		Example: "  idcon enrollment qr phone-bob",
+On a terminal idcon picks the largest form that fits, as the console does:
+an image where the terminal is known to draw one (kitty graphics for kitty,
+Ghostty and WezTerm; iTerm2 images for iTerm2; sixels for foot), else half
+blocks, or sextants where the terminal is known to draw them (kitty,
+WezTerm, foot, Ghostty, Windows Terminal, VTE 0.76 and later). Inside tmux
+or screen it draws text. When no form fits, it says what size it needs.
+--format forces a form: text (half blocks), quadrant, sextant, kitty,
+iterm2 or sixel (for an image through tmux, turn its allow-passthrough on).
+IDCON_QR sets the same for the console and the CLI.
+
+Not on a terminal (a pipe, a file) it prints half blocks without escape
+sequences, dark glyphs for a light page. Colours are reduced to what the
+terminal shows; with NO_COLOR the code is drawn without colours: in reverse
+video on a terminal (dark background assumed; COLORFGBG can say light),
+plain glyphs elsewhere.
+
+--format png -o FILE writes a PNG (8 pixels a module, full quiet zone),
+readable by you only, instead (-o - writes it to standard output; -o never
+replaces a link or anything but a regular file, as for 'enrollment jwt').`,
+		Example: "  idcon enrollment qr phone-bob\n  idcon enrollment qr phone-bob --format sextant\n  idcon enrollment qr phone-bob --format png -o phone-bob.png",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			format = strings.ToLower(strings.TrimSpace(format))
+			if err := checkQRFormat(format, outFile); err != nil {
+				return err
+			}
 			return a.withBackend(commandTimeout, func(ctx context.Context, s backend.Backend) error {
 				n, err := a.resolveNetwork(ctx, s, network)
 				if err != nil {
@@ -49,6 +69,15 @@ size it needs instead of drawing a code no phone can read.`,
 				if err := a.requireAllowed(id, model.ActionQR, a.now()); err != nil {
 					return err
 				}
+				var tf *tokenFile
+				if outFile != "" {
+					// The file's folder is checked before the token is
+					// fetched (an audited read).
+					if tf, err = a.prepareTokenFile(outFile); err != nil {
+						return err
+					}
+					defer tf.discard()
+				}
 				jwt, err := tokenFor(ctx, s, n.ID, id.ID, model.ActionQR) // audited as a QR code shown (audit.go)
 				if err != nil {
 					return err
@@ -57,36 +86,165 @@ size it needs instead of drawing a code no phone can read.`,
 				if err != nil {
 					return err
 				}
-				return a.printQR(q, id)
+				if tf != nil {
+					return a.writeQRPNG(q, id, tf)
+				}
+				return a.printQR(q, id, format)
 			})
 		},
 	}
-	cmd.Flags().StringVar(&network, "network", "", "the network (may be left out when there is only one)")
+	f := cmd.Flags()
+	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
+	f.StringVar(&format, "format", "auto", "auto, text, quadrant, sextant, kitty, iterm2, sixel, or png (with -o)")
+	f.StringVarP(&outFile, "output", "o", "", "with --format png: write the PNG to this file (mode 0600)")
 	return cmd
 }
 
-// printQR writes the code and, under it, the identity's name and the
-// token's expiry.
-func (a *app) printQR(q delivery.QRCode, id model.Identity) error {
-	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		if cols, rows, err := term.GetSize(int(f.Fd())); err == nil && (q.Width > cols || q.Height+2 > rows) {
-			return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it or use %s",
-				q.Width, q.Height+2, cols, rows, a.netHint("enrollment", "jwt", id.Name, "-o", "FILE"))
-		}
+// qrPNGScale is the PNG's pixels a module: about 900 pixels square for a
+// 1 kB token, sharp on a screen and on paper.
+const qrPNGScale = 8
+
+func checkQRFormat(format, outFile string) error {
+	switch {
+	case format == "png" && outFile == "":
+		return usagef("--format png writes a file: give it with -o FILE")
+	case format != "png" && outFile != "":
+		return usagef("-o writes a PNG: add --format png")
+	case format == "png", format == "auto":
+		return nil
 	}
-	text := q.Colored
-	var w io.Writer = colorprofile.NewWriter(a.stdout, a.colorEnviron())
-	if a.getenv("NO_COLOR") != "" {
-		// No colours at all: the glyphs draw the dark modules, which is
-		// right on a light background, on paper and in a file.
-		text, w = q.Plain, a.stdout
+	if _, ok := delivery.TextFormNamed(format); ok {
+		return nil
 	}
+	if delivery.GraphicsNamed(format) != delivery.NoGraphics {
+		return nil
+	}
+	return usagef("unknown QR code format %q: use auto, text, quadrant, sextant, kitty, iterm2, sixel or png", format)
+}
+
+func (a *app) writeQRPNG(q delivery.QRCode, id model.Identity, tf *tokenFile) error {
+	data, err := q.PNG(qrPNGScale)
+	if err != nil {
+		return err
+	}
+	// Written as is (tokenFile.commit would add a newline on a stream).
+	if _, err := tf.Write(data); err != nil {
+		tf.Discard()
+		return fmt.Errorf("can't write %s: %w", tf.Path(), pathErr(err))
+	}
+	if err := tf.Commit(); err != nil {
+		return err
+	}
+	if tf.IsStdout() {
+		return nil // the PNG is the output
+	}
+	_, err = fmt.Fprintf(a.stdout, "wrote the QR code of %s %s\n", displayName(id.Name), safetext.Clean(tf.where()))
+	return err
+}
+
+// printQR writes the code in the form the terminal suits (or format) and,
+// under it, the identity's name and the token's expiry.
+func (a *app) printQR(q delivery.QRCode, id model.Identity, format string) error {
 	under := displayName(id.Name) + "\n"
 	if id.Enrollment != nil {
 		under += "token expires " + fmtWhen(id.Enrollment.ExpiresAt, a.now()) + "\n"
 	}
-	_, err := io.WriteString(w, text+"\n"+under)
+	t := delivery.TerminalFromEnv(a.getenv)
+	if format != "auto" {
+		t.Force = format
+		if g := delivery.GraphicsNamed(format); g != delivery.NoGraphics {
+			t = forcedGraphics(t, g)
+		}
+	}
+	noColor := a.getenv("NO_COLOR") != ""
+	f, isFile := a.stdout.(*os.File)
+	if !isFile || !term.IsTerminal(int(f.Fd())) {
+		// A pipe or a file: text, without colours unless forced
+		// (colorprofile decides), dark glyphs for a light page.
+		form := delivery.HalfBlocks
+		if tf, ok := delivery.TextFormNamed(format); ok {
+			form = tf
+		} else if delivery.GraphicsNamed(format) != delivery.NoGraphics {
+			return a.printQRImage(q, t, under, 0, 0)
+		}
+		if noColor {
+			_, err := io.WriteString(a.stdout, q.Text(form, delivery.InkPlain)+"\n"+under)
+			return err
+		}
+		_, err := io.WriteString(colorprofile.NewWriter(a.stdout, a.colorEnviron()), q.Text(form, delivery.InkColor)+"\n"+under)
+		return err
+	}
+	cols, rows, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		cols, rows = 80, 24
+	}
+	choices, def := q.Choices(t, cols, rows-2)
+	if def < 0 {
+		nc, nr := q.Needs(t)
+		return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it, try --format sextant, or use %s",
+			nc, nr+2, cols, rows, a.netHint("enrollment", "qr", id.Name, "--format", "png", "-o", "FILE"))
+	}
+	c := choices[def]
+	if c.IsImage() {
+		return a.printQRImage(q, t, under, cols, rows)
+	}
+	ink := delivery.InkColor
+	var w io.Writer = colorprofile.NewWriter(a.stdout, a.colorEnviron())
+	if noColor {
+		ink, w = delivery.MonochromeInk(!lightBackground(a.getenv("COLORFGBG"))), a.stdout
+	}
+	_, err = io.WriteString(w, q.Text(c.Form, ink)+"\n"+under)
 	return err
+}
+
+// forcedGraphics is t drawing g, through the multiplexer's passthrough if
+// there is one.
+func forcedGraphics(t delivery.Terminal, g delivery.Graphics) delivery.Terminal {
+	t.Kitty, t.ITerm2, t.Sixel = g == delivery.Kitty, g == delivery.ITerm2, g == delivery.Sixel
+	t.Passthrough = t.Mux != ""
+	return t
+}
+
+// printQRImage draws the code as an image at the cursor and moves below it.
+// cols×rows is the terminal (0×0 when unknown: 80×24 is assumed).
+func (a *app) printQRImage(q delivery.QRCode, t delivery.Terminal, under string, cols, rows int) error {
+	if cols <= 0 || rows <= 0 {
+		cols, rows = 80, 24
+	}
+	choices, def := q.Choices(t, cols, rows-2)
+	if def < 0 || !choices[def].IsImage() {
+		nc, nr := q.Needs(t)
+		return failf("the QR code image needs %d×%d; this terminal is %d×%d: enlarge it", nc, nr+2, cols, rows)
+	}
+	c := choices[def]
+	var img string
+	var err error
+	switch c.Graphics {
+	case delivery.Kitty:
+		// The cursor stays at the image's top left: the newlines below
+		// move past it.
+		img, err = q.KittyImage(1, c.Scale, c.Cols, c.Rows)
+		img += strings.Repeat("\n", c.Rows)
+	case delivery.ITerm2:
+		img, err = q.ITerm2Image(c.Scale, c.Cols, c.Rows)
+		img += "\n"
+	case delivery.Sixel:
+		img, err = q.SixelImage(c.Scale)
+		img += "\n"
+	}
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(a.stdout, t.Wrap(img)+under)
+	return err
+}
+
+// lightBackground reads COLORFGBG ("15;0": light text on a dark
+// background), which rxvt, Konsole and others set.
+func lightBackground(colorfgbg string) bool {
+	parts := strings.Split(colorfgbg, ";")
+	bg, err := strconv.Atoi(parts[len(parts)-1])
+	return err == nil && (bg == 7 || bg == 15)
 }
 
 // colorEnviron is the part of this run's environment that tells

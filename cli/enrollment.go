@@ -67,7 +67,7 @@ func (a *app) issueCommand(act model.Action) *cobra.Command {
 				}
 				var tf *tokenFile
 				if outFile != "" {
-					if tf, err = prepareTokenFile(outFile); err != nil {
+					if tf, err = a.prepareTokenFile(outFile); err != nil {
 						return err
 					}
 					defer tf.discard()
@@ -148,6 +148,9 @@ func sessionsDropNote(n int) string {
 // file if one was named, else to stdout (its purpose), after a summary.
 func (a *app) reportToken(act model.Action, tok backend.Token, n model.Network, tf *tokenFile, now time.Time, asJSON bool) error {
 	name := displayName(tok.Identity.Name)
+	if tf != nil && tf.IsStdout() && asJSON {
+		tf = nil // the JSON on stdout carries the token
+	}
 	if tf != nil {
 		if err := tf.commit(tok.JWT); err != nil {
 			return failf("the enrollment of %s was %s, but %s; get the token again with %s",
@@ -165,7 +168,7 @@ func (a *app) reportToken(act model.Action, tok backend.Token, n model.Network, 
 		}}
 		if tf != nil {
 			// The token went to the file; stdout may be a log.
-			out.File = tf.path
+			out.File = tf.Path()
 		} else {
 			out.JWT = &tok.JWT
 		}
@@ -177,7 +180,11 @@ func (a *app) reportToken(act model.Action, tok backend.Token, n model.Network, 
 	}
 	summary += "; the new token expires " + fmtWhen(tok.ExpiresAt, now)
 	if tf != nil {
-		_, err := fmt.Fprintf(a.stdout, "%s; it is in %s (readable by you only)\n", summary, safetext.Clean(tf.path))
+		w := a.stdout
+		if tf.IsStdout() {
+			w = a.stderr // stdout holds the token
+		}
+		_, err := fmt.Fprintf(w, "%s; it is %s\n", summary, safetext.Clean(tf.where()))
 		return err
 	}
 	_, err := fmt.Fprintf(a.stdout, "%s:\n%s\n", summary, tok.JWT)
@@ -261,7 +268,7 @@ user, or write it to -o FILE (mode 0600). The token is a secret.`,
 				}
 				var tf *tokenFile
 				if outFile != "" {
-					if tf, err = prepareTokenFile(outFile); err != nil {
+					if tf, err = a.prepareTokenFile(outFile); err != nil {
 						return err
 					}
 					defer tf.discard()
@@ -277,7 +284,10 @@ user, or write it to -o FILE (mode 0600). The token is a secret.`,
 				if err := tf.commit(jwt); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "wrote the token of %s to %s (readable by you only)\n", displayName(id.Name), safetext.Clean(tf.path))
+				if tf.IsStdout() {
+					return nil // the token alone, for a pipe
+				}
+				_, err = fmt.Fprintf(a.stdout, "the token of %s is %s\n", displayName(id.Name), safetext.Clean(tf.where()))
 				return err
 			})
 		},

@@ -79,10 +79,13 @@ func (a *app) resolveIdentity(ctx context.Context, b backend.Backend, n model.Ne
 // can't happen.
 func (a *app) requireAllowed(id model.Identity, act model.Action, now time.Time) error {
 	st := id.State(now)
-	if model.Allows(st, act) {
+	if id.Allows(now, act) {
 		return nil
 	}
 	name := displayName(id.Name)
+	if act == model.ActionReset && id.SignedIn {
+		return backend.Forbidden("%s: %s", name, id.Refusal(now, act))
+	}
 	var what string
 	switch st {
 	case model.StateEnrolled:
@@ -94,13 +97,13 @@ func (a *app) requireAllowed(id model.Identity, act model.Action, now time.Time)
 	default:
 		what = fmt.Sprintf("%s has neither a token nor a credential", name)
 	}
-	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(act)), a.suggestActions(id, st))
+	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(act)), a.suggestActions(id, now))
 }
 
-// suggestActions names the commands that fit a state.
-func (a *app) suggestActions(id model.Identity, st model.State) string {
+// suggestActions names the commands that fit the identity's state now.
+func (a *app) suggestActions(id model.Identity, now time.Time) string {
 	var cmds []string
-	for _, act := range model.Actions(st) {
+	for _, act := range id.Actions(now) {
 		// Every action is an enrollment subcommand of the same name.
 		cmds = append(cmds, a.netHint("enrollment", string(act), id.Name))
 	}

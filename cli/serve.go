@@ -149,15 +149,18 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				// Colours follow the session's own terminal; NO_COLOR only
 				// if the client sent it (SendEnv), never the server's.
 				NoColor:  hasEnv(sess.Environ(), "NO_COLOR"),
-				Term:     ptyTerm(sess),
 				SignedIn: actor.Name + " · " + string(actor.Role),
 				// Download JWT offers scp to the admin's machine, not a
 				// folder of the server's.
 				RemoteDownload: func(n model.Network, id model.Identity) string { return scpCommand(sess, n, id) },
 				SMTP:           smtp,
 				Getenv:         a.getenv, // the server's environment, never the client's
-				Warnings:       warnings,
-				Changes:        uiChanges(hub, sess.Context().Done()),
+				// How Show QR code draws, and whether the clipboard takes
+				// the token, follow the admin's terminal: the session's pty
+				// and what the client sent, never the server's terminal.
+				Terminal: sessionTerminal(sess),
+				Warnings: warnings,
+				Changes:  uiChanges(hub, sess.Context().Done()),
 			})
 		},
 	})
@@ -230,13 +233,20 @@ func hasEnv(environ []string, key string) bool {
 	return false
 }
 
-// ptyTerm is the TERM the SSH client sent for its terminal.
-func ptyTerm(sess ssh.Session) string {
-	p, _, ok := sess.Pty()
-	if !ok {
-		return ""
+// sessionTerminal reads the SSH session's terminal environment: the pty's
+// TERM, then the variables the client sent (TERM_PROGRAM, LC_TERMINAL,
+// IDCON_QR… where its SendEnv and the server's AcceptEnv allow).
+func sessionTerminal(sess ssh.Session) func(string) string {
+	env := map[string]string{}
+	for _, kv := range sess.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
 	}
-	return p.Term
+	if pty, _, ok := sess.Pty(); ok && pty.Term != "" {
+		env["TERM"] = pty.Term
+	}
+	return func(k string) string { return env[k] }
 }
 
 // scpCommand is the command that downloads id's token through this SSH

@@ -5,65 +5,57 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/idcon/idcon/delivery"
 )
 
-// tokenFile is the file -o names for a token. It is prepared before the
-// token is issued, so that a folder that can't be written to stops the
-// command before anything changes; the token then goes to a temporary file
-// readable by its owner only, renamed over the target in one step, so the
-// file is never half written nor readable by others.
+// tokenFile is the place -o names for a token (delivery.Output: a file
+// replaced in one step, a device or FIFO written into, "-" for standard
+// output; never a link or anything else replaced). It is prepared before
+// the token is issued, so that a place that can't take it stops the
+// command before anything changes.
 type tokenFile struct {
-	path string
-	tmp  *os.File
+	*delivery.Output
 }
 
-// prepareTokenFile checks that path can hold the token and opens the
-// temporary file beside it.
-func prepareTokenFile(path string) (*tokenFile, error) {
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return nil, failf("%s is a folder; give a file name for the token, such as %s", path, filepath.Join(path, "token.jwt"))
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".idcon-token-*") // 0600
+// prepareTokenFile checks path and opens what the token will go to.
+func (a *app) prepareTokenFile(path string) (*tokenFile, error) {
+	out, err := delivery.OpenOutput(path, a.stdout)
 	if err != nil {
-		return nil, failf("can't write the token next to %s: %s; choose a folder you can write to", path, pathErr(err))
+		return nil, failf("%s", err)
 	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, failf("can't restrict the token file in %s: %s; choose another folder", dir, pathErr(err))
-	}
-	return &tokenFile{path: path, tmp: tmp}, nil
+	return &tokenFile{out}, nil
 }
 
-// commit writes the token, exactly, and moves it into place.
+// commit writes the token, exactly (with a final newline on standard
+// output, a terminal or a pipe), and finishes the output.
 func (t *tokenFile) commit(jwt string) error {
-	name := t.tmp.Name()
-	_, err := t.tmp.WriteString(jwt)
-	if err == nil {
-		err = t.tmp.Sync()
+	if !t.IsFile() {
+		jwt += "\n"
 	}
-	if cerr := t.tmp.Close(); err == nil {
-		err = cerr
+	if _, err := t.Write([]byte(jwt)); err != nil {
+		t.Discard()
+		return fmt.Errorf("can't write %s: %w", t.Path(), pathErr(err))
 	}
-	if err == nil {
-		err = os.Rename(name, t.path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("can't write %s: %w", t.path, pathErr(err))
-	}
-	return nil
+	return t.Commit()
 }
 
-// discard removes the temporary file when no token comes.
+// discard drops the output when no token came.
 func (t *tokenFile) discard() {
-	if t == nil {
-		return
+	if t != nil {
+		t.Discard()
 	}
-	t.tmp.Close()
-	os.Remove(t.tmp.Name())
+}
+
+// where says where the token went, for the summary line.
+func (t *tokenFile) where() string {
+	switch {
+	case t.IsStdout():
+		return "on standard output"
+	case t.IsFile():
+		return "in " + t.Path() + " (readable by you only)"
+	}
+	return "written to " + t.Path()
 }
 
 // pathErr drops the path a *PathError repeats: "permission denied"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +13,7 @@ func TestTokenFileReplacesWholeAndPrivately(t *testing.T) {
 	if err := os.WriteFile(path, []byte("an older, longer token that must not survive"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tf, err := prepareTokenFile(path)
+	tf, err := testApp(t).prepareTokenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,13 +36,13 @@ func TestTokenFileReplacesWholeAndPrivately(t *testing.T) {
 
 func TestTokenFileRefusesBeforeAnythingHappens(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := prepareTokenFile(dir); err == nil {
+	if _, err := testApp(t).prepareTokenFile(dir); err == nil {
 		t.Error("a folder was accepted as the token file")
 	}
-	if _, err := prepareTokenFile(filepath.Join(dir, "missing", "t.jwt")); err == nil {
+	if _, err := testApp(t).prepareTokenFile(filepath.Join(dir, "missing", "t.jwt")); err == nil {
 		t.Error("a file in a missing folder was accepted")
 	}
-	tf, err := prepareTokenFile(filepath.Join(dir, "t.jwt"))
+	tf, err := testApp(t).prepareTokenFile(filepath.Join(dir, "t.jwt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,4 +50,9 @@ func TestTokenFileRefusesBeforeAnythingHappens(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("discard left %v", entries)
 	}
+}
+
+func testApp(t *testing.T) *app {
+	t.Helper()
+	return &app{environment: environment{stdout: io.Discard, stderr: io.Discard}}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,10 +77,15 @@ func (a *app) trust(ctx context.Context, name, want string, yes bool) error {
 	subject := subjectOf(bundle, fp)
 	fmt.Fprintf(a.stdout, "The controller %s presents this CA:\n  subject: %s\n  SHA-256: %s\n",
 		safetext.Clean(n.Controller), safetext.Clean(subject), fp)
+	for _, ifp := range openziti.BundleFingerprints(bundle) {
+		if ifp != fp {
+			fmt.Fprintf(a.stdout, "  with the intermediate %s\n    SHA-256: %s\n", safetext.Clean(subjectOf(bundle, ifp)), ifp)
+		}
+	}
 
 	switch {
 	case want != "":
-		if normalFingerprint(want) != normalFingerprint(fp) {
+		if !slices.ContainsFunc(openziti.BundleFingerprints(bundle), func(c string) bool { return normalFingerprint(c) == normalFingerprint(want) }) {
 			return failf("the controller's CA has the fingerprint SHA256:%s, not the %s you gave; nothing was pinned: find out why before you trust it", fp, want)
 		}
 	case yes:

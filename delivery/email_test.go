@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idcon/idcon/delivery/qrtest"
 	"github.com/idcon/idcon/delivery/smtptest"
 )
 
@@ -111,7 +112,7 @@ func TestSendDeliversRegistration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("laptop-alice-qr.png is not a PNG: %v", err)
 	}
-	decoded, err := decodeQRImage(t, img)
+	decoded, err := qrtest.DecodeImage(img)
 	if err != nil || decoded != reg.JWT {
 		t.Errorf("laptop-alice-qr.png decodes to the token: %v (err %v)", decoded == reg.JWT, err)
 	}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -115,11 +116,12 @@ func isWindowsDeviceName(stem string) bool {
 // returns the file's absolute path. The file always lands directly in dir,
 // whatever the name holds.
 //
-// Without overwrite an existing file (or symlink) is left alone and the
-// error matches ErrExists (an *ExistsError; the path is still returned, for
-// the question to the admin). With overwrite the new file replaces the old
-// one in one rename, so a reader never sees half a token, and a symlink in
-// the way is replaced rather than followed.
+// Without overwrite an existing file is left alone and the error matches
+// ErrExists (an *ExistsError; the path is still returned, for the question
+// to the admin). With overwrite the new file replaces the old one in one
+// rename, so a reader never sees half a token. Anything else in the way (a
+// symlink, a device, a FIFO, a folder) is never replaced nor written
+// through: the error says what it is.
 func WriteJWT(dir, identityName, jwt string, overwrite bool) (path string, err error) {
 	if jwt == "" {
 		return "", errors.New("there is no token to write")
@@ -145,7 +147,10 @@ func JWTTarget(dir, identityName string) (path string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Lstat(path); err == nil {
+	if info, err := os.Lstat(path); err == nil {
+		if !info.Mode().IsRegular() {
+			return "", notRegular(name, absDir, info.Mode())
+		}
 		return path, &ExistsError{Name: name, Dir: absDir}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("cannot use %s: %w", path, pathErrText(err))
@@ -197,8 +202,17 @@ func createExclusive(absDir, name, path, jwt string) error {
 	return nil
 }
 
-// replaceFile writes a temporary file beside path and renames it over path.
+// notRegular refuses to replace what isn't a regular file.
+func notRegular(name, absDir string, m fs.FileMode) error {
+	return fmt.Errorf("%s in %s is %s, not a file: idcon replaces only files; remove it or choose another folder", name, absDir, kindWords(m))
+}
+
+// replaceFile writes a temporary file beside path and moves it over path,
+// which must be a regular file or nothing (placeFile).
 func replaceFile(absDir, path, jwt string) error {
+	if info, err := os.Lstat(path); err == nil && !info.Mode().IsRegular() {
+		return notRegular(filepath.Base(path), absDir, info.Mode())
+	}
 	tmp, err := os.CreateTemp(absDir, ".idcon-jwt-*") // CreateTemp uses 0600
 	if err != nil {
 		return fmt.Errorf("cannot create a file in %s: %w", absDir, pathErrText(err))
@@ -208,7 +222,7 @@ func replaceFile(absDir, path, jwt string) error {
 		os.Remove(tmpName)
 		return fmt.Errorf("cannot write %s: %w", path, pathErrText(err))
 	}
-	if err := os.Rename(tmpName, path); err != nil {
+	if err := placeFile(tmpName, path); err != nil {
 		os.Remove(tmpName)
 		return fmt.Errorf("cannot replace %s: %w", path, pathErrText(err))
 	}
@@ -217,13 +231,7 @@ func replaceFile(absDir, path, jwt string) error {
 
 func writeAndClose(f *os.File, jwt string) error {
 	_, err := f.WriteString(jwt)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return cmp.Or(err, f.Sync(), f.Close()) // all three run; the first error is the one said
 }
 
 // pathErrText drops the *PathError's repetition of the path, which the
@@ -231,8 +239,12 @@ func writeAndClose(f *os.File, jwt string) error {
 // "open /x/a.jwt: permission denied".
 func pathErrText(err error) error {
 	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
 		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
 	}
 	return err
 }

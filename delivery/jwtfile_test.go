@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -192,13 +193,48 @@ func TestWriteJWTDoesNotFollowSymlinks(t *testing.T) {
 	if _, err := WriteJWT(dir, "alice", "tok", false); !errors.Is(err, ErrExists) {
 		t.Errorf("write over a symlink without overwrite: %v; want ErrExists", err)
 	}
-	if _, err := WriteJWT(dir, "alice", "tok", true); err != nil {
-		t.Fatal(err)
+	// Overwrite replaces a regular file only: a link in the way is
+	// refused, in one line, and neither it nor its target changes.
+	_, err := WriteJWT(dir, "alice", "tok", true)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("overwrite of a symlink: %v; want one line saying it is a symbolic link", err)
 	}
 	if data, _ := os.ReadFile(target); string(data) != "keep" {
 		t.Errorf("the symlink's target was written through: %q", data)
 	}
-	checkTokenFile(t, link, "tok")
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v", err)
+	}
+	if _, err := JWTTarget(dir, "alice"); err == nil || errors.Is(err, ErrExists) {
+		t.Errorf("JWTTarget offers to overwrite a symlink: %v", err)
+	}
+}
+
+// A device node or FIFO where the file would go is never replaced.
+func TestWriteJWTLeavesSpecialFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "alice.jwt")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if _, err := WriteJWT(dir, "alice", "tok", true); err == nil {
+		t.Error("overwrite of a FIFO was accepted")
+	}
+	if info, err := os.Lstat(fifo); err != nil || info.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		dev := filepath.Join(dir, "bob.jwt")
+		if err := syscall.Mknod(dev, syscall.S_IFCHR|0o666, int(1<<8|3)); err != nil {
+			t.Skipf("mknod: %v", err)
+		}
+		if _, err := WriteJWT(dir, "bob", "tok", true); err == nil {
+			t.Error("overwrite of a character device was accepted")
+		}
+		if info, err := os.Lstat(dev); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+			t.Errorf("the device was replaced: %v", err)
+		}
+	}
 }
 
 func TestWriteJWTBadInput(t *testing.T) {
@@ -279,8 +315,9 @@ func TestJWTTarget(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling.jwt")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := JWTTarget(dir, "dangling"); !errors.Is(err, ErrExists) {
-		t.Errorf("dangling symlink: %v; want ErrExists", err)
+	// A link is not offered for overwriting: it is never replaced.
+	if _, err := JWTTarget(dir, "dangling"); err == nil || errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("dangling symlink: %v; want a refusal naming the link", err)
 	}
 	if _, err := JWTTarget(filepath.Join(dir, "missing"), "alice"); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing folder: %v", err)

@@ -47,56 +47,136 @@ const (
 // bright white, which stay dark on light.
 const (
 	sgrBlackOnWhite = "\x1b[38;2;0;0;0;48;2;255;255;255m"
+	sgrReverse      = "\x1b[7m"
 	sgrReset        = "\x1b[m"
 )
 
-// QRCode is a QR code rendered for a terminal. Render it once (QR takes a
-// few milliseconds) and keep it: the strings never change and are about
-// 8 kB each for a 450-byte token.
+// Ink says how a text form makes its dark modules dark. In every ink the
+// glyphs draw the dark modules and the light field (quiet zone included) is
+// drawn by the cells' background, so the code is dark on light as long as
+// the ink suits the terminal.
+type Ink int
+
+const (
+	// InkColor sets black glyphs on a white background explicitly, line by
+	// line: dark on light on any theme. Use it whenever colours reach the
+	// terminal.
+	InkColor Ink = iota
+	// InkPlain has no escape sequences: right where the background is light
+	// (a light theme, a file, paper).
+	InkPlain
+	// InkReverse wraps each line in reverse video, which is no colour (so it
+	// is allowed under NO_COLOR): on a dark theme the glyphs then take the
+	// dark background's colour and the field the light text colour.
+	InkReverse
+)
+
+// MonochromeInk is the ink without colours that is dark on light on a
+// terminal with the given background.
+func MonochromeInk(darkBackground bool) Ink {
+	if darkBackground {
+		return InkReverse
+	}
+	return InkPlain
+}
+
+// TextForm is a way of drawing QR modules with characters: how many modules
+// one terminal cell holds.
+type TextForm int
+
+const (
+	// HalfBlocks: 1×2 modules a cell (▀ ▄ █), drawn by every terminal
+	// font. Close to square modules in a cell twice as tall as wide.
+	HalfBlocks TextForm = iota
+	// Quadrants: 2×2 modules a cell (▘ ▝ ▖ ▗ ▚ ▞ …, Unicode 1.1 block
+	// elements, in most fonts). Half the width of half blocks; each module
+	// is twice as tall as wide, which scanners accept.
+	Quadrants
+	// Sextants: 2×3 modules a cell (U+1FB00–U+1FB3B, Symbols for Legacy
+	// Computing), close to square modules in a third of the rows. Drawn by
+	// kitty, WezTerm, foot, Ghostty, Windows Terminal and recent VTE/xterm;
+	// others show boxes.
+	Sextants
+)
+
+// TextForms lists the text forms, densest (smallest on screen) first.
+var TextForms = []TextForm{Sextants, Quadrants, HalfBlocks}
+
+func (f TextForm) String() string {
+	switch f {
+	case Quadrants:
+		return "quadrant blocks"
+	case Sextants:
+		return "sextants"
+	}
+	return "half blocks"
+}
+
+// Name is the form's name on the command line (--format).
+func (f TextForm) Name() string {
+	switch f {
+	case Quadrants:
+		return "quadrant"
+	case Sextants:
+		return "sextant"
+	}
+	return "text"
+}
+
+// cell is the number of modules a cell holds across and down.
+func (f TextForm) cell() (w, h int) {
+	switch f {
+	case Quadrants:
+		return 2, 2
+	case Sextants:
+		return 2, 3
+	}
+	return 1, 2
+}
+
+// QRCode is a QR code ready for a terminal: its text forms, rendered once
+// (QR takes a few milliseconds) and kept, and the modules for the images
+// (PNG, the terminal graphics protocols).
 type QRCode struct {
-	// Colored draws dark modules as black glyphs on an explicitly white
-	// background, line by line (each line sets the colours and resets them
-	// at its end). It is dark on light whatever the terminal theme. Use it
-	// whenever colours reach the terminal.
-	Colored string
-	// Plain has no escape sequences. Its glyphs draw the dark modules, so it
-	// is right where the background is light: a light terminal theme, a
-	// file, a page. It equals Colored with the colour sequences stripped.
-	Plain string
-	// PlainOnDark has no escape sequences. Its glyphs draw the light modules
-	// (quiet zone included), so on a dark background the code still shows
-	// dark modules on a light frame.
-	PlainOnDark string
-	// Width and Height are the size in terminal cells (columns × rows),
-	// quiet zone included, so a caller can say "needs 77×39, the terminal
-	// is 80×24" instead of drawing a broken code.
+	// Width and Height are the half-block form's size in terminal cells
+	// (columns × rows), quiet zone included. Size gives every form's.
 	Width, Height int
 	// Modules is the number of modules on a side of the code itself and
-	// QuietZone the light margin drawn around it, in modules.
+	// QuietZone the light margin drawn around the text forms, in modules
+	// (images always get the full 4).
 	Modules, QuietZone int
+
+	code bitmap
+	text [3][3]string // [TextForm][Ink]
+	size [3][2]int    // [TextForm]{cols, rows}
 }
 
-// Monochrome returns the variant without escape sequences that is dark on
-// light for a terminal with the given background.
-func (q QRCode) Monochrome(darkBackground bool) string {
-	if darkBackground {
-		return q.PlainOnDark
-	}
-	return q.Plain
+// Text is the code drawn in form f with ink: lines separated by "\n",
+// each Size(f) cells wide.
+func (q QRCode) Text(f TextForm, ink Ink) string { return q.text[f][ink] }
+
+// Size is form f's size in terminal cells, quiet zone included, so a caller
+// can say "needs 59×39, the terminal is 80×24" instead of drawing a broken
+// code.
+func (q QRCode) Size(f TextForm) (cols, rows int) { return q.size[f][0], q.size[f][1] }
+
+// Fits reports whether form f can be drawn whole in cols×rows cells.
+func (q QRCode) Fits(f TextForm, cols, rows int) bool {
+	c, r := q.Size(f)
+	return c <= cols && r <= rows
 }
 
-// Fits reports whether the code can be drawn whole in a terminal of the
-// given size.
-func (q QRCode) Fits(cols, rows int) bool {
-	return q.Width <= cols && q.Height <= rows
-}
+// ImageSide is the side of the code's images in modules: the code and the
+// full quiet zone.
+func (q QRCode) ImageSide() int { return q.code.size + 2*pngQuietZone }
 
-// QR renders jwt as a terminal QR code in half blocks. It uses error
-// correction level M when the code then fits 80 columns with the full quiet
-// zone, and level L otherwise (a 450-byte token is then 77 columns wide):
-// a code on a screen is not smudged, so L is enough, and a smaller code fits
-// more terminals. The quiet zone is the specified 4 modules when that still
-// fits 80 columns, 2 otherwise.
+// QR renders jwt as a terminal QR code in every text form. It uses error
+// correction level M when the half-block form then fits 80 columns with the
+// full quiet zone, and level L otherwise (a 450-byte token is then 77
+// columns wide, the real 1,009-character controller token 113): a code on a
+// screen is not smudged, so L is enough, and a smaller code fits more
+// terminals. The text forms' quiet zone is the specified 4 modules when the
+// half-block form still fits 80 columns with it, 2 otherwise.
 func QR(jwt string) (QRCode, error) {
 	code, err := encodeQR(jwt, func(size int) bool { return size+2*specQuietZone <= qrFitWidth })
 	if err != nil {
@@ -107,23 +187,24 @@ func QR(jwt string) (QRCode, error) {
 		quiet = minQuietZone
 	}
 	m := newModuleGrid(code, quiet)
-	return QRCode{
-		Colored:     m.halfBlocks(true, sgrBlackOnWhite, sgrReset),
-		Plain:       m.halfBlocks(true, "", ""),
-		PlainOnDark: m.halfBlocks(false, "", ""),
-		Width:       m.side,
-		Height:      (m.side + 1) / 2,
-		Modules:     code.size,
-		QuietZone:   quiet,
-	}, nil
+	q := QRCode{Modules: code.size, QuietZone: quiet, code: code}
+	for _, f := range TextForms {
+		cw, ch := f.cell()
+		q.size[f] = [2]int{(m.side + cw - 1) / cw, (m.side + ch - 1) / ch}
+		q.text[f][InkColor] = m.cells(f, sgrBlackOnWhite, sgrReset)
+		q.text[f][InkPlain] = m.cells(f, "", "")
+		q.text[f][InkReverse] = m.cells(f, sgrReverse, sgrReset)
+	}
+	q.Width, q.Height = q.Size(HalfBlocks)
+	return q, nil
 }
 
 // QRPNG returns a PNG of jwt's QR code (level M, 4-module quiet zone) with
 // scale pixels a module, for an email attachment or a file to print. A scale
 // of 6 to 10 suits a phone scanning a screen.
 func QRPNG(jwt string, scale int) ([]byte, error) {
-	if scale < 1 || scale > maxPNGScale {
-		return nil, fmt.Errorf("the QR code scale is %d: use 1 to %d pixels a module", scale, maxPNGScale)
+	if err := checkScale(scale); err != nil {
+		return nil, err
 	}
 	code, err := encodeQR(jwt, func(int) bool { return true })
 	if err != nil {
@@ -132,11 +213,44 @@ func QRPNG(jwt string, scale int) ([]byte, error) {
 	return renderPNG(code, scale)
 }
 
+// PNG is the code as a PNG, dark on white with the full quiet zone, at
+// scale pixels a module: what the terminal graphics protocols and
+// 'enrollment qr --format png' show. Unlike QRPNG it is the same code as
+// the text forms (level L for a long token), so it is as small as they are.
+func (q QRCode) PNG(scale int) ([]byte, error) {
+	if err := checkScale(scale); err != nil {
+		return nil, err
+	}
+	if q.code.size == 0 {
+		return nil, errors.New("there is no QR code to draw")
+	}
+	return renderPNG(q.code, scale)
+}
+
+// Image is the code as an image, as PNG draws it.
+func (q QRCode) Image(scale int) image.Image { return renderImage(q.code, scale) }
+
+func checkScale(scale int) error {
+	if scale < 1 || scale > maxPNGScale {
+		return fmt.Errorf("the QR code scale is %d: use 1 to %d pixels a module", scale, maxPNGScale)
+	}
+	return nil
+}
+
 // renderPNG draws code with the full quiet zone at scale pixels a module.
 func renderPNG(code bitmap, scale int) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, renderImage(code, scale)); err != nil {
+		return nil, fmt.Errorf("could not write the QR code as PNG: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// renderImage draws code black on white with the full quiet zone. Two
+// colours make image/png write a 1-bit image: a few kilobytes.
+func renderImage(code bitmap, scale int) *image.Paletted {
 	m := newModuleGrid(code, pngQuietZone)
 	side := m.side * scale
-	// Two colours make image/png write a 1-bit image: a few kilobytes.
 	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.White, color.Black})
 	for y := 0; y < side; y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+side]
@@ -146,11 +260,7 @@ func renderPNG(code bitmap, scale int) ([]byte, error) {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("could not write the QR code as PNG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return img
 }
 
 // encodeQR encodes jwt at level M when preferM accepts the resulting number
@@ -213,35 +323,73 @@ func (m moduleGrid) dark(x, y int) bool {
 	return m.code.dark(x-m.quiet, y-m.quiet)
 }
 
-// halfBlocks draws the grid two module rows a line. With inkIsDark the
-// glyphs draw dark modules and spaces are light; otherwise the reverse.
-// Each line is wrapped in prefix and suffix (the colour sequences). A last
-// half line below the grid counts as light: more quiet zone.
-func (m moduleGrid) halfBlocks(inkIsDark bool, prefix, suffix string) string {
-	rows := (m.side + 1) / 2
+// cells draws the grid in form f, one cell per cw×ch modules, glyphs for
+// the dark modules. Each line is wrapped in prefix and suffix (the colour
+// sequences). Cells reaching past the grid's right or bottom edge count the
+// missing modules as light: more quiet zone.
+func (m moduleGrid) cells(f TextForm, prefix, suffix string) string {
+	cw, ch := f.cell()
+	cols, rows := (m.side+cw-1)/cw, (m.side+ch-1)/ch
 	var b strings.Builder
-	// Up to 3 bytes a cell, plus the line's colour sequences.
-	b.Grow(rows * (3*m.side + len(prefix) + len(suffix) + 1))
+	// Up to 4 bytes a cell (a sextant), plus the line's colour sequences.
+	b.Grow(rows * (4*cols + len(prefix) + len(suffix) + 1))
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteByte('\n')
 		}
 		b.WriteString(prefix)
-		for x := 0; x < m.side; x++ {
-			top := m.dark(x, 2*r) == inkIsDark
-			bottom := (2*r+1 < m.side && m.dark(x, 2*r+1)) == inkIsDark
-			switch {
-			case top && bottom:
-				b.WriteString("█")
-			case top:
-				b.WriteString("▀")
-			case bottom:
-				b.WriteString("▄")
-			default:
-				b.WriteByte(' ')
+		for c := 0; c < cols; c++ {
+			// bit dy*cw+dx is the module dx across, dy down in the cell.
+			mask := 0
+			for dy := 0; dy < ch; dy++ {
+				for dx := 0; dx < cw; dx++ {
+					x, y := c*cw+dx, r*ch+dy
+					if x < m.side && y < m.side && m.dark(x, y) {
+						mask |= 1 << (dy*cw + dx)
+					}
+				}
 			}
+			b.WriteRune(glyph(f, mask))
 		}
 		b.WriteString(suffix)
 	}
 	return b.String()
+}
+
+// halfBlockGlyphs and quadrantGlyphs are indexed by the cell's mask (bit 0
+// the upper left module, then across, then down).
+var (
+	halfBlockGlyphs = [4]rune{' ', '▀', '▄', '█'}
+	quadrantGlyphs  = [16]rune{' ', '▘', '▝', '▀', '▖', '▌', '▞', '▛', '▗', '▚', '▐', '▜', '▄', '▙', '▟', '█'}
+)
+
+// glyph is the character showing mask's modules in form f. The sextants
+// are U+1FB00 onwards in the order of their masks, without the four masks
+// that older blocks already draw: none (a space), the left column (▌, mask
+// 21), the right column (▐, mask 42) and all (█).
+func glyph(f TextForm, mask int) rune {
+	switch f {
+	case HalfBlocks:
+		return halfBlockGlyphs[mask]
+	case Quadrants:
+		return quadrantGlyphs[mask]
+	}
+	switch mask {
+	case 0:
+		return ' '
+	case 21:
+		return '▌'
+	case 42:
+		return '▐'
+	case 63:
+		return '█'
+	}
+	r := rune(0x1FB00 + mask - 1)
+	if mask > 21 {
+		r--
+	}
+	if mask > 42 {
+		r--
+	}
+	return r
 }

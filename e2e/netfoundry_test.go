@@ -24,7 +24,7 @@ type nfOrg struct {
 
 func newNFOrg(t *testing.T) *nfOrg {
 	t.Helper()
-	ctrl := zitifake.Start(t) // the wall clock: the binary reads it too
+	ctrl := zitifake.Start(t, zitifake.AdminUnlisted()) // the wall clock: the binary reads it too
 	now := time.Now()
 	enrolled := ctrl.CreateIdentity("nf-laptop-enrolled", "alice@example.org", now.Add(48*time.Hour))
 	ctrl.Enroll(enrolled)

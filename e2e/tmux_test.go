@@ -137,3 +137,11 @@ func shellQuote(s string) string {
 
 // dataDir is where idcon keeps its files for an Env with this home.
 func dataDir(home string) string { return filepath.Join(home, ".local", "share", "idcon") }
+
+// ScreenColors is what the terminal shows now, with its colours as SGR
+// sequences and trailing blanks kept (capture-pane -e -N: a blank with a
+// background colour is part of a QR code's quiet zone), for reading one back.
+func (term *Term) ScreenColors() string {
+	term.t.Helper()
+	return term.tmux("capture-pane", "-p", "-e", "-N", "-t", "idcon")
+}

@@ -1,5 +1,11 @@
 package model
 
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
 // Action is something an admin can do to an identity's enrollment.
 type Action string
 
@@ -64,10 +70,44 @@ func Actions(s State) []Action {
 
 // Allows reports whether state s allows action a.
 func Allows(s State, a Action) bool {
-	for _, x := range allowed[s] {
-		if x == a {
-			return true
+	return slices.Contains(allowed[s], a)
+}
+
+// Actions lists what the admin can do to this identity now, in the order
+// the console shows them: its state's actions, and for an enrolled
+// identity with a token beside its credential, the token's too (deliver a
+// valid one, delete it). Reset is left out for the identity the backend is
+// signed in as (Refusal says why).
+func (i Identity) Actions(now time.Time) []Action {
+	st := i.State(now)
+	var out []Action
+	for _, a := range allowed[st] {
+		if !(a == ActionReset && i.SignedIn) {
+			out = append(out, a)
 		}
 	}
-	return false
+	if st == StateEnrolled && i.Enrollment != nil {
+		if i.TokenValid(now) {
+			out = append(out, ActionEmail, ActionJWT, ActionQR)
+		}
+		out = append(out, ActionDelete)
+	}
+	return out
+}
+
+// Allows reports whether the identity allows action a now.
+func (i Identity) Allows(now time.Time, a Action) bool {
+	return slices.Contains(i.Actions(now), a)
+}
+
+// Refusal says in one line why action a is not possible now and what to
+// do instead; "" if it is possible.
+func (i Identity) Refusal(now time.Time, a Action) string {
+	if i.Allows(now, a) {
+		return ""
+	}
+	if a == ActionReset && i.SignedIn {
+		return "idcon is signed in as this identity, and resetting it would end that session before the new token could be read: reset it from another admin account"
+	}
+	return fmt.Sprintf("%s is not possible while the identity is %s", a.Title(), i.State(now))
 }

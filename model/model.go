@@ -43,6 +43,10 @@ type Identity struct {
 	Enrollment *Enrollment
 	// ActiveSessions is the number of connections the identity holds now.
 	ActiveSessions int
+	// SignedIn is true for the identity the backend itself is signed in
+	// as (a controller admin's own identity): resetting it would end the
+	// session that makes the change.
+	SignedIn bool
 }
 
 // Enrollment is an outstanding one-time enrollment token. The token itself
@@ -86,17 +90,25 @@ func ParseState(s string) (State, bool) {
 	return "", false
 }
 
-// State derives the identity's enrollment state at time now. An outstanding
-// token decides the state even if an old credential is still recorded.
+// State derives the identity's enrollment state at time now. A working
+// credential decides: an identity that holds one is enrolled, even with an
+// outstanding token beside it (a controller allows that), because the
+// credential still logs in and only Reset ends it. Otherwise a valid token
+// is pending, an expired one expired, and nothing at all is none.
 func (i Identity) State(now time.Time) State {
-	if i.Enrollment != nil {
-		if now.Before(i.Enrollment.ExpiresAt) {
-			return StatePending
-		}
-		return StateExpired
-	}
-	if i.HasCredential {
+	switch {
+	case i.HasCredential:
 		return StateEnrolled
+	case i.Enrollment == nil:
+		return StateNone
+	case now.Before(i.Enrollment.ExpiresAt):
+		return StatePending
 	}
-	return StateNone
+	return StateExpired
+}
+
+// TokenValid reports whether the identity has an unused token that has not
+// expired, which can be delivered whatever the state.
+func (i Identity) TokenValid(now time.Time) bool {
+	return i.Enrollment != nil && now.Before(i.Enrollment.ExpiresAt)
 }

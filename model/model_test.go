@@ -23,7 +23,7 @@ func TestStateDerivation(t *testing.T) {
 		{"expired token", Identity{Enrollment: past}, StateExpired},
 		{"token expiring this instant", Identity{Enrollment: atNow}, StateExpired},
 		{"nothing", Identity{}, StateNone},
-		{"token beats an old credential", Identity{HasCredential: true, Enrollment: future}, StatePending},
+		{"a credential beside a token: the credential decides", Identity{HasCredential: true, Enrollment: future}, StateEnrolled},
 	}
 	for _, c := range cases {
 		if got := c.id.State(now); got != c.want {

@@ -29,9 +29,10 @@ func JSON(b []byte) []byte {
 	out := make([]byte, 0, len(b)+16)
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) {
-			if r > 0xffff {
-				r1, r2 := utf16.EncodeRune(r)
+		if r >= 0x20 && dropped(r) { // DEL, C1 and Cf: encoding/json escapes C0 in strings, and between tokens it is JSON's white space
+			// Above U+FFFF, JSON needs a UTF-16 surrogate pair; EncodeRune
+			// says U+FFFD for a rune that needs none.
+			if r1, r2 := utf16.EncodeRune(r); r1 != unicode.ReplacementChar {
 				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
 			} else {
 				out = fmt.Appendf(out, `\u%04x`, r)

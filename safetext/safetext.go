@@ -54,10 +54,10 @@ func Clean(s string) string {
 // "…" when it was cut. A width of 0 or less means no limit.
 func Line(s string, width int) string {
 	s = Clean(s)
-	if width <= 0 || ansi.StringWidth(s) <= width {
+	if width <= 0 {
 		return s
 	}
-	return ansi.Truncate(s, width, "…")
+	return ansi.Truncate(s, width, "…") // s itself when it fits
 }
 
 // Width is the number of terminal cells s takes once cleaned.
@@ -74,22 +74,16 @@ func isPlain(s string) bool {
 	return true
 }
 
-// dropped reports whether r is a control, a bidirectional control or an
-// invisible formatting character.
+// dropped reports whether r is a control or an invisible formatting
+// character. Unicode's Cc class is exactly the C0 controls, DEL and the C1
+// controls; its Cf class holds the bidi embeddings, overrides, isolates and
+// marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), the
+// zero-width characters (U+200B-U+200D, U+2060, U+FEFF), the soft hyphen,
+// the interlinear annotations (U+FFF9-U+FFFB) and the tag characters
+// (U+E0001, U+E0020-U+E007F). TestCleanTable lists each, so a change in
+// Go's Unicode tables would show.
 func dropped(r rune) bool {
-	if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
-		return true
-	}
-	switch {
-	case r >= 0x202a && r <= 0x202e, // bidi embeddings and overrides
-		r >= 0x2066 && r <= 0x2069,                           // bidi isolates
-		r == 0x200e || r == 0x200f || r == 0x061c,            // bidi marks
-		r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff, // zero-width
-		r == 0x00ad,                // soft hyphen
-		r >= 0xfff9 && r <= 0xfffb: // interlinear annotations
-		return true
-	}
-	return unicode.Is(unicode.Cf, r)
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 }
 
 // skipEscape skips the rest of an escape sequence whose ESC ended before i.
@@ -121,7 +115,7 @@ func skipCSI(s string, i int) int {
 		if c >= 0x40 && c <= 0x7e {
 			return i
 		}
-		if c < 0x20 || c > 0x3f && c < 0x40 {
+		if c < 0x20 {
 			// A control inside a CSI aborts it.
 			return i
 		}

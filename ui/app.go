@@ -23,6 +23,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 )
@@ -90,7 +91,7 @@ type App struct {
 // New returns the console's root model for one session.
 func New(opts Options) tea.Model {
 	opts = opts.withDefaults()
-	s := &session{opts: opts, tick: tea.Tick}
+	s := &session{opts: opts, tick: tea.Tick, term: delivery.TerminalFromEnv(opts.Terminal)}
 	if _, err := smtpConfig(opts); err != nil {
 		s.smtpErr = err // said on the email button, before the admin asks (identity.go)
 	}
@@ -134,7 +135,7 @@ func (a *App) restyle(isDark bool) {
 }
 
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, tea.RequestTerminalVersion, a.loadNetworks()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, askTerminal(), a.loadNetworks()}
 	for _, w := range a.s.opts.Warnings {
 		cmds = append(cmds, a.toasts.add(w, toastNote))
 	}
@@ -192,19 +193,26 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateSCP(msg); ok { // scpdownload.go
 		return cmd
 	}
+	if v, ok := msg.(tea.TerminalVersionMsg); ok {
+		a.s.terminal = v.Name // the clipboard's words (clipboard.go); learnTerminal takes it too
+	}
+	if ok, cmd := learnTerminal(&a.s.term, msg); ok {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
 		a.layout()
-		if t := a.top(); t != nil {
-			return t.Update(msg)
+		var cmd tea.Cmd
+		if d, ok := a.dialog.(imageDialog); ok {
+			cmd = d.redraw()
 		}
-		return nil
+		if t := a.top(); t != nil {
+			return tea.Batch(cmd, t.Update(msg))
+		}
+		return cmd
 	case tea.BackgroundColorMsg:
 		a.restyle(msg.IsDark())
-		return nil
-	case tea.TerminalVersionMsg:
-		a.s.terminal = msg.Name // clipboard.go
 		return nil
 	case tea.ColorProfileMsg:
 		// Without colours the QR code must be drawn by its glyphs alone.
@@ -481,7 +489,7 @@ func (a *App) identityLoaded(msg identityLoadedMsg) tea.Cmd {
 
 func (a *App) startAction(act model.Action) tea.Cmd {
 	v := a.editing()
-	if v == nil || v.busy != "" || !model.Allows(v.ident.State(a.s.now()), act) {
+	if v == nil || v.busy != "" || !v.ident.Allows(a.s.now(), act) {
 		return nil
 	}
 	if err := a.s.refusal(act); err != nil { // role.go
@@ -612,8 +620,9 @@ func (a *App) qrReady(msg qrReadyMsg) tea.Cmd {
 	if msg.err != nil {
 		return a.toasts.add(describeDeliveryErr("The QR code can't be shown", msg.err), toastProblem)
 	}
-	a.openDialog(newQRView(a.s, msg.identity, msg.code))
-	return nil
+	qv := newQRView(a.s, msg.identity, msg.code)
+	a.openDialog(qv)
+	return qv.redraw()
 }
 
 func (a *App) download(msg downloadRequestedMsg) tea.Cmd {

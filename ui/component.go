@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
 )
 
@@ -46,6 +47,8 @@ type session struct {
 	// set when its colour profile shows no colours (the QR code then
 	// relies on its glyphs).
 	isDark, monochrome bool
+	// term is what the admin's terminal can draw (termcaps.go).
+	term delivery.Terminal
 	// terminal is the terminal's answer to XTVERSION, if it gave one
 	// (clipboard.go).
 	terminal string

@@ -177,19 +177,23 @@ func TestQRViewDecodesToTheToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	want := fmt.Sprintf("the QR code needs %d×%d; this terminal is 80×24: enlarge it or use Download JWT", q.Width, q.Height+2)
+	want := fmt.Sprintf("the QR code needs %d×%d; this terminal is 80×24: enlarge it or use Download JWT", q.Width, q.Height+1)
 	if !strings.Contains(flat(hs.screen()), want) || strings.Contains(hs.screen(), "▀") {
 		t.Fatalf("at 80×24 the screen is not %q:\n%s", want, hs.screen())
 	}
 	checkFrame(t, hs, 80, 24)
-	// Just high enough (the console is never narrower than 80 columns).
-	hs.send(tea.WindowSizeMsg{Width: 80, Height: q.Height + 2})
-	if got, err := qrtest.Decode(hs.app.View().Content, qrtest.DarkTheme); err != nil || got != w.token {
-		t.Fatalf("at 80×%d the code does not decode: %v", q.Height+2, err)
-	}
-	checkFrame(t, hs, 80, q.Height+2)
+	// Just high enough (the console is never narrower than 80 columns):
+	// the code and one line of text under it.
 	hs.send(tea.WindowSizeMsg{Width: 80, Height: q.Height + 1})
-	if !strings.Contains(flat(hs.screen()), fmt.Sprintf("needs %d×%d; this terminal is 80×%d", q.Width, q.Height+2, q.Height+1)) {
+	if got, err := qrtest.Decode(hs.app.View().Content, qrtest.DarkTheme); err != nil || got != w.token {
+		t.Fatalf("at 80×%d the code does not decode: %v", q.Height+1, err)
+	}
+	if !strings.Contains(hs.screen(), "laptop-alice · half blocks · +/- form · token expires") {
+		t.Fatalf("at 80×%d the line under the code is not the compact one:\n%s", q.Height+1, hs.screen())
+	}
+	checkFrame(t, hs, 80, q.Height+1)
+	hs.send(tea.WindowSizeMsg{Width: 80, Height: q.Height})
+	if !strings.Contains(flat(hs.screen()), fmt.Sprintf("needs %d×%d; this terminal is 80×%d", q.Width, q.Height+1, q.Height)) {
 		t.Fatalf("one line short, the screen is:\n%s", hs.screen())
 	}
 	hs.send(tea.WindowSizeMsg{Width: 120, Height: 50})

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -75,6 +76,9 @@ type harness struct {
 	// clipboard (tea.SetClipboard's messages), which a program would write
 	// as OSC 52.
 	clipboard []tea.Msg
+	// raw is what the console wrote to the terminal past the renderer
+	// (tea.Raw: the QR code's images and its terminal queries).
+	raw []string
 }
 
 func newHarness(t *testing.T, opts Options, w, h int) *harness {
@@ -113,7 +117,16 @@ func (hs *harness) run(cmd tea.Cmd) {
 		// frame shown in goldens stays the first.
 	case tea.QuitMsg:
 		hs.quit = true
+	case tea.RawMsg:
+		hs.raw = append(hs.raw, fmt.Sprint(msg.Msg))
 	default:
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeOf(tea.Cmd(nil)) {
+			// tea.Sequence's message: its commands, in order.
+			for i := range v.Len() {
+				hs.run(v.Index(i).Interface().(tea.Cmd))
+			}
+			return
+		}
 		if reflect.TypeOf(msg).String() == "tea.setClipboardMsg" {
 			hs.clipboard = append(hs.clipboard, msg)
 			return

@@ -74,7 +74,7 @@ func newIdentityScreen(s *session, network string, ident model.Identity) *identi
 // offers exactly the actions its state allows.
 func (v *identityScreen) setIdentity(ident model.Identity) {
 	v.ident, v.retry = ident, retry{}
-	actions := model.Actions(ident.State(v.s.now()))
+	actions := ident.Actions(v.s.now())
 	if !slices.Equal(actions, v.actions) {
 		// A new state (the identity opened, or reset, reissued, deleted):
 		// the focus starts on a safe action, never on a destructive one.
@@ -107,7 +107,7 @@ func (v *identityScreen) firstSafe() int {
 
 func (v *identityScreen) enableKeys() {
 	for _, a := range actionOrder {
-		v.keys.Actions[a].SetEnabled(v.busy == "" && model.Allows(v.ident.State(v.s.now()), a) && v.s.refusal(a) == nil)
+		v.keys.Actions[a].SetEnabled(v.busy == "" && v.ident.Allows(v.s.now(), a) && v.s.refusal(a) == nil)
 	}
 	has := v.busy == "" && len(v.actions) > 0
 	v.keys.Press.SetEnabled(has)
@@ -202,12 +202,17 @@ func (v *identityScreen) View() string {
 	switch {
 	case id.Enrollment == nil:
 		field("Token", st.Muted.Render("none"))
-	case state == model.StateExpired:
+	case !id.TokenValid(now):
 		exp := id.Enrollment.ExpiresAt
 		field("Token", st.Expired.Render("expired "+fmtDateTime(exp, loc)+" ("+model.Relative(exp, now)+")"))
 	default:
 		exp := id.Enrollment.ExpiresAt
 		field("Token", "expires "+fmtDateTime(exp, loc)+" ("+model.Relative(exp, now)+")")
+	}
+	if state == model.StateEnrolled && id.Enrollment != nil {
+		// Both facts: the credential still logs in (only Reset ends it),
+		// and an unused token is outstanding beside it.
+		field("", st.Muted.Render("an unused token is outstanding beside the credential, which still works until reset"))
 	}
 	if id.EnrolledAt.IsZero() {
 		field("Enrolled", st.Muted.Render("never"))
@@ -216,6 +221,9 @@ func (v *identityScreen) View() string {
 	}
 	field("Sessions", plural(id.ActiveSessions, "active session", "active sessions"))
 
+	if why := id.Refusal(now, model.ActionReset); id.SignedIn && why != "" {
+		b.WriteString("\n" + st.Muted.Width(max(20, v.width-2)).Render("Reset isn't offered: "+why) + "\n")
+	}
 	b.WriteString("\n")
 	if len(v.actions) == 0 {
 		b.WriteString(st.Muted.Render("No enrollment actions: this identity has no token and no credential."))

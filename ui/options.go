@@ -28,10 +28,6 @@ type Options struct {
 	// SSH server authorized the session's key ("carol · viewer"); shown in
 	// the sidebar. "" shows nothing (the local console).
 	SignedIn string
-	// Term is the TERM of the admin's terminal (under the SSH server, the
-	// session's pty's): with its answer to XTVERSION it tells whether the
-	// terminal takes the token on its clipboard (clipboard.go).
-	Term string
 	// NoColor is set when NO_COLOR is: the console then draws no colours and
 	// relies on words and markers alone.
 	NoColor bool
@@ -53,6 +49,13 @@ type Options struct {
 	// (for a "~/" folder); nil means none. Under the SSH server it must read
 	// the server's environment, never the client's.
 	Getenv func(string) string
+	// Terminal reads the environment of the terminal the admin sits at:
+	// TERM, TERM_PROGRAM, LC_TERMINAL, VTE_VERSION, WT_SESSION, TMUX, STY
+	// and IDCON_QR (a QR code form to use), which say how Show QR code can
+	// draw. Locally it is the process's environment; under the SSH server
+	// the session's (its pty's TERM and what the client sent). nil means
+	// none.
+	Terminal func(string) string
 	// Timeout bounds every backend call; zero means 15 seconds.
 	Timeout time.Duration
 	// SendTimeout bounds sending one email; zero means
@@ -94,6 +97,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }
+	}
+	if o.Terminal == nil {
+		o.Terminal = func(string) string { return "" }
 	}
 	return o
 }

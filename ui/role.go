@@ -55,5 +55,5 @@ func shortRefusal(err error) string {
 // earns the reason rather than silence.
 func (v *identityScreen) refusedKey(km tea.KeyPressMsg, a model.Action) bool {
 	return slices.Contains(v.keys.Actions[a].Keys(), km.String()) &&
-		model.Allows(v.ident.State(v.s.now()), a) && v.s.refusal(a) != nil
+		v.ident.Allows(v.s.now(), a) && v.s.refusal(a) != nil
 }

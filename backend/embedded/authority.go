@@ -51,7 +51,7 @@ func (s *Store) Enroll(ctx context.Context, jwtText string, csrDER []byte) (Enro
 	}
 
 	var out Enrolled
-	err = s.write(ctx, "enrolling", func(tx *sql.Tx, now time.Time) error {
+	err = s.writeRetiring(ctx, "enrolling", func(tx *sql.Tx, now time.Time) error {
 		n, err := scanNetwork(tx.QueryRowContext(ctx, `SELECT `+networkColumns+` FROM networks WHERE key_id = ?`, claims.KeyID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return classed(backend.ErrNotFound, ErrNotAToken,

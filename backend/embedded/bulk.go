@@ -421,6 +421,7 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 	if err := tx.Commit(); err != nil {
 		return false, undone(changed, s.fail(ctx, what, err))
 	}
+	s.forgetRetired()
 	return more, stop
 }
 
@@ -454,10 +455,7 @@ func (s *Store) bulkOne(ctx context.Context, tx *sql.Tx, st *bulkStatements, n *
 		if _, rerr := tx.ExecContext(ctx, `RELEASE bulk_one`); rerr != nil {
 			return r, rerr
 		}
-		if backend.Kind(err) == nil {
-			err = s.fail(ctx, c.ident.Name, err)
-		}
-		r.Err = err
+		r.Err = s.fail(ctx, c.ident.Name, err) // a classed error passes as it is
 		return r, nil
 	}
 	if _, err := tx.ExecContext(ctx, `RELEASE bulk_one`); err != nil {

@@ -99,6 +99,9 @@ func collect(t *testing.T, b backend.Bulker, net string, sel backend.Selection, 
 // the reset changes exactly the eligible identities, each completely; the
 // per-identity fallback does the same on an identical network.
 func TestBulkResetAllMatching(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 2 x 3000 identities: not in -short runs (make mutate)")
+	}
 	ctx := t.Context()
 	clock := newFakeClock(t0)
 	fast := openStore(t, filepath.Join(t.TempDir(), "fast.db"), clock)
@@ -472,5 +475,77 @@ func BenchmarkBulkReset(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// TestBulkSelectionsShort covers, on a handful of identities, what the big
+// bulk test covers at scale (and -short skips): a filter narrows the
+// selection, the summary counts the sessions a reset drops, a state filter
+// equal to the action's state selects, and a list of IDs is taken as given.
+func TestBulkSelectionsShort(t *testing.T) {
+	s, clock, net := testStore(t)
+	ctx := t.Context()
+	fx := &fixture{s: s, clock: clock}
+	enrolled := func(name string, sessions int) model.Identity {
+		tok := mustCreate(t, s, net.ID, name, clock.Now().Add(day))
+		fx.Enroll(t, net.ID, tok.Identity.ID)
+		if sessions > 0 {
+			fx.Connect(t, net.ID, tok.Identity.ID, sessions)
+		}
+		return mustGet(t, s, net.ID, tok.Identity.ID)
+	}
+	labA := enrolled("lab-a", 2)
+	labB := enrolled("lab-b", 1)
+	home := enrolled("home-c", 4)
+	mustCreate(t, s, net.ID, "lab-pending", clock.Now().Add(day))
+	exp := clock.Now().Add(3 * day)
+
+	sel := backend.Selection{All: true, Filter: "LAB"}
+	sum, err := s.Summarize(ctx, net.ID, sel, model.ActionReset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Selected != 3 || sum.Eligible != 2 || sum.Skipped != 1 || sum.Sessions != 3 ||
+		sum.ByState[model.StateEnrolled] != 2 || sum.ByState[model.StatePending] != 1 {
+		t.Errorf("Summarize(filter LAB, reset) = %+v, want 3 selected, 2 eligible, 1 skipped, 3 sessions", sum)
+	}
+	sum, err = s.Summarize(ctx, net.ID, backend.Selection{All: true}, model.ActionReissue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Selected != 4 || sum.Eligible != 0 || sum.Sessions != 0 {
+		t.Errorf("Summarize(all, reissue) = %+v, want 4 selected, none eligible, no sessions", sum)
+	}
+
+	sel.State = model.StateEnrolled
+	results, err := collect(t, s, net.ID, sel, model.ActionReset, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	dropped := 0
+	for _, r := range results {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Identity.Name, r.Err)
+		}
+		names = append(names, r.Identity.Name)
+		dropped += r.Token.SessionsDropped
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"lab-a", "lab-b"}) || dropped != 3 {
+		t.Errorf("reset of enrolled LAB: %v, %d sessions dropped; want lab-a, lab-b and 3", names, dropped)
+	}
+	for _, x := range []model.Identity{labA, labB} {
+		if got := mustGet(t, s, net.ID, x.ID); got.State(clock.Now()) != model.StatePending || got.ActiveSessions != 0 {
+			t.Errorf("%s after the reset: %s, %d sessions", x.Name, got.State(clock.Now()), got.ActiveSessions)
+		}
+	}
+	if got := mustGet(t, s, net.ID, home.ID); got.State(clock.Now()) != model.StateEnrolled || got.ActiveSessions != 4 {
+		t.Errorf("home-c, outside the filter, was changed: %s, %d sessions", got.State(clock.Now()), got.ActiveSessions)
+	}
+
+	results, err = collect(t, s, net.ID, backend.Selection{IDs: []string{home.ID, home.ID}}, model.ActionReset, exp)
+	if err != nil || len(results) != 1 || results[0].Err != nil || results[0].Identity.ID != home.ID || results[0].Token.SessionsDropped != 4 {
+		t.Errorf("reset of [home-c, home-c]: %+v, %v; want home-c once, 4 sessions dropped", results, err)
 	}
 }

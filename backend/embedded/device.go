@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -70,9 +71,7 @@ func EnrollToDir(ctx context.Context, s *Store, jwtText string, outDir string) (
 		return Enrolled{}, backend.Invalid("can't write %s: %v", keyPath, err)
 	}
 	_, werr := kf.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	if cerr := kf.Close(); werr == nil {
-		werr = cerr
-	}
+	werr = cmp.Or(werr, kf.Close()) // both run; the first error is the one said
 	if werr != nil {
 		os.Remove(keyPath)
 		return Enrolled{}, backend.Invalid("can't write %s: %v", keyPath, werr)

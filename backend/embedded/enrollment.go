@@ -193,7 +193,7 @@ func wrongState(x model.Identity, st model.State, a model.Action) string {
 // transaction.
 func (s *Store) ResetEnrollment(ctx context.Context, network, id string, revision int64, expiresAt time.Time) (backend.Token, error) {
 	var out backend.Token
-	err := s.write(ctx, "resetting the enrollment of "+quote(id), func(tx *sql.Tx, now time.Time) error {
+	err := s.writeRetiring(ctx, "resetting the enrollment of "+quote(id), func(tx *sql.Tx, now time.Time) error {
 		n, err := networkByID(ctx, tx, network)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Store) ResetEnrollment(ctx context.Context, network, id string, revisio
 // expiring at expiresAt; the old one is refused from then on.
 func (s *Store) ReissueEnrollment(ctx context.Context, network, id string, revision int64, expiresAt time.Time) (backend.Token, error) {
 	var out backend.Token
-	err := s.write(ctx, "reissuing the token of "+quote(id), func(tx *sql.Tx, now time.Time) error {
+	err := s.writeRetiring(ctx, "reissuing the token of "+quote(id), func(tx *sql.Tx, now time.Time) error {
 		n, err := networkByID(ctx, tx, network)
 		if err != nil {
 			return err
@@ -265,7 +265,7 @@ func (s *Store) ReissueEnrollment(ctx context.Context, network, id string, revis
 // identity is then in state none.
 func (s *Store) DeleteEnrollment(ctx context.Context, network, id string, revision int64) (model.Identity, error) {
 	var out model.Identity
-	err := s.write(ctx, "deleting the token of "+quote(id), func(tx *sql.Tx, now time.Time) error {
+	err := s.writeRetiring(ctx, "deleting the token of "+quote(id), func(tx *sql.Tx, now time.Time) error {
 		x, err := identityByID(ctx, tx, network, id)
 		if err != nil {
 			return err

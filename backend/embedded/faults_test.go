@@ -165,6 +165,9 @@ func TestMutationWaitsForAnotherWriter(t *testing.T) {
 // has changed; when it is held past the busy timeout (a process stuck
 // mid-change) the message names the database and says to try again.
 func TestMutationGivesUpOnAStuckLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 5 s busy timeout: not in -short runs (make mutate)")
+	}
 	s, net, x := faultStore(t)
 	before := snapshot(t, s.Path())
 	holdWriteLock(t, s.Path())

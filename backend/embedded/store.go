@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -70,7 +71,9 @@ func Open(path string, opts Options) (*Store, error) {
 	// read-write transaction BEGIN IMMEDIATE (read-only ones stay deferred).
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + url.Values{
 		"_txlock": {"immediate"},
-		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"},
+		// secure_delete: a retired token's JWT (a secret) is overwritten
+		// with zeros, not left in the file's free space.
+		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "secure_delete(1)"},
 		"_dqs":    {"0"},
 	}.Encode()
 	db, err := sql.Open("sqlite", dsn)
@@ -175,6 +178,41 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx, now 
 		return s.fail(ctx, what, err)
 	}
 	return nil
+}
+
+// writeRetiring is write for a change that retires tokens: once it is
+// committed, the WAL's older copies of the changed pages, which still hold
+// the retired JWTs, are checkpointed away (see forgetRetired).
+func (s *Store) writeRetiring(ctx context.Context, what string, fn func(tx *sql.Tx, now time.Time) error) error {
+	if err := s.write(ctx, what, fn); err != nil {
+		return err
+	}
+	s.forgetRetired()
+	return nil
+}
+
+// forgetRetired truncates the WAL after a change that retired tokens.
+// secure_delete zeroes a retired JWT in the pages the change wrote, but the
+// WAL keeps the earlier copies of those pages until it is checkpointed and
+// reset. This never waits: if another connection is reading or writing, the
+// checkpoint gives up at once and the WAL is left for the next retirement,
+// or the last Close, to clear.
+func (s *Store) forgetRetired() {
+	ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
+	defer cancel()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return
+	}
+	conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) //nolint:errcheck // best effort, see above
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout.Milliseconds())); err != nil {
+		// Don't hand a connection that would never wait back to the pool.
+		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck
+	}
 }
 
 // read runs fn in a read-only (deferred) transaction: one consistent

@@ -30,7 +30,7 @@ type members struct {
 
 func newMembers(t *testing.T) *members {
 	t.Helper()
-	m := &members{fake: zitifake.Start(t, zitifake.At(epoch))}
+	m := &members{fake: zitifake.Start(t, zitifake.At(epoch), zitifake.AdminUnlisted())}
 	s, err := embedded.Open(filepath.Join(t.TempDir(), "idcon.db"), embedded.Options{Now: m.fake.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	w := &world{}
 	ready := nffake.Network{ID: "net-ready", Name: "Branch Offices", Status: "PROVISIONED"}
 	if o.controller {
-		w.ctrl = zitifake.Start(t, zitifake.At(testEpoch))
+		w.ctrl = zitifake.Start(t, zitifake.At(testEpoch), zitifake.AdminUnlisted())
 		ready.Controller = &nffake.Controller{URL: w.ctrl.URL, CA: w.ctrl.CAPEM, Username: w.ctrl.Username, Password: w.ctrl.Password}
 		w.now, w.adv = w.ctrl.Now, w.ctrl.Advance
 	} else {

@@ -94,9 +94,22 @@ func FetchCA(ctx context.Context, controller string) (pemBundle []byte, fingerpr
 	if len(presented) == 0 {
 		return nil, "", backend.Unavailable("the controller presented no certificate")
 	}
+	// The bundle is a chain, not a set of anchors: a real controller's
+	// holds an intermediate and the root. Only its self-signed
+	// certificates are roots; the rest are intermediates, so the chain ends
+	// at the root (whose fingerprint the controller's CA file has).
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	nroots := 0
 	for _, c := range certs {
-		roots.AddCert(c)
+		if isSelfSigned(c) {
+			roots.AddCert(c)
+			nroots++
+		} else {
+			inter.AddCert(c)
+		}
+	}
+	if nroots == 0 {
+		return nil, "", backend.Unavailable("the controller's CA bundle holds no root (self-signed) certificate: don't pin it")
 	}
 	for _, c := range presented[1:] {
 		inter.AddCert(c)
@@ -115,6 +128,30 @@ func FetchCA(ctx context.Context, controller string) (pemBundle []byte, fingerpr
 		_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	}
 	return out.Bytes(), Fingerprint(root), nil
+}
+
+// isSelfSigned reports whether c is a root: issued by itself, and its
+// signature verifies with its own key.
+func isSelfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
+}
+
+// BundleFingerprints lists the SHA-256 fingerprints of every certificate
+// in a PEM bundle FetchCA returned, so that an admin may pin by the root's
+// (what `openssl x509 -fingerprint -sha256` prints for the controller's
+// CA file) or an intermediate's.
+func BundleFingerprints(pemBundle []byte) []string {
+	var out []string
+	for rest := pemBundle; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return out
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			out = append(out, Fingerprint(c))
+		}
+	}
 }
 
 // Fingerprint is a certificate's SHA-256 fingerprint as openssl prints it.

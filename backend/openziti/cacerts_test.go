@@ -7,6 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/idcon/idcon/backend"
@@ -20,11 +24,14 @@ func TestFetchCAThenPin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FetchCA: %v", err)
 	}
-	if !bytes.Equal(got, f.CAPEM) {
-		t.Errorf("FetchCA returned\n%s\nwant the fake's CA\n%s", got, f.CAPEM)
+	// The bundle is the chain the controller sent: intermediate and root.
+	if !bytes.Contains(got, f.CAPEM) || !bytes.Contains(got, zitifake.PEM(f.Intermediate)) {
+		t.Errorf("FetchCA returned\n%s\nwant the fake's intermediate and root", got)
 	}
-	if want := Fingerprint(f.CA); fp != want || len(fp) != 95 {
-		t.Errorf("fingerprint %s, want %s", fp, want)
+	// The fingerprint is the root's, as openssl prints it for the CA file
+	// the controller's admin hands out (an oracle of its own).
+	if want := opensslFingerprint(t, f.CAFile); fp != want {
+		t.Errorf("fingerprint %s, want the root's %s (openssl)", fp, want)
 	}
 	// Pinning what FetchCA returned is enough to talk to the controller.
 	cfg := configFor(f)
@@ -89,4 +96,44 @@ func wrap64(s string) []byte {
 	}
 	b.WriteString(s + "\n")
 	return b.Bytes()
+}
+
+// opensslFingerprint is what `openssl x509 -fingerprint -sha256` prints for
+// the certificate in file.
+func opensslFingerprint(t *testing.T, file string) string {
+	t.Helper()
+	out, err := exec.Command("openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", file).Output()
+	if err != nil {
+		t.Skipf("openssl: %v", err)
+	}
+	_, fp, ok := strings.Cut(strings.TrimSpace(string(out)), "=")
+	if !ok {
+		t.Fatalf("openssl printed %q", out)
+	}
+	return fp
+}
+
+// The recorded bundle of a real controller: its self-signed certificate is
+// the root (the fingerprint its README gives for the CA file), the other
+// the intermediate.
+func TestRecordedBundleIsAChain(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "openziti", "real-v2.0.3", "est-cacerts.p7b.b64"))
+	if err != nil {
+		t.Skipf("no recordings: %v", err)
+	}
+	certs, err := parseCACerts(raw)
+	if err != nil || len(certs) != 2 {
+		t.Fatalf("parse: %d certificates, %v", len(certs), err)
+	}
+	const root = "BD:77:82:4E:78:C9:24:55:69:8A:B8:8F:E3:E7:DF:D7:B9:5D:B8:0A:D4:C9:E5:E6:74:47:C2:74:46:9A:59:DB"
+	const inter = "C8:F9:39:56:08:7E:7F:1C:53:EA:CC:AB:D5:79:C9:DC:7D:6A:B4:84:C2:B6:A7:18:E5:7F:F2:02:64:DB:C8:15"
+	for _, c := range certs {
+		fp := Fingerprint(c)
+		if want := fp == root; isSelfSigned(c) != want {
+			t.Errorf("%s (%s): self-signed %v, want %v", c.Subject, fp, isSelfSigned(c), want)
+		}
+		if fp != root && fp != inter {
+			t.Errorf("unexpected certificate %s", fp)
+		}
+	}
 }

@@ -80,6 +80,10 @@ type Client struct {
 	mu    sync.Mutex // guards token; held while logging in
 	token string
 
+	selfMu  sync.Mutex // guards selfID, selfSet
+	selfID  string     // the identity the client is signed in as
+	selfSet bool
+
 	keyMu      sync.Mutex // guards signingKey
 	signingKey string
 }
@@ -302,4 +306,51 @@ func errorsAs[T error](err error) (T, bool) {
 	var t T
 	ok := errors.As(err, &t)
 	return t, ok
+}
+
+// self is the identity this client is signed in as, from GET
+// /current-api-session (asked once; a real controller answers it though
+// the spec lists only DELETE). "" when the controller doesn't say: then
+// nothing is refused as a self-reset, and the controller decides.
+func (c *Client) self(ctx context.Context) (string, error) {
+	c.selfMu.Lock()
+	if c.selfSet {
+		defer c.selfMu.Unlock()
+		return c.selfID, nil
+	}
+	c.selfMu.Unlock()
+	var cur envelope[struct {
+		IdentityID string `json:"identityId"`
+		Identity   struct {
+			ID string `json:"id"`
+		} `json:"identity"`
+	}]
+	err := c.call(ctx, http.MethodGet, "/current-api-session", nil, nil, &cur)
+	var kind error
+	switch {
+	case err == nil:
+	case errors.Is(err, backend.ErrNotFound), errors.Is(err, backend.ErrInvalid):
+		// Not served here: unknown.
+	default:
+		kind = err
+	}
+	if kind != nil {
+		return "", kind
+	}
+	id := cur.Data.IdentityID
+	if id == "" {
+		id = cur.Data.Identity.ID
+	}
+	c.selfMu.Lock()
+	defer c.selfMu.Unlock()
+	c.selfID, c.selfSet = id, true
+	return id, nil
+}
+
+// knownSelf is self as far as it is known already ("" before the first
+// call).
+func (c *Client) knownSelf() string {
+	c.selfMu.Lock()
+	defer c.selfMu.Unlock()
+	return c.selfID
 }

@@ -16,7 +16,7 @@ var testEpoch = time.Date(2031, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
 // newFake starts a fake controller on the test's clock.
 func newFake(t testing.TB) *zitifake.Controller {
 	t.Helper()
-	return zitifake.Start(t, zitifake.At(testEpoch))
+	return zitifake.Start(t, zitifake.At(testEpoch), zitifake.AdminUnlisted())
 }
 
 // configFor is a client configuration for the fake, on its clock.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/idcon/idcon/backend"
@@ -123,20 +124,38 @@ func (c *Client) prepare(ctx context.Context, id string, revision int64, action 
 	if m.Revision != revision {
 		return nil, model.Identity{}, backend.Conflict("%q changed since it was loaded: reload it and try again", w.Name)
 	}
-	if st := m.State(c.now()); !model.Allows(st, action) {
-		return nil, model.Identity{}, backend.Conflict("%q is %s: %s is not possible in that state", w.Name, st, action.Title())
+	if action == model.ActionReset && m.SignedIn {
+		// Refused before anything changes: the re-enroll would end this
+		// very session, and the new token could not be read back (a
+		// controller's only admin would be locked out).
+		return nil, model.Identity{}, backend.SignedIn("%q: %s", w.Name, m.Refusal(c.now(), action))
+	}
+	if !m.Allows(c.now(), action) {
+		return nil, model.Identity{}, backend.Conflict("%q is %s: %s is not possible in that state", w.Name, m.State(c.now()), action.Title())
 	}
 	return w, m, nil
 }
 
-// ResetEnrollment reverts the identity's credential to a new one-time token
-// (POST /authenticators/{id}/re-enroll, which deletes the authenticator and
-// the API sessions that logged in with it), then deletes every API session
-// the identity still has. SessionsDropped is the number of sessions it had
-// when the reset began, or the number deleted afterwards if more (sessions
-// may open meanwhile). The controller does the re-enroll atomically; if
-// deleting leftover sessions fails, the token has been issued all the same
-// and comes back with the error.
+// ResetEnrollment ends every credential of the identity and gives it a new
+// one-time token. A real controller's identity may hold several
+// authenticators (a certificate per enrolled token, a password) while
+// identityDetail names one of each method, and re-enroll acts on one
+// authenticator only; so, step by step (docs/CONTROLLERS.md):
+//
+//  1. list every authenticator (GET /authenticators?filter=identity="ID");
+//  2. delete any outstanding enrollment (a re-enroll beside one gets 409);
+//  3. re-enroll one authenticator (a certificate if there is one: the new
+//     token is an ott; a password only: a updb token, as the controller
+//     makes it), which deletes it and its API sessions;
+//  4. delete every other authenticator;
+//  5. revoke the identity (POST /revocations; best effort: recorded not to
+//     end legacy API sessions, but it does end OIDC tokens);
+//  6. delete every API session left;
+//  7. list the authenticators and sessions again: if any is left, the reset
+//     is reported as incomplete, saying what still works and what to do,
+//     never as done.
+//
+// The identity idcon is signed in as is refused before anything changes.
 func (c *Client) ResetEnrollment(ctx context.Context, network, id string, revision int64, expiresAt time.Time) (backend.Token, error) {
 	if err := c.checkNetwork(network); err != nil {
 		return backend.Token{}, err
@@ -151,20 +170,108 @@ func (c *Client) ResetEnrollment(ctx context.Context, network, id string, revisi
 		return backend.Token{}, err
 	}
 	before := m.ActiveSessions
-	err = c.reEnroll(ctx, w.authenticatorID(), expiresAt)
+	auths, err := c.authenticatorsOf(ctx, id)
+	if err != nil {
+		return backend.Token{}, err
+	}
+	if len(auths) == 0 {
+		return backend.Token{}, backend.Conflict("%q's credential changed meanwhile: reload it and try again", w.Name)
+	}
+	for _, e := range []*enrollmentWire{w.Enrollment.OTT, w.Enrollment.OTTCA, w.Enrollment.UPDB} {
+		if e != nil && e.ID != "" {
+			if err := c.deleteEnrollment(ctx, e.ID); err != nil && !errors.Is(err, backend.ErrNotFound) {
+				return backend.Token{}, fmt.Errorf("nothing was reset: removing %q's outstanding token failed: %w", w.Name, err)
+			}
+		}
+	}
+	pick := 0
+	for i, a := range auths {
+		if a.Method == "cert" {
+			pick = i
+			break
+		}
+	}
+	err = c.reEnroll(ctx, auths[pick].ID, expiresAt)
 	if errors.Is(err, backend.ErrNotFound) {
 		return backend.Token{}, backend.Conflict("%q's credential changed meanwhile: reload it and try again", w.Name)
 	}
 	if err != nil {
 		return backend.Token{}, err
 	}
+	var problems []string
+	for i, a := range auths {
+		if i == pick {
+			continue
+		}
+		if err := c.call(ctx, http.MethodDelete, "/authenticators/"+url.PathEscape(a.ID), nil, nil, nil); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			problems = append(problems, fmt.Sprintf("deleting its %s authenticator %s failed (%v)", a.Method, a.ID, err))
+		}
+	}
+	_ = c.call(ctx, http.MethodPost, "/revocations", nil, map[string]string{"id": id, "type": "IDENTITY"}, nil)
 	dropped, dropErr := c.dropSessions(ctx, id)
+	if dropErr != nil {
+		problems = append(problems, fmt.Sprintf("ending its sessions failed (%v)", dropErr))
+	}
+	if left := c.stillWorking(ctx, id); left != "" {
+		return backend.Token{}, backend.Unavailable("the reset of %q is incomplete: %s still work%s; reset it again, or remove them with the controller's own tools",
+			w.Name, left, problemsNote(problems))
+	}
+	_ = c.writeRevision(ctx, id)
 	tok, err := c.tokenOf(ctx, id)
 	tok.SessionsDropped = max(before, dropped)
-	if dropErr != nil {
-		return tok, backend.Unavailable("the enrollment was reset and a new token issued, but some sessions could not be ended: %v", dropErr)
-	}
 	return tok, err
+}
+
+// problemsNote adds what failed to an incomplete reset's message.
+func problemsNote(problems []string) string {
+	if len(problems) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(problems, "; ") + ")"
+}
+
+// authenticatorsOf lists every authenticator of an identity.
+func (c *Client) authenticatorsOf(ctx context.Context, id string) ([]subRecord, error) {
+	var out []subRecord
+	err := c.eachRecord(ctx, "/authenticators", []string{id}, func(r *subRecord) { out = append(out, *r) })
+	return out, err
+}
+
+// stillWorking says what of the identity still works after a reset: its
+// credentials and sessions ("" for none, as a reset must leave it). A
+// check that can't be made counts as something left.
+func (c *Client) stillWorking(ctx context.Context, id string) string {
+	auths, err := c.authenticatorsOf(ctx, id)
+	if err != nil {
+		return "its credentials could not be checked (" + err.Error() + ") and may"
+	}
+	sessions := 0
+	err = c.eachRecord(ctx, "/api-sessions", []string{id}, func(*subRecord) { sessions++ })
+	if err != nil {
+		return "its sessions could not be checked (" + err.Error() + ") and may"
+	}
+	var parts []string
+	byMethod := map[string]int{}
+	for _, a := range auths {
+		byMethod[a.Method]++
+	}
+	for _, m := range []string{"cert", "updb"} {
+		switch n := byMethod[m]; {
+		case n == 0:
+		case m == "cert":
+			parts = append(parts, fmt.Sprintf("%d certificate(s)", n))
+		default:
+			parts = append(parts, fmt.Sprintf("%d password(s)", n))
+		}
+		delete(byMethod, m)
+	}
+	for m, n := range byMethod {
+		parts = append(parts, fmt.Sprintf("%d %s authenticator(s)", n, m))
+	}
+	if sessions > 0 {
+		parts = append(parts, fmt.Sprintf("%d API session(s)", sessions))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // dropSessions deletes every API session of the identity and says how many
@@ -223,6 +330,7 @@ func (c *Client) ReissueEnrollment(ctx context.Context, network, id string, revi
 	if err != nil {
 		return backend.Token{}, err
 	}
+	_ = c.writeRevision(ctx, id)
 	return c.tokenOf(ctx, id)
 }
 
@@ -245,11 +353,9 @@ func (c *Client) DeleteEnrollment(ctx context.Context, network, id string, revis
 	if err != nil {
 		return model.Identity{}, err
 	}
-	// The deleted enrollment was the identity's newest record; writing the
-	// identity (its own role attributes, unchanged) moves its updatedAt so
-	// the revision still grows (see identityWire.revision). The deletion
-	// stands if this fails: the revision has changed all the same.
-	_ = c.touchIdentity(ctx, w)
+	// The deletion stands if counting it fails: the revision has changed
+	// all the same (revision.go).
+	_ = c.writeRevision(ctx, id)
 	w, err = c.getIdentity(ctx, id)
 	if err != nil {
 		return model.Identity{}, err
@@ -268,8 +374,8 @@ func (c *Client) TokenJWT(ctx context.Context, network, id string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	if st := c.state(w); st != model.StatePending {
-		return "", backend.Conflict("%q is %s: it has no valid unused token", w.Name, st)
+	if m := c.toModel(w, related{}); !m.TokenValid(c.now()) {
+		return "", backend.Conflict("%q is %s: it has no valid unused token", w.Name, m.State(c.now()))
 	}
 	e := w.current()
 	if e.JWT == "" {
@@ -291,14 +397,4 @@ func (c *Client) refreshEnrollment(ctx context.Context, enrollmentID string, exp
 
 func (c *Client) deleteEnrollment(ctx context.Context, enrollmentID string) error {
 	return c.call(ctx, http.MethodDelete, "/enrollments/"+url.PathEscape(enrollmentID), nil, nil, nil)
-}
-
-// touchIdentity writes the identity's role attributes back unchanged, which
-// moves its updatedAt.
-func (c *Client) touchIdentity(ctx context.Context, w *identityWire) error {
-	attrs := w.RoleAttributes
-	if attrs == nil {
-		attrs = []string{}
-	}
-	return c.call(ctx, http.MethodPatch, "/identities/"+url.PathEscape(w.ID), nil, map[string]any{"roleAttributes": attrs}, nil)
 }

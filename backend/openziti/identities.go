@@ -2,11 +2,8 @@ package openziti
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -117,60 +114,11 @@ func (w *identityWire) email() string {
 	return s
 }
 
-// revisionHashBits is how many low bits of a revision distinguish states
-// that share their newest timestamp.
-const revisionHashBits = 10
-
-// revision derives the identity's revision from the controller's records.
-// The controller keeps no version number, and an identity's enrollments and
-// authenticators are records of their own whose changes don't move the
-// identity's updatedAt; so the revision's high bits are the newest
-// createdAt/updatedAt (in microseconds) of the identity, its outstanding
-// enrollments and its authenticators (newest holds those records' times, by
-// record ID), and its low bits a hash of what the actions depend on
-// (enrollment ids, tokens and expiries, authenticator ids). Every change
-// the console or a device makes creates or updates one of those records, so
-// the revision grows with each (as long as the controller's clock does;
-// current controllers report milliseconds). Deleting an enrollment removes
-// the newest record instead, so DeleteEnrollment writes the identity
-// afterwards to keep the revision growing; a deletion by another tool still
-// changes the revision, but may lower it. Equal revisions mean nothing
-// changed; revisions order the changes made through idcon and by devices.
-func (w *identityWire) revision(newest map[string]time.Time) int64 {
-	top := w.UpdatedAt.Time
-	h := sha256.New()
-	for _, e := range []struct {
-		kind string
-		e    *enrollmentWire
-	}{{"ott", w.Enrollment.OTT}, {"ottca", w.Enrollment.OTTCA}, {"updb", w.Enrollment.UPDB}} {
-		if e.e != nil {
-			fmt.Fprintf(h, "%s %q %q %q %d\n", e.kind, e.e.ID, e.e.Token, e.e.JWT, e.e.ExpiresAt.UnixNano())
-			top = later(top, newest[e.e.ID])
-		}
-	}
-	if a := w.Authenticators.Cert; a != nil {
-		fmt.Fprintf(h, "cert %q %q\n", a.ID, a.Fingerprint)
-		top = later(top, newest[a.ID])
-	}
-	if a := w.Authenticators.UPDB; a != nil {
-		fmt.Fprintf(h, "updb %q %q\n", a.ID, a.Username)
-		top = later(top, newest[a.ID])
-	}
-	low := int64(binary.BigEndian.Uint64(h.Sum(nil)) & (1<<revisionHashBits - 1))
-	return max(top.UnixMicro(), 0)<<revisionHashBits | low
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
 // subRecord is what idcon reads of an enrollment, authenticator or API
 // session record.
 type subRecord struct {
 	ID         string `json:"id"`
+	Method     string `json:"method"`
 	IdentityID string `json:"identityId"`
 	Identity   struct {
 		ID string `json:"id"`
@@ -186,29 +134,26 @@ func (r *subRecord) identityID() string {
 	return r.Identity.ID
 }
 
-// related is what the identities' other records add to them: the newest
-// time of each enrollment and authenticator record, their creation times,
-// and the number of API sessions of each identity.
+// related is what the identities' other records add to them: every
+// authenticator of each identity (identityDetail names at most one per
+// method, a real controller keeps several) and the number of API sessions
+// of each.
 type related struct {
-	newest   map[string]time.Time // record ID → the later of createdAt and updatedAt
-	created  map[string]time.Time // record ID → createdAt
-	sessions map[string]int       // identity ID → API sessions
+	auths    map[string][]subRecord // identity ID → its authenticators
+	sessions map[string]int         // identity ID → API sessions
 }
 
 // idChunk bounds how many identity IDs go into one "identity in [...]"
 // filter, keeping request lines short.
 const idChunk = 50
 
-// related reads the enrollment, authenticator and API session records of
-// the given identities: one request of each kind per idChunk identities,
-// and none of a kind that no identity's own record mentions.
+// related reads the authenticator and API session records of the given
+// identities: one request of each kind per idChunk identities, and none of
+// a kind that no identity's own record mentions.
 func (c *Client) related(ctx context.Context, ws []*identityWire) (related, error) {
-	r := related{newest: map[string]time.Time{}, created: map[string]time.Time{}, sessions: map[string]int{}}
-	var enrolling, enrolled, connected []string
+	r := related{auths: map[string][]subRecord{}, sessions: map[string]int{}}
+	var enrolled, connected []string
 	for _, w := range ws {
-		if w.Enrollment.OTT != nil || w.Enrollment.OTTCA != nil || w.Enrollment.UPDB != nil {
-			enrolling = append(enrolling, w.ID)
-		}
 		if w.Authenticators.Cert != nil || w.Authenticators.UPDB != nil {
 			enrolled = append(enrolled, w.ID)
 		}
@@ -216,14 +161,9 @@ func (c *Client) related(ctx context.Context, ws []*identityWire) (related, erro
 			connected = append(connected, w.ID)
 		}
 	}
-	note := func(rec *subRecord) {
-		r.created[rec.ID] = rec.CreatedAt.Time
-		r.newest[rec.ID] = later(rec.CreatedAt.Time, rec.UpdatedAt.Time)
-	}
-	if err := c.eachRecord(ctx, "/enrollments", enrolling, note); err != nil {
-		return r, err
-	}
-	if err := c.eachRecord(ctx, "/authenticators", enrolled, note); err != nil {
+	if err := c.eachRecord(ctx, "/authenticators", enrolled, func(rec *subRecord) {
+		r.auths[rec.identityID()] = append(r.auths[rec.identityID()], *rec)
+	}); err != nil {
 		return r, err
 	}
 	err := c.eachRecord(ctx, "/api-sessions", connected, func(rec *subRecord) { r.sessions[rec.identityID()]++ })
@@ -265,18 +205,21 @@ func (c *Client) toModel(w *identityWire, r related) model.Identity {
 		Name:           w.Name,
 		Email:          w.email(),
 		Attributes:     w.RoleAttributes,
-		Revision:       w.revision(r.newest),
+		Revision:       w.revision(r.auths[w.ID]),
 		CreatedAt:      w.CreatedAt.Time,
 		HasCredential:  w.authenticatorID() != "",
 		ActiveSessions: r.sessions[w.ID],
+		SignedIn:       w.ID != "" && w.ID == c.knownSelf(),
 	}
-	if a := w.Authenticators.Cert; a != nil {
-		id.EnrolledAt = r.created[a.ID]
-	} else if a := w.Authenticators.UPDB; a != nil {
-		id.EnrolledAt = r.created[a.ID]
+	// Enrolled when its newest credential was made. (Enrollment records
+	// carry no times on a real controller: CreatedAt stays zero.)
+	for _, a := range r.auths[w.ID] {
+		if a.CreatedAt.After(id.EnrolledAt) {
+			id.EnrolledAt = a.CreatedAt.Time
+		}
 	}
 	if e := w.current(); e != nil {
-		id.Enrollment = &model.Enrollment{ID: e.ID, CreatedAt: r.created[e.ID], ExpiresAt: e.ExpiresAt.Time}
+		id.Enrollment = &model.Enrollment{ID: e.ID, ExpiresAt: e.ExpiresAt.Time}
 	}
 	return id
 }
@@ -288,6 +231,9 @@ func (c *Client) state(w *identityWire) model.State {
 
 // models converts identities with their related records.
 func (c *Client) models(ctx context.Context, ws []*identityWire) ([]model.Identity, error) {
+	if _, err := c.self(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.related(ctx, ws)
 	if err != nil {
 		return nil, err

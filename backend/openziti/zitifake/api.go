@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,6 +80,13 @@ func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(f.cacerts())
 		return
 	}
+	// The client API, and the management API's GET current-api-session
+	// (which a real controller serves though the spec doesn't list it),
+	// are outside the spec this fake checks against.
+	if strings.HasPrefix(r.URL.Path, clientPath+"/") || (r.Method == http.MethodGet && r.URL.Path == apiPath+"/current-api-session") {
+		writeReply(w, f.handle(r, body))
+		return
+	}
 	in, err := f.spec.request(r, body)
 	if err != nil {
 		f.t.Errorf("zitifake: %v", err)
@@ -103,7 +111,7 @@ func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr := http.Header{}
 	hdr.Set("Content-Type", rep.ctype)
-	if in != nil {
+	if in != nil && rep.status != 606 { // 606 is what a controller answers an unknown login method; no spec lists it
 		if err := f.spec.response(in, rep.status, hdr, out); err != nil {
 			f.t.Errorf("zitifake: %v", err)
 		}
@@ -128,6 +136,9 @@ func declaredJSONType(in *openapi3filter.RequestValidationInput, status int) str
 
 func writeReply(w http.ResponseWriter, rep reply) {
 	out, _ := json.Marshal(rep.body)
+	if rep.body == nil {
+		out = rep.raw
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(rep.status)
 	_, _ = w.Write(out)
@@ -150,17 +161,35 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 	if route == "GET /.well-known/est/cacerts" {
 		return reply{status: http.StatusOK, raw: f.cacerts(), ctype: "application/pkcs7-mime"}
 	}
+	if strings.HasPrefix(r.URL.Path, clientPath+"/") {
+		return f.handleClient(r, body)
+	}
 	if route == "POST /authenticate" {
 		return f.authenticate(r, body)
 	}
-	if !f.adminTokens[r.Header.Get("zt-session")] {
-		return apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "The request could not be completed. The session is not authorized or the credentials are invalid", nil)
+	sess := f.adminSession(r.Header.Get("zt-session"))
+	if sess == nil {
+		return unauthorized()
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
+	case route == "GET /current-api-session":
+		return ok(map[string]any{"data": f.currentSessionJSON(sess), "meta": map[string]any{}})
 	case route == "DELETE /current-api-session":
-		delete(f.adminTokens, r.Header.Get("zt-session"))
+		delete(f.apiSessions, sess.id)
 		return emptyOK()
+	case route == "POST /authenticators":
+		return f.createAuthenticator(body)
+	case len(seg) == 2 && seg[0] == "authenticators" && r.Method == http.MethodDelete:
+		if f.authenticators[seg[1]] == nil {
+			return notFound()
+		}
+		f.dropAuthenticator(seg[1])
+		return emptyOK()
+	case route == "POST /revocations":
+		return f.revoke(body)
+	case route == "GET /revocations":
+		return f.list(r, f.revocationRecords())
 	case route == "GET /identities":
 		return f.list(r, f.identityRecords())
 	case route == "POST /identities":
@@ -216,38 +245,185 @@ func cannedError(status int) reply {
 	return apiErr(status, "UNHANDLED", "An unhandled error occurred", nil)
 }
 
-func (f *Controller) authenticate(r *http.Request, body []byte) reply {
-	var method = r.URL.Query().Get("method")
-	switch method {
-	case "password":
-		var in struct{ Username, Password string }
-		if err := json.Unmarshal(body, &in); err != nil || in.Username != f.Username || in.Password != f.password {
-			return apiErr(http.StatusUnauthorized, "INVALID_AUTH", "The authentication request failed", nil)
+func unauthorized() reply {
+	return apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "The request could not be completed. The session is not authorized or the credentials are invalid", nil)
+}
+
+func invalidAuth() reply {
+	return apiErr(http.StatusUnauthorized, "INVALID_AUTH", "The authentication request failed", nil)
+}
+
+// adminSession is the API session of a zt-session token, if it is an
+// admin's (the management API serves admins only).
+func (f *Controller) adminSession(token string) *fAPISession {
+	s := f.sessionByToken(token)
+	if s == nil {
+		return nil
+	}
+	if i := f.identities[s.identityID]; i == nil || !i.isAdmin {
+		return nil
+	}
+	return s
+}
+
+func (f *Controller) sessionByToken(token string) *fAPISession {
+	if token == "" {
+		return nil
+	}
+	for _, s := range f.apiSessions {
+		if s.token == token {
+			return s
 		}
+	}
+	return nil
+}
+
+// authenticate logs in to the management API: a updb password of an admin
+// identity, or the admin client certificate (ClientCertFiles).
+func (f *Controller) authenticate(r *http.Request, body []byte) reply {
+	var a *fAuthenticator
+	switch r.URL.Query().Get("method") {
+	case "password":
+		a = f.passwordAuthenticator(body)
 	case "cert":
-		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
-			return apiErr(http.StatusUnauthorized, "INVALID_AUTH", "The authentication request failed", nil)
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && f.adminFP != "" && certFingerprint(r.TLS.PeerCertificates[0].Raw) == f.adminFP {
+			a = &fAuthenticator{id: "admin-cert", identityID: f.adminID}
 		}
 	default:
-		return apiErr(http.StatusUnauthorized, "INVALID_AUTH", "The authentication request failed", nil)
+		return reply{status: 606, body: map[string]any{"error": map[string]any{"code": "UNHANDLED", "message": "unsupported authentication method"}, "meta": errMeta()}}
 	}
-	token := rand.Text()
-	f.adminTokens[token] = true
-	now := f.stamp()
+	if a == nil {
+		return invalidAuth()
+	}
+	if i := f.identities[a.identityID]; i == nil || !i.isAdmin {
+		return invalidAuth()
+	}
+	s := f.login(a)
 	queries := []any{}
 	if f.mfa {
 		queries = append(queries, map[string]any{"provider": "ziti", "typeId": "MFA", "format": "numeric", "httpMethod": "POST", "httpUrl": "./authenticate/mfa", "minLength": 4, "maxLength": 6})
 	}
-	return ok(map[string]any{
-		"data": map[string]any{
-			"_links": links("./current-api-session"), "id": "admin-session", "createdAt": stampJSON(now), "updatedAt": stampJSON(now),
-			"token": token, "identity": map[string]any{"id": "admin", "name": "Default Admin", "entity": "identities"}, "identityId": "admin",
-			"configTypes": []string{}, "ipAddress": "127.0.0.1", "authQueries": queries, "cachedUpdatedAt": stampJSON(now),
-			"isMfaRequired": f.mfa, "isMfaComplete": false, "authenticatorId": "admin-updb", "isCertExtendable": false,
-			"expiresAt": stampJSON(now.Add(30 * time.Minute)), "expirationSeconds": 1800,
-		},
-		"meta": map[string]any{},
-	})
+	data := f.currentSessionJSON(s)
+	data["authQueries"] = queries
+	data["isMfaRequired"] = f.mfa
+	return ok(map[string]any{"data": data, "meta": map[string]any{}})
+}
+
+// passwordAuthenticator is the updb authenticator a login body names.
+func (f *Controller) passwordAuthenticator(body []byte) *fAuthenticator {
+	var in struct{ Username, Password string }
+	if json.Unmarshal(body, &in) != nil || in.Username == "" {
+		return nil
+	}
+	for _, a := range f.authenticators {
+		if a.method == "updb" && a.username == in.Username && a.password == in.Password {
+			return a
+		}
+	}
+	return nil
+}
+
+// login opens an API session through an authenticator; a certificate
+// login moves the authenticator's updatedAt, as on a real controller.
+func (f *Controller) login(a *fAuthenticator) *fAPISession {
+	now := f.stamp()
+	if a.method == "cert" {
+		a.updatedAt = now
+	}
+	sid := cuid()
+	s := &fAPISession{id: sid, identityID: a.identityID, authenticatorID: a.id, token: rand.Text(), createdAt: now, updatedAt: now}
+	f.apiSessions[sid] = s
+	return s
+}
+
+// currentSessionJSON is an authenticate or current-api-session answer.
+func (f *Controller) currentSessionJSON(s *fAPISession) map[string]any {
+	name := ""
+	if i := f.identities[s.identityID]; i != nil {
+		name = i.name
+	}
+	return map[string]any{
+		"_links": links("./current-api-session"), "id": s.id, "createdAt": stampJSON(s.createdAt), "updatedAt": stampJSON(s.updatedAt), "tags": map[string]any{},
+		"token": s.token, "identity": f.ref("identities", s.identityID, name), "identityId": s.identityID,
+		"configTypes": []string{}, "ipAddress": "127.0.0.1", "authQueries": []any{}, "cachedUpdatedAt": stampJSON(s.updatedAt),
+		"isMfaRequired": false, "isMfaComplete": false, "authenticatorId": s.authenticatorID, "isCertExtendable": false,
+		"expiresAt": stampJSON(s.createdAt.Add(30 * time.Minute)), "expirationSeconds": 1800,
+	}
+}
+
+func errMeta() map[string]any {
+	return map[string]any{"apiEnrollmentVersion": "0.0.1", "apiVersion": "0.0.1"}
+}
+
+// cuid is the 25-character shape of API session ids ("cmx5...").
+func cuid() string {
+	return "cmx5" + strings.ToLower(rand.Text()[:21])
+}
+
+// dropAuthenticator deletes an authenticator and the API sessions that
+// logged in with it.
+func (f *Controller) dropAuthenticator(id string) {
+	delete(f.authenticators, id)
+	for k, s := range f.apiSessions {
+		if s.authenticatorID == id {
+			delete(f.apiSessions, k)
+		}
+	}
+}
+
+// createAuthenticator adds a updb authenticator (POST /authenticators).
+func (f *Controller) createAuthenticator(body []byte) reply {
+	var in struct {
+		Method, IdentityID, Username, Password string
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.Method != "updb" {
+		return invalid("method", "only updb authenticators can be created", in.Method)
+	}
+	if f.identities[in.IdentityID] == nil {
+		return invalid("identityId", "identity not found", in.IdentityID)
+	}
+	now := f.stamp()
+	id := f.newLongID()
+	f.authenticators[id] = &fAuthenticator{id: id, identityID: in.IdentityID, method: "updb", username: in.Username, password: in.Password, createdAt: now, updatedAt: now}
+	return created(id, "authenticators")
+}
+
+// revoke records a revocation (POST /revocations). As recorded, it ends
+// no legacy API session and stops no new login.
+func (f *Controller) revoke(body []byte) reply {
+	var in struct{ ID, Type string }
+	_ = json.Unmarshal(body, &in)
+	switch in.Type {
+	case "IDENTITY":
+		if f.identities[in.ID] == nil {
+			return notFound()
+		}
+	case "API_SESSION", "JTI":
+		if !uuidShape(in.ID) {
+			return invalid("id", "must be a valid UUID v4", in.ID)
+		}
+	default:
+		return apiErr(http.StatusBadRequest, "COULD_NOT_VALIDATE", "The supplied request contains an invalid document or no valid accept content were available, see cause",
+			map[string]any{"field": "type", "reason": "type in body should be one of [JTI IDENTITY API_SESSION]", "value": in.Type})
+	}
+	f.revocations[in.ID] = f.now().Add(24 * time.Hour)
+	return reply{status: http.StatusCreated, body: map[string]any{"data": map[string]any{"_links": links("./revocations/" + in.ID), "id": in.ID}, "meta": map[string]any{}}}
+}
+
+func uuidShape(s string) bool {
+	return len(s) == 36 && s[8] == '-' && s[13] == '-' && s[14] == '4' && s[18] == '-' && s[23] == '-'
+}
+
+func (f *Controller) revocationRecords() []record {
+	var out []record
+	for id, exp := range f.revocations {
+		now := f.now()
+		out = append(out, record{
+			json: map[string]any{"_links": links("./revocations/" + id), "id": id, "createdAt": stampJSON(now), "updatedAt": stampJSON(now), "tags": map[string]any{}, "expiresAt": stampJSON(exp), "type": "IDENTITY"},
+			sym:  map[string]any{"id": id, "type": "IDENTITY"},
+		})
+	}
+	return out
 }
 
 // record is one entity as the list endpoints see it: its JSON and its
@@ -341,6 +517,9 @@ func recs0sym(recs []record, field string) (any, bool) {
 func (f *Controller) identityRecords() []record {
 	var out []record
 	for _, i := range f.identities {
+		if f.unlisted && i.id == f.adminID {
+			continue
+		}
 		out = append(out, record{json: f.identityJSON(i), sym: map[string]any{
 			"id": i.id, "name": i.name, "createdAt": i.createdAt, "updatedAt": i.updatedAt,
 			"type": i.typ, "isAdmin": i.isAdmin, "tags": i.tags,
@@ -353,7 +532,8 @@ func (f *Controller) enrollmentRecords() []record {
 	var out []record
 	for _, e := range f.enrollments {
 		out = append(out, record{json: f.enrollmentJSON(e), sym: map[string]any{
-			"id": e.id, "identity": e.identityID, "method": e.method, "expiresAt": e.expiresAt, "createdAt": e.createdAt, "updatedAt": e.updatedAt,
+			// As recorded (filterableFields): no method, no expiresAt.
+			"id": e.id, "identity": e.identityID, "token": e.token, "createdAt": time.Time{}, "updatedAt": time.Time{},
 		}})
 	}
 	return out
@@ -390,9 +570,17 @@ func (f *Controller) identityJSON(i *fIdentity) map[string]any {
 			enr[e.method] = map[string]any{"id": e.id, "token": e.token, "jwt": e.jwt, "expiresAt": stampJSON(e.expiresAt)}
 		}
 	}
+	// identityDetail names at most one authenticator of each method (the
+	// controller picks one; here the oldest): only /authenticators lists
+	// them all.
 	auth := map[string]any{}
-	for _, a := range f.authenticators {
-		if a.identityID == i.id {
+	for _, a := range f.authenticatorsOf(i.id) {
+		if _, named := auth[a.method]; named {
+			continue
+		}
+		if a.method == "updb" {
+			auth[a.method] = map[string]any{"id": a.id, "username": a.username}
+		} else {
 			auth[a.method] = map[string]any{"id": a.id, "fingerprint": a.fingerprint}
 		}
 	}
@@ -410,7 +598,7 @@ func (f *Controller) identityJSON(i *fIdentity) map[string]any {
 	}
 	return map[string]any{
 		"_links": links("./identities/" + i.id), "id": i.id, "createdAt": stampJSON(i.createdAt), "updatedAt": stampJSON(i.updatedAt), "tags": tags,
-		"name": i.name, "type": f.ref("identity-types", i.typ, i.typ), "typeId": i.typ, "isDefaultAdmin": false, "isAdmin": i.isAdmin,
+		"name": i.name, "type": f.ref("identity-types", i.typ, i.typ), "typeId": i.typ, "isDefaultAdmin": i.isDefaultAdmin, "isAdmin": i.isAdmin,
 		"authenticators": auth, "enrollment": enr, "envInfo": map[string]any{}, "sdkInfo": map[string]any{}, "roleAttributes": attrs,
 		"hasEdgeRouterConnection": false, "edgeRouterConnectionStatus": "offline", "hasApiSession": hasSession, "isMfaEnabled": false,
 		"serviceHostingPrecedences": map[string]any{}, "serviceHostingCosts": map[string]any{}, "defaultHostingCost": 0,
@@ -425,7 +613,8 @@ func (f *Controller) enrollmentJSON(e *fEnrollment) map[string]any {
 		name = i.name
 	}
 	return map[string]any{
-		"_links": links("./enrollments/" + e.id), "id": e.id, "createdAt": stampJSON(e.createdAt), "updatedAt": stampJSON(e.updatedAt), "tags": map[string]any{},
+		// A real controller's enrollment records carry zero timestamps.
+		"_links": links("./enrollments/" + e.id), "id": e.id, "createdAt": zeroStamp, "updatedAt": zeroStamp, "tags": map[string]any{},
 		"token": e.token, "jwt": e.jwt, "method": e.method, "expiresAt": stampJSON(e.expiresAt), "details": map[string]any{},
 		"identityId": e.identityID, "identity": f.ref("identities", e.identityID, name),
 	}
@@ -436,11 +625,20 @@ func (f *Controller) authenticatorJSON(a *fAuthenticator) map[string]any {
 	if i := f.identities[a.identityID]; i != nil {
 		name = i.name
 	}
-	return map[string]any{
+	out := map[string]any{
 		"_links": links("./authenticators/" + a.id), "id": a.id, "createdAt": stampJSON(a.createdAt), "updatedAt": stampJSON(a.updatedAt), "tags": map[string]any{},
-		"method": a.method, "fingerprint": a.fingerprint, "identityId": a.identityID, "identity": f.ref("identities", a.identityID, name),
-		"isIssuedByNetwork": true,
+		"method": a.method, "identityId": a.identityID, "identity": f.ref("identities", a.identityID, name),
 	}
+	if a.method == "updb" {
+		out["username"] = a.username
+	} else {
+		out["fingerprint"] = a.fingerprint
+		out["isIssuedByNetwork"] = true
+		if a.certDER != nil {
+			out["certPem"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.certDER}))
+		}
+	}
+	return out
 }
 
 func (f *Controller) sessionJSON(s *fAPISession) map[string]any {
@@ -476,7 +674,7 @@ func (f *Controller) createIdentity(body []byte) reply {
 		}
 	}
 	now := f.stamp()
-	i := &fIdentity{id: f.newID("ident"), name: in.Name, createdAt: now, updatedAt: now, tags: in.Tags, roleAttributes: in.RoleAttributes, typ: in.Type, isAdmin: in.IsAdmin}
+	i := &fIdentity{id: f.newID(""), name: in.Name, createdAt: now, updatedAt: now, tags: in.Tags, roleAttributes: in.RoleAttributes, typ: in.Type, isAdmin: in.IsAdmin}
 	if i.tags == nil {
 		i.tags = map[string]any{}
 	}
@@ -564,9 +762,9 @@ func (f *Controller) createEnrollment(body []byte) reply {
 		return invalid("identityId", "identity not found", in.IdentityID)
 	}
 	if f.enrollmentOf(in.IdentityID, in.Method) != nil {
-		return apiErr(http.StatusConflict, "ENROLLMENT_EXISTS", "An enrollment already exists for this identity and method", nil)
+		return enrollmentExists(in.Method)
 	}
-	e := f.newEnrollment(in.IdentityID, exp)
+	e := f.newEnrollmentOf(in.IdentityID, "ott", f.newLongID(), exp)
 	return created(e.id, "enrollments")
 }
 
@@ -593,15 +791,17 @@ func (f *Controller) refresh(id string, body []byte) reply {
 	if bad != nil {
 		return *bad
 	}
-	e.token = rand.Text()
+	e.token = newUUID()
 	e.expiresAt = exp
 	e.jwt = f.issueJWT(e.identityID, e.token, e.method, exp)
-	e.updatedAt = f.stamp()
 	return ok(map[string]any{"data": map[string]any{}, "meta": map[string]any{}})
 }
 
-// reEnroll reverts an authenticator to an ott enrollment; the API sessions
-// that logged in with it end with it.
+// reEnroll reverts one authenticator to an enrollment of its kind (a updb
+// one to a updb enrollment, a certificate to an ott), as recorded: that
+// authenticator and the API sessions that logged in with it end; the
+// identity's other authenticators keep working. While the identity has an
+// outstanding ott, any re-enroll is refused with ENROLLMENT_EXISTS.
 func (f *Controller) reEnroll(id string, body []byte) reply {
 	a := f.authenticators[id]
 	if a == nil {
@@ -611,17 +811,38 @@ func (f *Controller) reEnroll(id string, body []byte) reply {
 	if bad != nil {
 		return *bad
 	}
-	delete(f.authenticators, id)
-	for k, s := range f.apiSessions {
-		if s.authenticatorID == id {
-			delete(f.apiSessions, k)
-		}
+	method := "ott"
+	if a.method == "updb" {
+		method = "updb"
 	}
-	e := f.newEnrollment(a.identityID, exp)
+	if f.enrollmentOf(a.identityID, "ott") != nil {
+		return enrollmentExists("ott")
+	}
+	if f.enrollmentOf(a.identityID, method) != nil {
+		return enrollmentExists(method)
+	}
+	f.dropAuthenticator(id)
+	e := f.newEnrollmentOf(a.identityID, method, f.newID(""), exp)
 	return created(e.id, "enrollments")
 }
 
+func enrollmentExists(method string) reply {
+	return apiErr(http.StatusConflict, "ENROLLMENT_EXISTS", "ENROLLMENT_EXISTS",
+		map[string]any{"field": "method", "reason": "enrollment of same method exists", "value": method})
+}
+
+// zeroStamp is how a real controller writes an enrollment's times.
+const zeroStamp = "0001-01-01T00:00:00.000Z"
+
 // cacerts is the EST CA bundle: base64 PKCS#7 certs-only.
+// It holds the intermediate and the root, not the server certificate, in
+// 64-character lines without a final newline, as recorded.
 func (f *Controller) cacerts() []byte {
-	return []byte(base64.StdEncoding.EncodeToString(PKCS7CertsOnly(f.t, f.CA)))
+	b64 := base64.StdEncoding.EncodeToString(PKCS7CertsOnly(f.t, f.Intermediate, f.CA))
+	var lines []string
+	for len(b64) > 64 {
+		lines = append(lines, b64[:64])
+		b64 = b64[64:]
+	}
+	return []byte(strings.Join(append(lines, b64), "\n"))
 }

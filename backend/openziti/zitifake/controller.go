@@ -11,10 +11,13 @@ package zitifake
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -49,12 +52,20 @@ type Controller struct {
 	// password the fake accepts, not this field).
 	Username, Password string
 
-	t    testing.TB
-	srv  *httptest.Server
-	spec *specValidator
-	key  *ecdsa.PrivateKey // the TLS server key, which also signs enrollment JWTs
-	leaf *x509.Certificate
-	dir  string
+	// Intermediate signed the server certificate; CA (the root) signed it.
+	// The EST bundle holds both, as a real controller's does.
+	Intermediate *x509.Certificate
+
+	t        testing.TB
+	srv      *httptest.Server
+	spec     *specValidator
+	key      *rsa.PrivateKey // the TLS server key (RSA 4096), which also signs enrollment JWTs (RS256)
+	leaf     *x509.Certificate
+	interKey *ecdsa.PrivateKey
+	dir      string
+	adminID  string // the "Default Admin" identity, whose updb password Username/Password log in with
+	adminFP  string // the fingerprint of the admin client certificate (ClientCertFiles)
+	unlisted bool   // AdminUnlisted
 
 	mu             sync.Mutex
 	fixed          bool          // the clock is the test's, moved by Advance only
@@ -67,8 +78,8 @@ type Controller struct {
 	enrollments    map[string]*fEnrollment
 	authenticators map[string]*fAuthenticator
 	apiSessions    map[string]*fAPISession
-	adminTokens    map[string]bool
-	requests       []string // "METHOD /path?query" of every request, in order
+	revocations    map[string]time.Time // revoked identity ID → the revocation's expiry
+	requests       []string             // "METHOD /path?query" of every request, in order
 
 	// Test knobs.
 	mfa         bool           // answer logins with an MFA auth query
@@ -85,6 +96,7 @@ type fIdentity struct {
 	roleAttributes []string
 	typ            string
 	isAdmin        bool
+	isDefaultAdmin bool
 }
 
 type fEnrollment struct {
@@ -94,6 +106,8 @@ type fEnrollment struct {
 
 type fAuthenticator struct {
 	id, identityID, method, fingerprint string
+	username, password                  string // updb
+	certDER                             []byte // cert, when a device enrolled through the client API
 	createdAt, updatedAt                time.Time
 }
 
@@ -106,10 +120,17 @@ type fAPISession struct {
 type Option func(*options)
 
 type options struct {
-	at        time.Time
-	plain     bool
-	user, pwd string
+	at            time.Time
+	plain         bool
+	user, pwd     string
+	adminUnlisted bool
 }
+
+// AdminUnlisted leaves the "Default Admin" identity out of GET
+// /identities (it is still there by id, and still logs in). A real
+// controller lists it; the conformance suite, which counts and pages the
+// identities it made, asks for this so that its counts are its own.
+func AdminUnlisted() Option { return func(o *options) { o.adminUnlisted = true } }
 
 // At gives the fake a clock of the test's own, starting at t and moved only
 // by Advance; without it the fake runs on the wall clock (plus whatever
@@ -147,16 +168,23 @@ func Start(t testing.TB, opts ...Option) *Controller {
 		enrollments:    map[string]*fEnrollment{},
 		authenticators: map[string]*fAuthenticator{},
 		apiSessions:    map[string]*fAPISession{},
-		adminTokens:    map[string]bool{},
+		revocations:    map[string]time.Time{},
 		failNext:       map[string]int{},
 	}
+	// The PKI of a quickstart controller: root → intermediate → server
+	// certificate (RSA 4096, whose key signs the enrollment JWTs).
 	var caKey *ecdsa.PrivateKey
-	f.CA, caKey = NewCA(t, "fake controller CA")
+	f.CA, caKey = NewCA(t, "root-ca")
+	f.Intermediate, f.interKey = newIntermediate(t, f.CA, caKey, "intermediate-ca-instance-1")
 	f.CAPEM = PEM(f.CA)
 	f.CAFile = writeFile(t, f.dir, "controller-ca.pem", f.CAPEM)
-	f.leaf, f.key = NewLeaf(t, f.CA, caKey, "127.0.0.1", false)
+	f.key = serverKey(t)
+	f.leaf = newRSALeaf(t, f.Intermediate, f.interKey, f.key, "127.0.0.1")
 	f.clientCAs = x509.NewCertPool()
 	f.clientCAs.AddCert(f.CA)
+	f.clientCAs.AddCert(f.Intermediate)
+	f.adminID = f.addAdmin("Default Admin", o.user, o.pwd, true)
+	f.unlisted = o.adminUnlisted
 
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	// Handshakes the tests make fail on purpose needn't be logged.
@@ -165,7 +193,7 @@ func Start(t testing.TB, opts ...Option) *Controller {
 		f.srv.Start()
 	} else {
 		f.srv.TLS = &tls.Config{
-			Certificates: []tls.Certificate{{Certificate: [][]byte{f.leaf.Raw, f.CA.Raw}, PrivateKey: f.key, Leaf: f.leaf}},
+			Certificates: []tls.Certificate{{Certificate: [][]byte{f.leaf.Raw, f.Intermediate.Raw, f.CA.Raw}, PrivateKey: f.key, Leaf: f.leaf}},
 			ClientAuth:   tls.VerifyClientCertIfGiven,
 			// The pool is read during handshakes; TrustClientCA adds to it
 			// only before clients connect.
@@ -259,9 +287,8 @@ func (f *Controller) enroll(t testing.TB, identityID string) {
 	}
 	delete(f.enrollments, e.id)
 	now := f.stamp()
-	sum := sha1.Sum([]byte(e.token))
-	aid := f.newID("auth")
-	f.authenticators[aid] = &fAuthenticator{id: aid, identityID: identityID, method: "cert", fingerprint: hex.EncodeToString(sum[:]), createdAt: now, updatedAt: now}
+	aid := f.newID("")
+	f.authenticators[aid] = &fAuthenticator{id: aid, identityID: identityID, method: "cert", fingerprint: certFingerprint([]byte(e.token)), createdAt: now, updatedAt: now}
 }
 
 // AddAPISessions logs the (enrolled) identity in n times with its
@@ -365,6 +392,11 @@ func (f *Controller) SetPassword(pw string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.password = pw
+	for _, a := range f.authenticators {
+		if a.identityID == f.adminID && a.method == "updb" {
+			a.password = pw
+		}
+	}
 }
 
 // ExpireAdminSessions forgets every admin session, as a controller does
@@ -372,7 +404,11 @@ func (f *Controller) SetPassword(pw string) {
 func (f *Controller) ExpireAdminSessions() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	clear(f.adminTokens)
+	for k, s := range f.apiSessions {
+		if i := f.identities[s.identityID]; i != nil && i.isAdmin {
+			delete(f.apiSessions, k)
+		}
+	}
 }
 
 // ClientCertFiles issues an admin client certificate from a client CA the
@@ -388,6 +424,7 @@ func (f *Controller) ClientCertFiles() (certFile, keyFile string) {
 	}
 	f.mu.Lock()
 	f.clientCAs.AddCert(ca)
+	f.adminFP = certFingerprint(leaf.Raw)
 	f.mu.Unlock()
 	return writeFile(f.t, f.dir, "admin-cert.pem", PEM(leaf)),
 		writeFile(f.t, f.dir, "admin-key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
@@ -419,9 +456,29 @@ func (f *Controller) stamp() time.Time {
 	return t
 }
 
+// newID makes an id of the controller's short shape ("7IraO.p9RP"),
+// unique and growing with seq so that ordering by id is creation order.
 func (f *Controller) newID(prefix string) string {
 	f.seq++
-	return fmt.Sprintf("%s-%06d-%s", prefix, f.seq, strings.ToLower(rand.Text()[:6]))
+	_ = prefix
+	return fmt.Sprintf("%05d%s", f.seq, strings.ReplaceAll(rand.Text()[:5], "A", "."))
+}
+
+// newLongID is the 22-character shape of ids made by POST /enrollments and
+// by a updb POST /authenticators.
+func (f *Controller) newLongID() string {
+	f.seq++
+	return fmt.Sprintf("%06d%s", f.seq, rand.Text()[:16])
+}
+
+// newUUID is the shape of enrollment tokens (the JWT's jti).
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (f *Controller) enrollmentOf(identityID, method string) *fEnrollment {
@@ -434,39 +491,98 @@ func (f *Controller) enrollmentOf(identityID, method string) *fEnrollment {
 }
 
 func (f *Controller) authenticatorOf(identityID string) *fAuthenticator {
-	for _, a := range f.authenticators {
-		if a.identityID == identityID {
-			return a
-		}
+	if as := f.authenticatorsOf(identityID); len(as) > 0 {
+		return as[0]
 	}
 	return nil
+}
+
+// authenticatorsOf lists the identity's authenticators, oldest first.
+func (f *Controller) authenticatorsOf(identityID string) []*fAuthenticator {
+	var out []*fAuthenticator
+	for _, a := range f.authenticators {
+		if a.identityID == identityID {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b *fAuthenticator) int { return a.createdAt.Compare(b.createdAt) })
+	return out
 }
 
 // issueJWT makes an enrollment JWT as a controller does: signed with the
 // TLS server key, kid the certificate's SHA-1, jti the token.
 func (f *Controller) issueJWT(identityID, token, method string, exp time.Time) string {
-	kid := sha1.Sum(f.leaf.Raw)
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": "https://" + f.srv.Listener.Addr().String(),
-		"sub": identityID,
-		"aud": []string{""},
-		"exp": exp.Unix(),
-		"jti": token,
-		"em":  method,
-	})
-	tok.Header["kid"] = hex.EncodeToString(kid[:])
-	s, err := tok.SignedString(f.key)
+	addr := f.srv.Listener.Addr().String()
+	// Header and claims as recorded (jwt-ott.txt), in that order: no iat.
+	header, _ := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{"RS256", certFingerprint(f.leaf.Raw), "JWT"})
+	claims, _ := json.Marshal(struct {
+		Iss   string   `json:"iss"`
+		Sub   string   `json:"sub"`
+		Aud   []string `json:"aud"`
+		Exp   int64    `json:"exp"`
+		Jti   string   `json:"jti"`
+		Em    string   `json:"em"`
+		Ctrls []string `json:"ctrls"`
+	}{"https://" + addr, identityID, []string{""}, exp.Unix(), token, method, []string{"tls:" + addr}})
+	enc := base64.RawURLEncoding
+	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
+	sig, err := jwt.SigningMethodRS256.Sign(signing, f.key)
 	if err != nil {
 		f.t.Errorf("zitifake: sign JWT: %v", err)
 	}
-	return s
+	return signing + "." + enc.EncodeToString(sig)
 }
 
 // newEnrollment creates an ott enrollment (caller holds mu).
 func (f *Controller) newEnrollment(identityID string, expiresAt time.Time) *fEnrollment {
-	now := f.stamp()
-	e := &fEnrollment{id: f.newID("enr"), identityID: identityID, method: "ott", token: rand.Text(), expiresAt: expiresAt, createdAt: now, updatedAt: now}
-	e.jwt = f.issueJWT(identityID, e.token, "ott", expiresAt)
+	return f.newEnrollmentOf(identityID, "ott", f.newID(""), expiresAt)
+}
+
+// newEnrollmentOf creates an enrollment of a method with a given id.
+// Enrollment records carry zero timestamps on a real controller.
+func (f *Controller) newEnrollmentOf(identityID, method, id string, expiresAt time.Time) *fEnrollment {
+	e := &fEnrollment{id: id, identityID: identityID, method: method, token: newUUID(), expiresAt: expiresAt}
+	e.jwt = f.issueJWT(identityID, e.token, method, expiresAt)
 	f.enrollments[e.id] = e
 	return e
+}
+
+// addAdmin makes an admin identity with a updb authenticator (caller holds
+// mu, or Start).
+func (f *Controller) addAdmin(name, username, password string, isDefault bool) string {
+	now := f.stamp()
+	i := &fIdentity{id: f.newID(""), name: name, createdAt: now, updatedAt: now, tags: map[string]any{}, typ: "Default", isAdmin: true, isDefaultAdmin: isDefault}
+	f.identities[i.id] = i
+	aid := f.newLongID()
+	f.authenticators[aid] = &fAuthenticator{id: aid, identityID: i.id, method: "updb", username: username, password: password, createdAt: now, updatedAt: now}
+	return i.id
+}
+
+// certFingerprint is the controller's fingerprint of a certificate: the
+// SHA-1 of its DER, in hex.
+func certFingerprint(der []byte) string {
+	sum := sha1.Sum(der)
+	return hex.EncodeToString(sum[:])
+}
+
+// SetEnrollmentJWT replaces the JWT of the named identity's outstanding
+// one-time token with jwt (a token a real controller issued, say, to test
+// what is done with one of its size); it reports whether there was one.
+func (f *Controller) SetEnrollmentJWT(name, jwt string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range f.identities {
+		if i.name != name {
+			continue
+		}
+		if e := f.enrollmentOf(i.id, "ott"); e != nil {
+			e.jwt = jwt
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,86 @@
+package ui
+
+import (
+	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
+	"strings"
+
+	"github.com/idcon/idcon/delivery"
+)
+
+// What the admin's terminal can draw, for Show QR code (delivery.Terminal):
+// its environment says some of it, and its answers to the questions the
+// console asks when it starts say the rest. Bubble Tea hands the answers it
+// does not translate itself over as ultraviolet events.
+
+// askTerminal is the console's first command: the kitty graphics query,
+// the cell size and DA1 (delivery.CapsQuery), and XTVERSION.
+//
+// The kitty query is an APC string, which tmux takes for the pane's title
+// (and TERM can't be trusted to say tmux: admins set default-terminal to
+// xterm-256color). So XTVERSION and DA1 go first; only when DA1 has
+// answered (every terminal answers it, in order) and neither the
+// environment nor XTVERSION named a multiplexer does kittyQuery follow.
+func askTerminal() tea.Cmd {
+	return tea.Sequence(tea.RequestTerminalVersion, tea.Raw(delivery.CellAndDA1Query))
+}
+
+// kittyQuery is the kitty graphics query, sent once DA1 has answered
+// outside a multiplexer.
+func kittyQuery() tea.Msg { return tea.Raw(delivery.KittyQuery)() }
+
+// learnTerminal takes an answer to askTerminal's questions into t; it
+// reports whether msg was one, and returns the kitty query when it is due.
+func learnTerminal(t *delivery.Terminal, msg tea.Msg) (bool, tea.Cmd) {
+	switch msg.(type) {
+	case uv.PrimaryDeviceAttributesEvent:
+		ok := learnAnswer(t, msg)
+		if t.Mux == "" && !t.KittyAsked {
+			t.KittyAsked = true
+			return ok, kittyQuery
+		}
+		return ok, nil
+	case tea.TerminalVersionMsg:
+		ok := learnAnswer(t, msg)
+		name := strings.ToLower(msg.(tea.TerminalVersionMsg).Name)
+		if strings.HasPrefix(name, "tmux") || strings.HasPrefix(name, "screen") {
+			t.Mux = strings.Fields(name)[0]
+		}
+		return ok, nil
+	}
+	return learnAnswer(t, msg), nil
+}
+
+func learnAnswer(t *delivery.Terminal, msg tea.Msg) bool {
+	switch msg := msg.(type) {
+	case uv.KittyGraphicsEvent:
+		if msg.Options.ID != delivery.KittyQueryID {
+			return false
+		}
+		// Inside tmux or screen the multiplexer answers, not the terminal.
+		if t.Mux == "" && string(msg.Payload) == "OK" {
+			t.Kitty = true
+		}
+		return true
+	case uv.PrimaryDeviceAttributesEvent:
+		if t.Mux == "" {
+			for _, a := range msg {
+				if a == 4 {
+					t.Sixel = true
+				}
+			}
+		}
+		return true
+	case uv.CellSizeEvent:
+		if msg.Width > 0 && msg.Height > 0 {
+			t.CellW, t.CellH = msg.Width, msg.Height
+		}
+		return true
+	case tea.TerminalVersionMsg:
+		if t.Mux == "" {
+			t.LearnName(msg.Name)
+		}
+		return true
+	}
+	return false
+}
