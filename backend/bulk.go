@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -83,12 +84,17 @@ type Bulker interface {
 	// allows it, each completely or not at all, with tokens that expire at
 	// expiresAt. Identities whose state doesn't allow the action are
 	// skipped without a report. each is called once per identity attempted,
-	// in order, after its change is durable or has failed; returning false
-	// asks that no further identity be started (identities already changed
-	// are still reported). Cancelling ctx also stops before the next
-	// identity; what finished stays finished, and the error then wraps
-	// ctx's. Individual failures go to each; the error is for what stopped
-	// the whole run.
+	// in order, as soon as it is changed or has failed; returning false
+	// stops the run right there: no further identity is started. Cancelling
+	// ctx also stops before the next identity. What finished stays
+	// finished, and the error then wraps ctx's. Individual failures go to
+	// each; the error is for what stopped the whole run.
+	//
+	// A backend may keep several changes in one transaction (the embedded
+	// store does, for speed) and report each as it is made, before the
+	// transaction commits; should the commit then fail, BulkApply returns
+	// an *UndoneError listing the identities it reported changed that were
+	// not kept.
 	BulkApply(ctx context.Context, network string, sel Selection, action model.Action, expiresAt time.Time,
 		each func(BulkResult) bool) error
 }
@@ -305,6 +311,22 @@ func (p perIdentity) BulkApply(ctx context.Context, network string, sel Selectio
 	}
 	return nil
 }
+
+// UndoneError is returned by BulkApply when changes it had reported (each
+// got a result without an error) were not kept after all: the transaction
+// holding them could not be committed. Each listed identity is exactly as
+// it was before the run; the tokens reported for them never existed.
+type UndoneError struct {
+	Results []BulkResult // as reported
+	Err     error        // why they were not kept
+}
+
+func (e *UndoneError) Error() string {
+	return fmt.Sprintf("%d of the identities reported changed were not kept (%v): they are as they were, and their new tokens don't exist",
+		len(e.Results), e.Err)
+}
+
+func (e *UndoneError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 // stopped is the error of a bulk run ended by its context: it is in the
 // unavailable class and wraps the context's error, so callers can tell a

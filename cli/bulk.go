@@ -154,6 +154,17 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			}
 			return true
 		})
+		var undone *backend.UndoneError
+		if errors.As(runErr, &undone) {
+			// Reported (and written) as done, then not kept.
+			for _, r := range undone.Results {
+				rep.Done--
+				rep.SessionsDropped -= r.Token.SessionsDropped
+				rep.Failed++
+				fmt.Fprintln(a.stderr, "idcon: "+safetext.Clean(fmt.Sprintf("%s was not %s after all (its batch could not be saved); the token written for it is void",
+					displayName(r.Identity.Name), pastTense(act))))
+			}
+		}
 		if err := w.Flush(); err != nil && writeErr == nil {
 			writeErr = err
 		}

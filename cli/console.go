@@ -82,7 +82,6 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Policy:    env.Policy,
 		StateFile: env.StateFile,
 		NoColor:   env.NoColor,
-		Term:      env.Getenv("TERM"),
 		Downloads: env.Downloads,
 		SMTP:      env.SMTP,
 		Getenv:    env.Getenv,

@@ -107,9 +107,9 @@ const qrPNGScale = 8
 func checkQRFormat(format, outFile string) error {
 	switch {
 	case format == "png" && outFile == "":
-		return failf("--format png writes a file: give it with -o FILE")
+		return usagef("--format png writes a file: give it with -o FILE")
 	case format != "png" && outFile != "":
-		return failf("-o writes a PNG: add --format png")
+		return usagef("-o writes a PNG: add --format png")
 	case format == "png", format == "auto":
 		return nil
 	}
@@ -119,7 +119,7 @@ func checkQRFormat(format, outFile string) error {
 	if delivery.GraphicsNamed(format) != delivery.NoGraphics {
 		return nil
 	}
-	return failf("unknown QR code format %q: use auto, text, quadrant, sextant, kitty, iterm2, sixel or png", format)
+	return usagef("unknown QR code format %q: use auto, text, quadrant, sextant, kitty, iterm2, sixel or png", format)
 }
 
 func (a *app) writeQRPNG(q delivery.QRCode, id model.Identity, tf *tokenFile) error {
@@ -181,8 +181,8 @@ func (a *app) printQR(q delivery.QRCode, id model.Identity, format string) error
 	choices, def := q.Choices(t, cols, rows-2)
 	if def < 0 {
 		nc, nr := q.Needs(t)
-		return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it, try --format sextant, or use 'idcon enrollment qr %s --format png -o FILE'",
-			nc, nr+2, cols, rows, shellQuote(id.Name))
+		return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it, try --format sextant, or use %s",
+			nc, nr+2, cols, rows, a.netHint("enrollment", "qr", id.Name, "--format", "png", "-o", "FILE"))
 	}
 	c := choices[def]
 	if c.IsImage() {

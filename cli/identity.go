@@ -205,7 +205,7 @@ func writeIdentity(a *app, id model.Identity, n model.Network) error {
 		enrolled = fmtWhen(id.EnrolledAt, now)
 	}
 	var actions []string
-	for _, act := range model.Actions(st) {
+	for _, act := range id.Actions(now) {
 		// Every action, the deliveries too, is an enrollment subcommand.
 		actions = append(actions, a.netHint("enrollment", string(act), id.Name))
 	}

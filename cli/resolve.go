@@ -100,7 +100,7 @@ func (a *app) requireAllowed(id model.Identity, act model.Action, now time.Time)
 	return withAdvice(backend.Conflict("%s, so its enrollment can't be %s", what, pastTense(act)), a.suggestActions(id, now))
 }
 
-// suggestActions names the commands that fit the identity now.
+// suggestActions names the commands that fit the identity's state now.
 func (a *app) suggestActions(id model.Identity, now time.Time) string {
 	var cmds []string
 	for _, act := range id.Actions(now) {

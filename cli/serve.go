@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/idcon/idcon/backend/access"
 	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/safetext"
 	"github.com/idcon/idcon/sshserver"
 	"github.com/idcon/idcon/ui"
 )
@@ -123,10 +125,6 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 
 	hub := access.NewChanges()
 	smtp := smtpSettings(cfg)
-	downloads := strings.TrimSpace(cfg.Downloads)
-	if downloads != "" {
-		downloads = a.downloadsFolder(cfg)
-	}
 	idle := f.idleTimeout
 	if idle == 0 {
 		idle = -1 // sshserver's "never"
@@ -143,12 +141,6 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		Logger:             logger,
 		Now:                a.now,
 		NewConsole: func(sess ssh.Session, b *access.Backend, actor access.Actor) tea.Model {
-			folder := downloads
-			if folder == "" {
-				// A folder of the server's, one per admin: a daemon's
-				// working folder is no place for tokens.
-				folder = filepath.Join(dir, "downloads", fileName(actor.Name))
-			}
 			return ui.New(ui.Options{
 				Backend:   b,
 				Now:       a.now,
@@ -156,15 +148,16 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				StateFile: filepath.Join(dir, "state", fileName(actor.Name)+".json"),
 				// Colours follow the session's own terminal; NO_COLOR only
 				// if the client sent it (SendEnv), never the server's.
-				NoColor:   hasEnv(sess.Environ(), "NO_COLOR"),
-				Term:      ptyTerm(sess),
-				SignedIn:  actor.Name + " · " + string(actor.Role),
-				Downloads: folder,
-				SMTP:      smtp,
-				Getenv:    a.getenv, // the server's environment, never the client's
-				// How Show QR code draws follows the admin's terminal: the
-				// session's pty and what the client sent, never the
-				// server's terminal.
+				NoColor:  hasEnv(sess.Environ(), "NO_COLOR"),
+				SignedIn: actor.Name + " · " + string(actor.Role),
+				// Download JWT offers scp to the admin's machine, not a
+				// folder of the server's.
+				RemoteDownload: func(n model.Network, id model.Identity) string { return scpCommand(sess, n, id) },
+				SMTP:           smtp,
+				Getenv:         a.getenv, // the server's environment, never the client's
+				// How Show QR code draws, and whether the clipboard takes
+				// the token, follow the admin's terminal: the session's pty
+				// and what the client sent, never the server's terminal.
 				Terminal: sessionTerminal(sess),
 				Warnings: warnings,
 				Changes:  uiChanges(hub, sess.Context().Done()),
@@ -256,11 +249,31 @@ func sessionTerminal(sess ssh.Session) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-// ptyTerm is the TERM the SSH client sent for its terminal.
-func ptyTerm(sess ssh.Session) string {
-	p, _, ok := sess.Pty()
-	if !ok {
+// scpCommand is the command that downloads id's token through this SSH
+// server to the admin's own machine: the login the session used (its user,
+// and the address and port it reached), and the server's token path
+// NETWORK/IDENTITY.jwt, quoted for the admin's shell. It is "" when the
+// path can't name the identity (a name holding a slash, or characters a
+// terminal would act on).
+func scpCommand(sess ssh.Session, n model.Network, id model.Identity) string {
+	host, port, err := net.SplitHostPort(sess.LocalAddr().String())
+	if err != nil {
 		return ""
 	}
-	return p.Term
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6
+	}
+	netPart := n.Name
+	if strings.Contains(netPart, "/") || safetext.Clean(netPart) != netPart {
+		netPart = n.ID // the server's paths take a network's ID too
+	}
+	if id.Name == "" || strings.Contains(id.Name, "/") || safetext.Clean(id.Name) != id.Name {
+		return ""
+	}
+	login := sess.User() + "@" + host + ":" + netPart + "/" + id.Name + ".jwt"
+	args := []string{"scp"}
+	if port != "22" {
+		args = append(args, "-P", port)
+	}
+	return strings.Join(append(args, shellQuote(login), "."), " ")
 }

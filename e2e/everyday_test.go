@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +253,83 @@ func TestSSHConsoleShowsWhoIsSignedIn(t *testing.T) {
 	}{{s.carol, "carol", "viewer"}, {s.alice, "alice", "admin"}} {
 		term := s.console(c.k, 100, 30)
 		term.WaitFor(10*time.Second, "SIGNED IN", c.name+" · "+c.role)
+	}
+}
+
+// TestSSHDownloadOffersSCP: over SSH, Download JWT shows the scp command
+// for this identity, which run as shown fetches its token; enter puts the
+// token on the admin's clipboard (OSC 52, kept by tmux here); nothing is
+// written on the server.
+func TestSSHDownloadOffersSCP(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	term := s.console(s.alice, 100, 30)
+	term.tmux("set-option", "-g", "set-clipboard", "on")
+	term.Send("Down")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "Enrollment", "phone-bob", "Download JWT (j)")
+	term.Send("j")
+	screen := term.WaitFor(10*time.Second, "run there:", "scp -P "+s.port)
+	var shown string
+	for _, l := range strings.Split(screen, "\n") {
+		if i := strings.Index(l, "scp -P "); i >= 0 {
+			shown = strings.TrimSpace(strings.Trim(strings.TrimSpace(l[i:]), "│"))
+		}
+	}
+	want := "scp -P " + s.port + " admin@127.0.0.1:office/phone-bob.jwt ."
+	if shown != want {
+		t.Fatalf("the dialog shows %q, want %q:\n%s", shown, want, screen)
+	}
+	// Run as shown (with the test's key and host key pinned), into a folder.
+	dest := t.TempDir()
+	args := strings.Fields(shown)
+	argv := append(append([]string{"scp"}, s.sshOpts(s.alice)...), args[1:len(args)-1]...)
+	if code, _, stderr := execRun(t, append(argv, dest)...); code != 0 {
+		t.Fatalf("%v: exit %d: %s", argv, code, stderr)
+	}
+	tok := strings.TrimSpace(MustRun(t, s.env, "enrollment", "jwt", "phone-bob").Stdout)
+	got, err := os.ReadFile(filepath.Join(dest, "phone-bob.jwt"))
+	if err != nil || strings.TrimSpace(string(got)) != tok {
+		t.Fatalf("the scp command fetched %q (%v), want the token", got, err)
+	}
+
+	term.Send("Enter") // the token to the clipboard
+	term.WaitFor(10*time.Second, "Token of phone-bob")
+	Eventually(t, 10*time.Second, "tmux to hold the token", func() bool {
+		out, err := exec.Command("tmux", "-L", term.socket, "show-buffer").Output()
+		return err == nil && strings.TrimSpace(string(out)) == tok
+	})
+	if _, err := os.Stat(filepath.Join(dataDir(s.home), "downloads")); err == nil {
+		t.Error("a downloads folder was made on the server")
+	}
+}
+
+// TestConsoleDownloadMakesTheDefaultFolder: the config's downloads folder,
+// missing, is made (0700) the first time Download JWT uses it.
+func TestConsoleDownloadMakesTheDefaultFolder(t *testing.T) {
+	t.Parallel()
+	e := NewDB(t)
+	folder := filepath.Join(t.TempDir(), "not", "yet", "Downloads")
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("downloads: "+folder+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	MustRun(t, e, "network", "create", "office")
+	MustRun(t, e, "identity", "create", "laptop-a")
+	term := StartTerm(t, e, 100, 30, "--config", cfg)
+	term.WaitFor(10*time.Second, "laptop-a")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "Download JWT (j)")
+	term.Send("j")
+	term.WaitFor(5*time.Second, "Folder")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "Token of laptop-a saved to")
+	st, err := os.Stat(folder)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("the downloads folder: %v %v, want a 0700 folder", st, err)
+	}
+	tok := MustRun(t, e, "enrollment", "jwt", "laptop-a").Stdout
+	if got, err := os.ReadFile(filepath.Join(folder, "laptop-a.jwt")); err != nil || strings.TrimSpace(string(got)) != strings.TrimSpace(tok) {
+		t.Fatalf("the file holds %q (%v)", got, err)
 	}
 }

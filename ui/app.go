@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -183,16 +184,19 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
-	if v, ok := msg.(tea.TerminalVersionMsg); ok {
-		a.s.terminal = v.Name // clipboard.go
-	}
-	if ok, cmd := learnTerminal(&a.s.term, msg); ok {
-		return cmd
-	}
 	if cmd, ok := a.updateNetPoll(msg); ok {
 		return cmd
 	}
 	if cmd, ok := a.updateRefresh(msg); ok {
+		return cmd
+	}
+	if cmd, ok := a.updateSCP(msg); ok { // scpdownload.go
+		return cmd
+	}
+	if v, ok := msg.(tea.TerminalVersionMsg); ok {
+		a.s.terminal = v.Name // the clipboard's words (clipboard.go); learnTerminal takes it too
+	}
+	if ok, cmd := learnTerminal(&a.s.term, msg); ok {
 		return cmd
 	}
 	switch msg := msg.(type) {
@@ -513,6 +517,10 @@ func (a *App) startAction(act model.Action) tea.Cmd {
 		v.setBusy("Preparing the QR code")
 		return qrCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, v.ident, a.qrSeq)
 	case model.ActionJWT:
+		if a.s.opts.RemoteDownload != nil {
+			a.openDialog(newSCPDialog(a.s, a.network, v.ident)) // over SSH: scpdownload.go
+			return nil
+		}
 		a.openDialog(newDownloadDialog(a.s, v.ident))
 	case model.ActionEmail:
 		cfg, err := smtpConfig(a.s.opts)
@@ -623,7 +631,9 @@ func (a *App) download(msg downloadRequestedMsg) tea.Cmd {
 		return nil
 	}
 	d.running(a.s.nextSeq())
-	return downloadCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, d.ident, msg.dir, msg.overwrite, d.seq)
+	// The folder proposed is made on first use; one the admin typed isn't.
+	proposed := msg.dir != "" && filepath.Clean(msg.dir) == filepath.Clean(expandHome(a.s.opts.Downloads, a.s.opts.Getenv))
+	return downloadCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, d.ident, msg.dir, msg.overwrite, proposed, d.seq)
 }
 
 // downloadDone closes the dialog with the path in a toast and the token on

@@ -520,6 +520,24 @@ func (r *bulkRun) record(res backend.BulkResult) {
 	}
 }
 
+// undo takes back the results of a batch that was reported and then not
+// kept: they count as failures, with the reason.
+func (r *bulkRun) undo(u *backend.UndoneError) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, res := range u.Results {
+		r.tally.done--
+		r.tally.dropped -= res.Token.SessionsDropped
+		r.tally.failed++
+		if len(r.failures) < maxFailuresKept {
+			r.failures = append(r.failures, bulkFailure{
+				name:   safetext.Line(res.Identity.Name, 40),
+				reason: safetext.Clean("not kept: " + describeBulkErr(u.Err)),
+			})
+		}
+	}
+}
+
 func (r *bulkRun) snapshot() bulkTally {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -558,6 +576,10 @@ func bulkApplyCmd(ctx context.Context, cancel context.CancelFunc, b backend.Bulk
 			run.record(res) // the token is dropped here
 			return true
 		})
+		var u *backend.UndoneError
+		if errors.As(err, &u) {
+			run.undo(u) // reported done, then not kept: the summary must say so
+		}
 		close(run.done)
 		run.mu.Lock()
 		defer run.mu.Unlock()

@@ -15,10 +15,10 @@ import "strings"
 // passes it on to the terminal around it.
 var osc52Terminals = []string{"kitty", "wezterm", "foot", "ghostty", "alacritty", "contour", "rio", "tmux"}
 
-// clipboardLikely reports whether the terminal named by TERM (term) or by
-// its XTVERSION answer (version) takes OSC 52 writes.
-func clipboardLikely(term, version string) bool {
-	for _, s := range []string{strings.ToLower(version), strings.ToLower(term)} {
+// clipboardLikely reports whether the terminal named by its XTVERSION
+// answer (version), TERM or TERM_PROGRAM takes OSC 52 writes.
+func clipboardLikely(version, term, program string) bool {
+	for _, s := range []string{strings.ToLower(version), strings.ToLower(term), strings.ToLower(program)} {
 		for _, name := range osc52Terminals {
 			if strings.Contains(s, name) {
 				return true
@@ -31,7 +31,7 @@ func clipboardLikely(term, version string) bool {
 // clipboardWords says where the token went: "copied to the clipboard" or
 // "sent to your terminal's clipboard".
 func (s *session) clipboardWords() string {
-	if clipboardLikely(s.opts.Term, s.terminal) {
+	if clipboardLikely(s.terminal, s.opts.Terminal("TERM"), s.opts.Terminal("TERM_PROGRAM")) {
 		return "copied to the clipboard"
 	}
 	return "sent to your terminal's clipboard"

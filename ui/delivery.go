@@ -3,6 +3,9 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -100,11 +103,22 @@ func qrCmd(b backend.Backend, timeout time.Duration, network string, ident model
 // that the file can be created, so that the token is fetched (an audited
 // read) only when it is about to be written; WriteJWT still refuses a file
 // that appears meanwhile.
-func downloadCmd(b backend.Backend, timeout time.Duration, network string, ident model.Identity, dir string, overwrite bool, seq int) tea.Cmd {
+func downloadCmd(b backend.Backend, timeout time.Duration, network string, ident model.Identity, dir string, overwrite, makeDir bool, seq int) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		msg := downloadDoneMsg{seq: seq}
+		if makeDir {
+			// The default downloads folder, on first use: the admin's only.
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err // the folder is said below
+				}
+				msg.err = fmt.Errorf("the folder %s can't be made (%w): choose another", dir, err)
+				return msg
+			}
+		}
 		if !overwrite {
 			if _, err := delivery.JWTTarget(dir, ident.Name); err != nil {
 				msg.err = err

@@ -115,7 +115,12 @@ func TestClipboardWordsFollowTheTerminal(t *testing.T) {
 		w := newStoreWorld(t)
 		opts := w.options(nil)
 		opts.Downloads = t.TempDir()
-		opts.Term = c.term
+		opts.Terminal = func(k string) string {
+			if k == "TERM" {
+				return c.term
+			}
+			return ""
+		}
 		hs := newHarness(t, opts, 100, 30)
 		if c.version != "" {
 			hs.send(tea.TerminalVersionMsg{Name: c.version})

@@ -53,7 +53,9 @@ func TestGolden(t *testing.T) {
 		{"help_full", demoBackend, func(hs *harness) { hs.press("?") }, nil},
 		{"qr", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("c") }, nil},
 		{"download", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("j") }, deliveries},
-		{"download_failed", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("j", "enter") }, deliveries},
+		// A folder that can't be made (the proposed one is made on first use).
+		{"download_failed", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("j", "enter") },
+			func(o *Options) { deliveries(o); o.Downloads = "/dev/null/downloads" }},
 		{"download_overwrite", demoBackend, func(hs *harness) {
 			hs.openByName("phone-bob")
 			hs.press("j")

@@ -28,10 +28,6 @@ type Options struct {
 	// SSH server authorized the session's key ("carol · viewer"); shown in
 	// the sidebar. "" shows nothing (the local console).
 	SignedIn string
-	// Term is the TERM of the admin's terminal (under the SSH server, the
-	// session's pty's): with its answer to XTVERSION it tells whether the
-	// terminal takes the token on its clipboard (clipboard.go).
-	Term string
 	// NoColor is set when NO_COLOR is: the console then draws no colours and
 	// relies on words and markers alone.
 	NoColor bool
@@ -39,6 +35,11 @@ type Options struct {
 	// current folder. The admin may change it in the dialog. Under the SSH
 	// server it is a folder of the server.
 	Downloads string
+	// RemoteDownload is set under the SSH server: it returns the scp
+	// command that fetches ident's token to the admin's own machine through
+	// this server ("" when scp can't name it). Download JWT then offers that
+	// and the clipboard instead of a folder of the server's.
+	RemoteDownload func(n model.Network, ident model.Identity) string
 	// SMTP is the mail server for registration emails as the config file
 	// sets it (the password comes from the environment). The IDCON_SMTP_*
 	// variables read through Getenv override it, field by field, when the

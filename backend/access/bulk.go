@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -75,6 +76,21 @@ func (a *Backend) BulkApply(ctx context.Context, network string, sel backend.Sel
 		}
 		return each(r)
 	})
+	var u *backend.UndoneError
+	if errors.As(err, &u) {
+		// Reported and audited as changed, then not kept: say so, per identity.
+		for _, r := range u.Results {
+			changed--
+			pending = append(pending, audit.Entry{
+				Time:     a.now(),
+				Actor:    a.actor.audit(),
+				Network:  netRef,
+				Identity: audit.Ref{ID: r.Identity.ID, Name: r.Identity.Name},
+				Action:   auditAction,
+				Result:   "undone: " + u.Err.Error(),
+			})
+		}
+	}
 	flush()
 	if changed > 0 && a.changes != nil {
 		// One event for the whole network: every open list refetches its

@@ -162,7 +162,13 @@ type bulkCandidate struct {
 // again and changed under a savepoint: if it changed since it was read (its
 // revision moved), no longer allows the action, or any statement fails, it
 // is rolled back to exactly what it was and reported, and the batch goes
-// on. each sees a batch's results once it is committed.
+// on.
+//
+// each sees every identity as soon as its savepoint is released, so a
+// stop (each returning false, or ctx cancelled) ends the batch right after
+// the identity under way: the batch is committed with exactly the
+// identities reported, thanks to the savepoints, and none after. Should
+// that commit fail, the error is a *backend.UndoneError naming them.
 func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selection, action model.Action, expiresAt time.Time,
 	each func(backend.BulkResult) bool) error {
 	need, err := backend.BulkState(action)
@@ -213,13 +219,7 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		if s.beforeBulkWrite != nil {
 			s.beforeBulkWrite(len(cands))
 		}
-		results, runErr := s.bulkWrite(ctx, conn, n, cands, action, expiresAt)
-		more := true
-		for _, r := range results {
-			if !each(r) {
-				more = false
-			}
-		}
+		more, runErr := s.bulkWrite(ctx, conn, n, cands, action, expiresAt, each)
 		if runErr != nil {
 			return runErr
 		}
@@ -370,31 +370,34 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), erro
 	return &st, closeAll, nil
 }
 
-// bulkWrite changes a batch in one transaction and returns one result per
-// identity it got to. It stops before the next identity once ctx ends,
-// committing those done. The transaction runs on a context that is never
-// cancelled: cancelling must stop the run between identities, not roll
-// back the ones already done.
-func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, action model.Action, expiresAt time.Time) ([]backend.BulkResult, error) {
+// bulkWrite changes a batch in one transaction, reporting each identity to
+// each as soon as it is changed or has failed. It stops right after the
+// identity under way once ctx ends or each returns false (more is then
+// false), committing exactly those reported. The transaction runs on a
+// context that is never cancelled: cancelling must stop the run between
+// identities, not roll back the ones already done.
+func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, action model.Action, expiresAt time.Time,
+	each func(backend.BulkResult) bool) (more bool, err error) {
 	what := "bulk " + string(action)
 	dctx := context.WithoutCancel(ctx)
 	tx, err := conn.BeginTx(dctx, nil)
 	if err != nil {
-		return nil, s.fail(ctx, what, err)
+		return false, s.fail(ctx, what, err)
 	}
 	defer tx.Rollback()
 	now := s.now()
 	if err := s.checkExpiry(now, expiresAt); err != nil {
-		return nil, err // the chosen date passed while the run went on
+		return false, err // the chosen date passed while the run went on
 	}
 	st, closeStmts, err := prepareBulk(dctx, tx)
 	if err != nil {
-		return nil, s.fail(ctx, what, err)
+		return false, s.fail(ctx, what, err)
 	}
 	defer closeStmts()
 
-	results := make([]backend.BulkResult, 0, len(cands))
+	var changed []backend.BulkResult // reported done, kept once committed
 	var stop error
+	more = true
 	for i := range cands {
 		if err := ctx.Err(); err != nil {
 			stop = backend.Stopped(err)
@@ -402,32 +405,33 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 		}
 		r, fatal := s.bulkOne(dctx, tx, st, n, &cands[i], action, expiresAt, now)
 		if fatal != nil {
-			// The transaction itself is gone: nothing of this batch was kept.
-			return failAll(results, cands, fatal), s.fail(ctx, what, fatal)
+			// The transaction itself is gone, and what it held with it.
+			err := s.fail(ctx, what, fatal)
+			each(backend.BulkResult{Identity: cands[i].ident, Err: fmt.Errorf("not changed: %w", err)})
+			return false, undone(changed, err)
 		}
-		results = append(results, r)
+		if r.Err == nil {
+			changed = append(changed, r)
+		}
+		if !each(r) {
+			more = false
+			break
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		err = s.fail(ctx, what, err)
-		return failAll(results, cands, err), err
+		return false, undone(changed, s.fail(ctx, what, err))
 	}
 	s.forgetRetired()
-	return results, stop
+	return more, stop
 }
 
-// failAll turns a batch whose transaction was lost into failures: the
-// identities reported done were rolled back with it, so each is reported
-// as it was before (results[i] is the result of cands[i]).
-func failAll(results []backend.BulkResult, cands []bulkCandidate, err error) []backend.BulkResult {
-	out := make([]backend.BulkResult, len(results))
-	for i, r := range results {
-		out[i] = r
-		if r.Err == nil {
-			out[i] = backend.BulkResult{Identity: cands[i].ident,
-				Err: fmt.Errorf("not changed: the transaction of its batch failed: %w", err)}
-		}
+// undone is the error of a batch whose transaction was lost: err, or, when
+// changes had been reported, an UndoneError naming them.
+func undone(changed []backend.BulkResult, err error) error {
+	if len(changed) == 0 {
+		return err
 	}
-	return out
+	return &backend.UndoneError{Results: changed, Err: err}
 }
 
 // bulkOne changes one identity under a savepoint. A refusal or a failed

@@ -358,15 +358,19 @@ func TestBulkCancelKeepsWhatFinished(t *testing.T) {
 		}
 	}
 
-	// each returning false stops too, after reporting the batch in hand.
+	// each returning false stops too, right after the identity it was
+	// told of (issue 13: not after the rest of its batch).
 	s.beforeBulkWrite = nil
 	n := 0
 	err = s.BulkApply(t.Context(), net.ID, backend.Selection{All: true}, model.ActionReset, clock.Now().Add(day), func(backend.BulkResult) bool {
 		n++
 		return false
 	})
-	if err != nil || n != bulkBatch {
-		t.Errorf("stopping from each: %d reported, %v; want one batch", n, err)
+	if err != nil || n != 1 {
+		t.Errorf("stopping from each: %d reported, %v; want the one under way", n, err)
+	}
+	if now := byState(t, s, net.ID, "", model.StateEnrolled); len(left)-len(now) != 1 {
+		t.Errorf("stopping from each reset %d, want 1", len(left)-len(now))
 	}
 }
 
