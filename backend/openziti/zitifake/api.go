@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -435,20 +436,29 @@ type record struct {
 
 func (f *Controller) list(r *http.Request, recs []record) reply {
 	q := r.URL.Query()
+	// Clamped, not refused, as recorded (README note 10): over 500 → 500,
+	// 0 → 10, negative → everything (limit MaxInt64), offset over 100,000
+	// → 100,000.
 	limit, offset := int64(10), int64(0)
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
+		switch {
+		case err != nil:
 			return apiErr(http.StatusBadRequest, "INVALID_PAGINATION", "invalid limit", nil)
+		case n < 0:
+			limit = math.MaxInt64
+		case n == 0:
+			limit = 10
+		default:
+			limit = min(n, 500)
 		}
-		limit = min(n, 500)
 	}
 	if s := q.Get("offset"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 || n > 100000 {
+		if err != nil || n < 0 {
 			return apiErr(http.StatusBadRequest, "INVALID_PAGINATION", "invalid offset", nil)
 		}
-		offset = n
+		offset = min(n, 100000)
 	}
 	query, err := ParseQuery(q.Get("filter"))
 	if err != nil {
@@ -500,7 +510,7 @@ func (f *Controller) list(r *http.Request, recs []record) reply {
 	}
 	total := int64(len(match))
 	page := []any{}
-	for i := offset; i < total && i < offset+limit; i++ {
+	for i := offset; i < total && i-offset < limit; i++ { // (offset+limit overflows for limit=-1)
 		page = append(page, match[i].json)
 	}
 	return ok(map[string]any{"data": page, "meta": map[string]any{"pagination": map[string]any{"limit": limit, "offset": offset, "totalCount": total}}})
