@@ -3,6 +3,7 @@ package ui
 import (
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
 	"strings"
 
 	"github.com/idcon/idcon/delivery"
@@ -21,8 +22,12 @@ import (
 // xterm-256color). So XTVERSION and DA1 go first; only when DA1 has
 // answered (every terminal answers it, in order) and neither the
 // environment nor XTVERSION named a multiplexer does kittyQuery follow.
+//
+// XTVERSION and DA1 go out in one write, so that a terminal (or tmux) that
+// answers both answers XTVERSION first: two commands may reach the
+// terminal in either order.
 func askTerminal() tea.Cmd {
-	return tea.Sequence(tea.RequestTerminalVersion, tea.Raw(delivery.CellAndDA1Query))
+	return tea.Raw(ansi.RequestNameVersion + delivery.CellAndDA1Query)
 }
 
 // kittyQuery is the kitty graphics query, sent once DA1 has answered

@@ -1,6 +1,7 @@
 package zitifake
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -464,6 +466,22 @@ func (f *Controller) list(r *http.Request, recs []record) reply {
 	if err != nil {
 		return apiErr(http.StatusBadRequest, "INVALID_FILTER", "the filter is not valid", map[string]any{"field": "filter", "reason": err.Error()})
 	}
+	kind := path.Base(r.URL.Path)
+	fields := filterableFields[kind]
+	if fields != nil {
+		// As recorded (README note 11): symbols outside the list's
+		// filterableFields (hasApiSession is computed, not stored) are
+		// refused, in a filter and in a sort.
+		known := func(s string) bool { return slices.Contains(fields, s) || strings.HasPrefix(s, "tags.") }
+		if bad := unknownSymbol(query.Where, known); bad != "" {
+			return apiErr(http.StatusBadRequest, "INVALID_FILTER", "The filter query supplied is invalid", map[string]any{"code": "UNHANDLED", "message": "unknown symbol '" + bad + "'"})
+		}
+		for _, s := range append(sortKeys(q.Get("sort")), query.Sort...) {
+			if !known(s.Field) {
+				return apiErr(http.StatusBadRequest, "INVALID_SORT_IDENTIFIER", "The sort order supplied is invalid", map[string]any{"code": "UNHANDLED", "message": "unknown symbol '" + s.Field + "'"})
+			}
+		}
+	}
 	var match []record
 	for _, rec := range recs {
 		ok, err := query.Eval(func(s string) (any, bool) {
@@ -481,7 +499,11 @@ func (f *Controller) list(r *http.Request, recs []record) reply {
 			match = append(match, rec)
 		}
 	}
+	// A SORT BY inside the filter overrides the sort parameter (note 11).
 	sorts := query.Sort
+	if len(sorts) == 0 {
+		sorts = sortKeys(q.Get("sort"))
+	}
 	if len(sorts) == 0 {
 		sorts = []SortKey{{Field: "id"}}
 	}
@@ -513,7 +535,11 @@ func (f *Controller) list(r *http.Request, recs []record) reply {
 	for i := offset; i < total && i-offset < limit; i++ { // (offset+limit overflows for limit=-1)
 		page = append(page, match[i].json)
 	}
-	return ok(map[string]any{"data": page, "meta": map[string]any{"pagination": map[string]any{"limit": limit, "offset": offset, "totalCount": total}}})
+	meta := map[string]any{"pagination": map[string]any{"limit": limit, "offset": offset, "totalCount": total}}
+	if fields != nil {
+		meta["filterableFields"] = fields
+	}
+	return ok(map[string]any{"data": page, "meta": meta})
 }
 
 func recs0sym(recs []record, field string) (any, bool) {
@@ -855,4 +881,45 @@ func (f *Controller) cacerts() []byte {
 		b64 = b64[64:]
 	}
 	return []byte(strings.Join(append(lines, b64), "\n"))
+}
+
+// filterableFields are the symbols each list takes, as recorded
+// (meta.filterableFields of v2.0.3): no expiresAt or method on
+// enrollments, no authenticators or hasApiSession on identities.
+var filterableFields = map[string][]string{
+	"identities":     {"authPolicyId", "createdAt", "externalId", "id", "isAdmin", "isDefaultAdmin", "isSystem", "name", "roleAttributes", "tags", "type", "updatedAt"},
+	"enrollments":    {"caId", "createdAt", "edgeRouter", "id", "identity", "isSystem", "tags", "token", "transitRouter", "updatedAt"},
+	"authenticators": {"certFingerprint", "certPem", "createdAt", "extendRequestedAt", "id", "identity", "isExtendRequested", "isIssuedByNetwork", "isKeyRollRequested", "isSystem", "lastAuthResolvedToRoot", "lastExtendRolledKeys", "method", "publicKeyPrint", "tags", "updatedAt", "updbPassword", "updbSalt", "updbUsername"},
+	"api-sessions":   {"authenticator", "createdAt", "id", "identity", "improperClientCertChain", "ipAddress", "isSystem", "lastActivityAt", "mfaComplete", "mfaRequired", "tags", "token", "updatedAt"},
+	"revocations":    {"createdAt", "expiresAt", "id", "isSystem", "issuedBefore", "tags", "type", "updatedAt"},
+}
+
+// unknownSymbol is the first symbol of e that known refuses, or "".
+func unknownSymbol(e Expr, known func(string) bool) string {
+	switch x := e.(type) {
+	case And:
+		return cmp.Or(unknownSymbol(x.L, known), unknownSymbol(x.R, known))
+	case Or:
+		return cmp.Or(unknownSymbol(x.L, known), unknownSymbol(x.R, known))
+	case Not:
+		return unknownSymbol(x.X, known)
+	case Cmp:
+		if !known(x.Field) {
+			return x.Field
+		}
+	}
+	return ""
+}
+
+// sortKeys reads the sort parameter: "name asc, createdAt desc".
+func sortKeys(param string) []SortKey {
+	var out []SortKey
+	for _, part := range strings.Split(param, ",") {
+		f := strings.Fields(part)
+		if len(f) == 0 {
+			continue
+		}
+		out = append(out, SortKey{Field: f[0], Desc: len(f) > 1 && strings.EqualFold(f[1], "desc")})
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +105,57 @@ func (f *Controller) adminToken(t *testing.T) string {
 		t.Fatalf("login: %v", err)
 	}
 	return s.Data.Token
+}
+
+// README note 11: a filter on a symbol the controller doesn't know
+// (hasApiSession is computed, not stored) and a sort on one are refused,
+// with the recorded codes and causes; every list answer names its
+// filterable fields.
+func TestUnknownSymbolsAsRecorded(t *testing.T) {
+	f := Start(t, At(time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)))
+	token := f.adminToken(t)
+	n := 0
+	for _, rec := range recordings(t, "06-errors.json") {
+		p := rec.Request.Path
+		if rec.Response.Status != http.StatusBadRequest || !(strings.Contains(p, "?filter=nosuch") || strings.Contains(p, "?filter=hasApiSession") || strings.Contains(p, "sort=nosuch")) {
+			continue
+		}
+		n++
+		req, _ := http.NewRequest(rec.Request.Method, f.URL+rec.Request.Path, nil)
+		req.Header.Set("zt-session", token)
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var got, want struct {
+			Error struct {
+				Code  string
+				Cause struct{ Code, Message string }
+			}
+		}
+		_ = json.Unmarshal(body, &got)
+		_ = json.Unmarshal(rec.Response.Body, &want)
+		if resp.StatusCode != rec.Response.Status || got.Error.Code != want.Error.Code || got.Error.Cause != want.Error.Cause {
+			t.Errorf("%s (%s): HTTP %d %+v, recorded %d %+v", rec.Request.Path, rec.Note, resp.StatusCode, got.Error, rec.Response.Status, want.Error)
+		}
+	}
+	if n < 3 {
+		t.Fatalf("only %d unknown-symbol exchanges found", n)
+	}
+	req, _ := http.NewRequest(http.MethodGet, f.URL+apiPath+"/enrollments", nil)
+	req.Header.Set("zt-session", token)
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Meta struct{ FilterableFields []string } `json:"meta"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&page)
+	if !slices.Contains(page.Meta.FilterableFields, "identity") || slices.Contains(page.Meta.FilterableFields, "expiresAt") {
+		t.Errorf("enrollments' filterableFields %v, want the recorded ones (identity, no expiresAt)", page.Meta.FilterableFields)
+	}
 }
