@@ -15,7 +15,7 @@ build:
 
 ## test: the whole suite under the race detector (fuzz seed corpora included)
 test:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 19m ./...
 
 ## bench: the benchmark table (100,000 identities, side by side with the stock list), written to docs/BENCHMARKS.md
 bench:
