@@ -25,6 +25,13 @@ type driver struct {
 	until     func(msg tea.Msg, view string) bool
 }
 
+// noPolling turns the console's polling off in the driven models: a
+// program polls on its own goroutines between key presses, so a poll is
+// not part of any figure, and a poll timer as long as longTimer would
+// otherwise race it and keep the driver following polls for ever (as it
+// did on a loaded CI machine: 18 minutes in TestSmoke).
+const noPolling = -1
+
 // longTimer is how long a command may take before it is taken for a timer
 // nobody waits on (a notification's expiry): it is then dropped.
 const longTimer = time.Second

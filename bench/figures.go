@@ -273,7 +273,7 @@ func (r *runner) console(s *embedded.Store, net model.Network) (first row, filte
 	var base *driver
 	for range r.runs {
 		t0 := time.Now()
-		d := &driver{m: ui.New(ui.Options{Backend: s})}
+		d := &driver{m: ui.New(ui.Options{Backend: s, PollInterval: noPolling})}
 		d.send(tea.WindowSizeMsg{Width: termWidth, Height: termHeight})
 		d.exec(d.m.Init())
 		if !strings.Contains(d.view(), "of "+r.n()) {
@@ -421,7 +421,7 @@ func (r *runner) bytesPerMove(s *embedded.Store) (row, error) {
 		}
 		return median(per), nil
 	}
-	ours, err := count(ui.New(ui.Options{Backend: s}), "of "+r.n())
+	ours, err := count(ui.New(ui.Options{Backend: s, PollInterval: noPolling}), "of "+r.n())
 	if err != nil {
 		return row{}, fmt.Errorf("idcon: %w", err)
 	}
