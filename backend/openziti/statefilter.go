@@ -148,6 +148,10 @@ func (c *Client) stateMapFor(ctx context.Context) (*stateMap, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Its age counts from when the read ended: a read that takes longer
+	// than the TTL (a large network, a slow controller) must still serve
+	// the next page.
+	m.readAt = time.Now()
 	s.mu.Lock()
 	if s.gen == gen {
 		s.m = m
@@ -173,7 +177,7 @@ func (c *Client) stateTotals(ctx context.Context) (enrollments, authenticators i
 
 // readStateMap reads every enrollment and authenticator.
 func (c *Client) readStateMap(ctx context.Context) (*stateMap, error) {
-	m := &stateMap{byID: map[string]*stateEntry{}, readAt: time.Now()}
+	m := &stateMap{byID: map[string]*stateEntry{}}
 	entry := func(r *stateRecord) *stateEntry {
 		id := cmp.Or(r.IdentityID, r.Identity.ID)
 		e := m.byID[id]

@@ -755,11 +755,27 @@ func (f *Controller) authenticatorJSON(a *fAuthenticator) map[string]any {
 	} else {
 		out["fingerprint"] = a.fingerprint
 		out["isIssuedByNetwork"] = true
-		if a.certDER != nil {
-			out["certPem"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.certDER}))
+		out["lastAuthResolvedToRoot"] = true
+		// As recorded: the certificate and the intermediate that issued
+		// it. A certificate enrolled without one (Enroll, Seed) shows a
+		// stand-in the intermediate issued, the same for all of them.
+		der := a.certDER
+		if der == nil {
+			der = f.standInCert()
 		}
+		out["certPem"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) + string(PEM(f.Intermediate))
 	}
 	return out
+}
+
+// standInCert is the certificate shown for certificate authenticators
+// the fake made without one (caller holds mu).
+func (f *Controller) standInCert() []byte {
+	if f.standIn == nil {
+		leaf, _ := NewLeaf(f.t, f.Intermediate, f.interKey, "stand-in", true)
+		f.standIn = leaf.Raw
+	}
+	return f.standIn
 }
 
 func (f *Controller) sessionJSON(s *fAPISession) map[string]any {

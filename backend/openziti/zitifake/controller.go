@@ -87,6 +87,7 @@ type Controller struct {
 	rateLimited int            // answer this many more reads with 429
 	failNext    map[string]int // "METHOD /path" → status to answer once with an error
 	clientCAs   *x509.CertPool // for method=cert logins
+	standIn     []byte         // standInCert
 }
 
 type fIdentity struct {
