@@ -127,7 +127,11 @@ func (r *runner) measure() ([]row, error) {
 	rows = append(rows, filter...)
 	rows = append(rows, move...)
 	rows = append(rows, bytesRow, bulk, start, mem, seed)
-	return rows, nil
+	ctrl, err := r.controller()
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, ctrl), nil
 }
 
 func (r *runner) n() string { return fmtCount(r.cfg.Identities) }

@@ -126,7 +126,7 @@ func writeReport(path string, cfg Config, m machine, rows []row) error {
 	b.WriteString("Written by `make bench` (`go run ./bench`): every figure below comes from one run, side by side with its baseline.\n\n")
 	fmt.Fprintf(&b, "Machine: %s.  \nNetwork: %s identities (the demo network).\n\n", m.line(), fmtCount(cfg.Identities))
 	b.WriteString(renderTable(rows))
-	b.WriteString("\n" + method)
+	b.WriteString("\n" + method + controllerMethod)
 	var missed []string
 	for _, r := range rows {
 		if !r.met() {

@@ -86,6 +86,8 @@ type Client struct {
 
 	keyMu      sync.Mutex // guards signingKey
 	signingKey string
+
+	states stateCache // the state map of state filters (statefilter.go)
 }
 
 var _ backend.Backend = (*Client)(nil)

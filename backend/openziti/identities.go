@@ -207,7 +207,6 @@ func (c *Client) toModel(w *identityWire, r related) model.Identity {
 		Attributes:     w.RoleAttributes,
 		Revision:       w.revision(r.auths[w.ID]),
 		CreatedAt:      w.CreatedAt.Time,
-		HasCredential:  w.authenticatorID() != "",
 		ActiveSessions: r.sessions[w.ID],
 		SignedIn:       w.ID != "" && w.ID == c.knownSelf(),
 	}
@@ -218,9 +217,7 @@ func (c *Client) toModel(w *identityWire, r related) model.Identity {
 			id.EnrolledAt = a.CreatedAt.Time
 		}
 	}
-	if e := w.current(); e != nil {
-		id.Enrollment = &model.Enrollment{ID: e.ID, ExpiresAt: e.ExpiresAt.Time}
-	}
+	id.HasCredential, id.Enrollment = w.stateFacts()
 	return id
 }
 
@@ -349,7 +346,10 @@ func (c *Client) Identities(ctx context.Context, network string, q model.ListQue
 	}
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
-	if q.State != "" || q.Sort == model.SortExpires {
+	if q.State != "" {
+		return c.stateFilter(ctx, q)
+	}
+	if q.Sort == model.SortExpires {
 		return c.scan(ctx, q)
 	}
 	if q.Offset > maxOffset {

@@ -124,6 +124,10 @@ func (c *Client) authenticate(ctx context.Context) (string, error) {
 // request repeated; 429 RATE_LIMITED is retried after a back-off. Other
 // failures come back as typed backend errors in the controller's words.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	if method != http.MethodGet {
+		// Whatever the outcome, the state map may no longer be right.
+		defer c.states.invalidate()
+	}
 	var body []byte
 	if in != nil {
 		var err error

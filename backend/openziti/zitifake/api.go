@@ -114,7 +114,7 @@ func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr := http.Header{}
 	hdr.Set("Content-Type", rep.ctype)
-	if in != nil && rep.status != 606 { // 606 is what a controller answers an unknown login method; no spec lists it
+	if in != nil && rep.status != 606 && !f.unchecked { // 606 is what a controller answers an unknown login method; no spec lists it
 		if err := f.spec.response(in, rep.status, hdr, out); err != nil {
 			f.t.Errorf("zitifake: %v", err)
 		}
@@ -434,6 +434,16 @@ func (f *Controller) revocationRecords() []record {
 type record struct {
 	json map[string]any
 	sym  map[string]any
+	// build makes json when it is nil: lists of many records build the
+	// JSON of the page's records only.
+	build func() map[string]any
+}
+
+func (r record) body() map[string]any {
+	if r.json == nil && r.build != nil {
+		return r.build()
+	}
+	return r.json
 }
 
 func (f *Controller) list(r *http.Request, recs []record) reply {
@@ -512,18 +522,7 @@ func (f *Controller) list(r *http.Request, recs []record) reply {
 			return apiErr(http.StatusBadRequest, "INVALID_SORT_IDENTIFIER", "invalid sort field "+s.Field, nil)
 		}
 	}
-	slices.SortStableFunc(match, func(a, b record) int {
-		for _, s := range sorts {
-			c := compareSymbol(a.sym[s.Field], b.sym[s.Field])
-			if s.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
+	sortRecords(match, sorts)
 	if query.Skip != nil {
 		offset = int64(*query.Skip)
 	}
@@ -533,13 +532,54 @@ func (f *Controller) list(r *http.Request, recs []record) reply {
 	total := int64(len(match))
 	page := []any{}
 	for i := offset; i < total && i-offset < limit; i++ { // (offset+limit overflows for limit=-1)
-		page = append(page, match[i].json)
+		page = append(page, match[i].body())
 	}
 	meta := map[string]any{"pagination": map[string]any{"limit": limit, "offset": offset, "totalCount": total}}
 	if fields != nil {
 		meta["filterableFields"] = fields
 	}
 	return ok(map[string]any{"data": page, "meta": meta})
+}
+
+// sortRecords sorts by the keys, stably. The keys' values are read out
+// of each record once, not at each comparison: lists of 100,000 records
+// are sorted on every request.
+func sortRecords(recs []record, sorts []SortKey) {
+	type keyed struct {
+		keys []any
+		at   int // the position before, which keeps the sort stable
+		rec  record
+	}
+	ks := make([]keyed, len(recs))
+	flat := make([]any, len(recs)*len(sorts))
+	for i, r := range recs {
+		k := flat[i*len(sorts) : (i+1)*len(sorts) : (i+1)*len(sorts)]
+		for j, s := range sorts {
+			k[j] = r.sym[s.Field]
+		}
+		ks[i] = keyed{k, i, r}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		for j, s := range sorts {
+			var c int
+			if x, ok := a.keys[j].(string); ok {
+				y, _ := b.keys[j].(string)
+				c = strings.Compare(x, y)
+			} else {
+				c = compareSymbol(a.keys[j], b.keys[j])
+			}
+			if s.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return a.at - b.at
+	})
+	for i := range ks {
+		recs[i] = ks[i].rec
+	}
 }
 
 func recs0sym(recs []record, field string) (any, bool) {
@@ -551,12 +591,20 @@ func recs0sym(recs []record, field string) (any, bool) {
 }
 
 func (f *Controller) identityRecords() []record {
-	var out []record
+	out := make([]record, 0, len(f.identities))
+	var rel *related // gathered for the page's first record, under mu as the list is
 	for _, i := range f.identities {
 		if f.unlisted && i.id == f.adminID {
 			continue
 		}
-		out = append(out, record{json: f.identityJSON(i), sym: map[string]any{
+		build := func() map[string]any {
+			if rel == nil {
+				r := f.relations()
+				rel = &r
+			}
+			return f.identityJSONWith(i, *rel)
+		}
+		out = append(out, record{build: build, sym: map[string]any{
 			"id": i.id, "name": i.name, "createdAt": i.createdAt, "updatedAt": i.updatedAt,
 			"type": i.typ, "isAdmin": i.isAdmin, "tags": i.tags,
 		}})
@@ -565,9 +613,9 @@ func (f *Controller) identityRecords() []record {
 }
 
 func (f *Controller) enrollmentRecords() []record {
-	var out []record
+	out := make([]record, 0, len(f.enrollments))
 	for _, e := range f.enrollments {
-		out = append(out, record{json: f.enrollmentJSON(e), sym: map[string]any{
+		out = append(out, record{build: func() map[string]any { return f.enrollmentJSON(e) }, sym: map[string]any{
 			// As recorded (filterableFields): no method, no expiresAt.
 			"id": e.id, "identity": e.identityID, "token": e.token, "createdAt": time.Time{}, "updatedAt": time.Time{},
 		}})
@@ -576,9 +624,12 @@ func (f *Controller) enrollmentRecords() []record {
 }
 
 func (f *Controller) authenticatorRecords() []record {
-	var out []record
+	out := make([]record, 0, len(f.authenticators))
 	for _, a := range f.authenticators {
-		out = append(out, record{json: f.authenticatorJSON(a), sym: map[string]any{
+		if f.unlisted && a.identityID == f.adminID {
+			continue // as its identity isn't listed (AdminUnlisted)
+		}
+		out = append(out, record{build: func() map[string]any { return f.authenticatorJSON(a) }, sym: map[string]any{
 			"id": a.id, "identity": a.identityID, "method": a.method, "createdAt": a.createdAt, "updatedAt": a.updatedAt,
 		}})
 	}
@@ -599,18 +650,55 @@ func (f *Controller) ref(kind, id, name string) map[string]any {
 	return map[string]any{"_links": links("./" + kind + "/" + id), "entity": kind, "id": id, "name": name}
 }
 
+// related is every identity's enrollments, authenticators (oldest first)
+// and whether it has an API session: what identityJSON shows of them,
+// gathered once for a list.
+type related struct {
+	enrollments    map[string][]*fEnrollment
+	authenticators map[string][]*fAuthenticator
+	sessions       map[string]bool
+}
+
+func (f *Controller) relations() related {
+	r := related{enrollments: map[string][]*fEnrollment{}, authenticators: map[string][]*fAuthenticator{}, sessions: map[string]bool{}}
+	for _, e := range f.enrollments {
+		r.enrollments[e.identityID] = append(r.enrollments[e.identityID], e)
+	}
+	for _, a := range f.authenticators {
+		r.authenticators[a.identityID] = append(r.authenticators[a.identityID], a)
+	}
+	for _, as := range r.authenticators {
+		slices.SortFunc(as, func(a, b *fAuthenticator) int { return a.createdAt.Compare(b.createdAt) })
+	}
+	for _, s := range f.apiSessions {
+		r.sessions[s.identityID] = true
+	}
+	return r
+}
+
 func (f *Controller) identityJSON(i *fIdentity) map[string]any {
-	enr := map[string]any{}
+	r := related{enrollments: map[string][]*fEnrollment{}, authenticators: map[string][]*fAuthenticator{i.id: f.authenticatorsOf(i.id)}, sessions: map[string]bool{}}
 	for _, e := range f.enrollments {
 		if e.identityID == i.id {
-			enr[e.method] = map[string]any{"id": e.id, "token": e.token, "jwt": e.jwt, "expiresAt": stampJSON(e.expiresAt)}
+			r.enrollments[i.id] = append(r.enrollments[i.id], e)
 		}
+	}
+	for _, s := range f.apiSessions {
+		r.sessions[i.id] = r.sessions[i.id] || s.identityID == i.id
+	}
+	return f.identityJSONWith(i, r)
+}
+
+func (f *Controller) identityJSONWith(i *fIdentity, rel related) map[string]any {
+	enr := map[string]any{}
+	for _, e := range rel.enrollments[i.id] {
+		enr[e.method] = map[string]any{"id": e.id, "token": e.token, "jwt": e.jwt, "expiresAt": stampJSON(e.expiresAt)}
 	}
 	// identityDetail names at most one authenticator of each method (the
 	// controller picks one; here the oldest): only /authenticators lists
 	// them all.
 	auth := map[string]any{}
-	for _, a := range f.authenticatorsOf(i.id) {
+	for _, a := range rel.authenticators[i.id] {
 		if _, named := auth[a.method]; named {
 			continue
 		}
@@ -620,10 +708,7 @@ func (f *Controller) identityJSON(i *fIdentity) map[string]any {
 			auth[a.method] = map[string]any{"id": a.id, "fingerprint": a.fingerprint}
 		}
 	}
-	hasSession := false
-	for _, s := range f.apiSessions {
-		hasSession = hasSession || s.identityID == i.id
-	}
+	hasSession := rel.sessions[i.id]
 	tags := map[string]any{}
 	for k, v := range i.tags {
 		tags[k] = v
@@ -670,11 +755,27 @@ func (f *Controller) authenticatorJSON(a *fAuthenticator) map[string]any {
 	} else {
 		out["fingerprint"] = a.fingerprint
 		out["isIssuedByNetwork"] = true
-		if a.certDER != nil {
-			out["certPem"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.certDER}))
+		out["lastAuthResolvedToRoot"] = true
+		// As recorded: the certificate and the intermediate that issued
+		// it. A certificate enrolled without one (Enroll, Seed) shows a
+		// stand-in the intermediate issued, the same for all of them.
+		der := a.certDER
+		if der == nil {
+			der = f.standInCert()
 		}
+		out["certPem"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) + string(PEM(f.Intermediate))
 	}
 	return out
+}
+
+// standInCert is the certificate shown for certificate authenticators
+// the fake made without one (caller holds mu).
+func (f *Controller) standInCert() []byte {
+	if f.standIn == nil {
+		leaf, _ := NewLeaf(f.t, f.Intermediate, f.interKey, "stand-in", true)
+		f.standIn = leaf.Raw
+	}
+	return f.standIn
 }
 
 func (f *Controller) sessionJSON(s *fAPISession) map[string]any {

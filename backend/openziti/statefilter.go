@@ -1,0 +1,544 @@
+package openziti
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
+)
+
+// A controller can't filter identities by enrollment state: /identities
+// has no enrollment or authenticator symbol, and /enrollments can't filter
+// on expiresAt or method (meta.filterableFields, recorded from v2.0.3). So
+// a state filter reads the two lists that hold the facts a state is made
+// of, once for all identities, into a state map:
+//
+//   - GET /enrollments and GET /authenticators, 500 a page, keyset-paged
+//     by id (filter `id > "LAST" sort by id asc`, so the controller's
+//     offset cap of 100,000 doesn't apply): identity ID → its outstanding
+//     enrollments (method, id, expiry), whether it holds a certificate or
+//     password authenticator, and its name (each record names its
+//     identity).
+//
+// The state of each identity in the map is then derived by the model's
+// own rule (stateFacts, model.Identity.State) at the moment of the query,
+// so that tokens expire on time whatever the map's age. Identities not in
+// the map hold nothing: their state is none.
+//
+// The map is kept for stateTTL and reused while the two lists' totals are
+// unchanged (two limit=1 requests); any change this client makes drops it
+// (Client.call). A change another tool makes that leaves both totals as
+// they were (a refresh, say) shows after stateTTL at the latest.
+//
+// A page is then answered as follows (N identities, S of the state asked,
+// T matching the text, P the page's position):
+//
+//   - pending, expired or enrolled, no text, by name or expiry: the map
+//     sorts S (names and expiries are in it), the page's IDs are read with
+//     `id in [...]`: one request for a page of up to idsPerRequest. Total
+//     is exact. No identity is read that isn't on the page.
+//   - none, or any state by creation: the identities are read in the
+//     controller's order (name or createdAt), 500 a page, and those in the
+//     state kept until the page is full: ~(P+limit)/density/500 requests,
+//     cheap for a dense state (none is often a large part) and for early
+//     pages. Total is exact: |S| from the map, for none N − |map|.
+//   - with text: every identity matching the text and in the state is
+//     read, by the cheaper of: the text-matching identities, 500 a page
+//     (T/500 requests), or S's IDs with the text, `id in [...] and (text)`,
+//     idsPerRequest a request (S/idsPerRequest; not for none, whose IDs
+//     the map doesn't hold); then sorted here. Total is exact.
+
+// stateTTL is how long a state map is reused (while the totals agree).
+const stateTTL = 5 * time.Second
+
+// idsPerRequest bounds the IDs in one `id in [...]` filter: about 4 KiB of
+// request line, under common proxies' 8 KiB limit.
+const idsPerRequest = 200
+
+// stateEntry is what the map holds of one identity: its name and the facts
+// of its record that decide its state.
+type stateEntry struct {
+	name string
+	w    identityWire // Enrollment and Authenticators only
+}
+
+// stateMap is every identity that holds an enrollment or a credential.
+type stateMap struct {
+	byID        map[string]*stateEntry
+	enrollments int64 // the lists' totals when it was read
+	authentics  int64
+	readAt      time.Time // wall clock, for the TTL
+}
+
+// stateCache holds the client's state map; gen counts invalidations, so a
+// map read while the client changed something isn't kept.
+type stateCache struct {
+	mu    sync.Mutex
+	build sync.Mutex // one read of the lists at a time
+	m     *stateMap
+	gen   uint64
+	ttl   time.Duration // stateTTL unless a test says otherwise
+}
+
+// invalidate drops the map (after a change this client made).
+func (s *stateCache) invalidate() {
+	s.mu.Lock()
+	s.m = nil
+	s.gen++
+	s.mu.Unlock()
+}
+
+// stateFacts is what of an identity's record decides its state
+// (model.Identity.State): whether identityDetail names a certificate or
+// password authenticator, and its current enrollment.
+func (w *identityWire) stateFacts() (hasCredential bool, enrollment *model.Enrollment) {
+	if e := w.current(); e != nil {
+		enrollment = &model.Enrollment{ID: e.ID, ExpiresAt: e.ExpiresAt.Time}
+	}
+	return w.authenticatorID() != "", enrollment
+}
+
+// stateAt is the identity's state at now, by the model's rule.
+func (w *identityWire) stateAt(now time.Time) model.State {
+	var id model.Identity
+	id.HasCredential, id.Enrollment = w.stateFacts()
+	return id.State(now)
+}
+
+// stateRecord is what the map reads of an enrollment or authenticator.
+type stateRecord struct {
+	ID         string `json:"id"`
+	Method     string `json:"method"`
+	IdentityID string `json:"identityId"`
+	Identity   struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"identity"`
+	ExpiresAt zTime `json:"expiresAt"`
+}
+
+// stateMapFor returns a current state map, reading one if needed.
+func (c *Client) stateMapFor(ctx context.Context) (*stateMap, error) {
+	s := &c.states
+	s.build.Lock()
+	defer s.build.Unlock()
+	s.mu.Lock()
+	m, gen, ttl := s.m, s.gen, s.ttl
+	s.mu.Unlock()
+	if ttl == 0 {
+		ttl = stateTTL
+	}
+	if m != nil && time.Since(m.readAt) < ttl {
+		e, a, err := c.stateTotals(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if e == m.enrollments && a == m.authentics {
+			return m, nil
+		}
+	}
+	m, err := c.readStateMap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Its age counts from when the read ended: a read that takes longer
+	// than the TTL (a large network, a slow controller) must still serve
+	// the next page.
+	m.readAt = time.Now()
+	s.mu.Lock()
+	if s.gen == gen {
+		s.m = m
+	}
+	s.mu.Unlock()
+	return m, nil
+}
+
+// stateTotals is how many enrollments and authenticators there are.
+func (c *Client) stateTotals(ctx context.Context) (enrollments, authenticators int64, err error) {
+	for _, p := range []struct {
+		path string
+		n    *int64
+	}{{"/enrollments", &enrollments}, {"/authenticators", &authenticators}} {
+		var page listEnvelope[struct{}]
+		if err := c.call(ctx, http.MethodGet, p.path, url.Values{"limit": {"1"}}, nil, &page); err != nil {
+			return 0, 0, err
+		}
+		*p.n = page.Meta.Pagination.TotalCount
+	}
+	return enrollments, authenticators, nil
+}
+
+// readStateMap reads every enrollment and authenticator.
+func (c *Client) readStateMap(ctx context.Context) (*stateMap, error) {
+	m := &stateMap{byID: map[string]*stateEntry{}}
+	entry := func(r *stateRecord) *stateEntry {
+		id := cmp.Or(r.IdentityID, r.Identity.ID)
+		e := m.byID[id]
+		if e == nil {
+			e = &stateEntry{}
+			e.w.ID = id
+			m.byID[id] = e
+		}
+		if r.Identity.Name != "" {
+			e.name = r.Identity.Name
+		}
+		return e
+	}
+	var err error
+	m.enrollments, err = c.eachByID(ctx, "/enrollments", func(r *stateRecord) {
+		e := entry(r)
+		// identityDetail names one enrollment of each method; of
+		// several (which a controller refuses to make), the first by id.
+		ew := &enrollmentWire{ID: r.ID, ExpiresAt: r.ExpiresAt}
+		slot := map[string]**enrollmentWire{"ott": &e.w.Enrollment.OTT, "ottca": &e.w.Enrollment.OTTCA, "updb": &e.w.Enrollment.UPDB}[r.Method]
+		if slot != nil && *slot == nil {
+			*slot = ew
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.authentics, err = c.eachByID(ctx, "/authenticators", func(r *stateRecord) {
+		e := entry(r)
+		switch r.Method {
+		case "cert":
+			if e.w.Authenticators.Cert == nil {
+				e.w.Authenticators.Cert = &struct {
+					ID          string `json:"id"`
+					Fingerprint string `json:"fingerprint"`
+				}{ID: r.ID}
+			}
+		case "updb":
+			if e.w.Authenticators.UPDB == nil {
+				e.w.Authenticators.UPDB = &struct {
+					ID       string `json:"id"`
+					Username string `json:"username"`
+				}{ID: r.ID}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Only enrollments and authenticators of kinds identityDetail names
+	// make a state: an identity with others alone holds nothing.
+	for id, e := range m.byID {
+		if e.w.current() == nil && e.w.authenticatorID() == "" {
+			delete(m.byID, id)
+		}
+	}
+	return m, nil
+}
+
+// eachByID reads every record at path, 500 a page in id order, paging by
+// the last id seen; it returns the total the first page gave.
+func (c *Client) eachByID(ctx context.Context, path string, fn func(*stateRecord)) (int64, error) {
+	var total int64
+	last := ""
+	for first := true; ; first = false {
+		f := "sort by id asc"
+		if !first {
+			lit, err := quoteZitiQL(last)
+			if err != nil {
+				return 0, err
+			}
+			f = "id > " + lit + " " + f
+		}
+		var page listEnvelope[stateRecord]
+		q := url.Values{"filter": {f}, "limit": {strconv.Itoa(model.MaxPageSize)}}
+		if err := c.call(ctx, http.MethodGet, path, q, nil, &page); err != nil {
+			return 0, err
+		}
+		if first {
+			total = page.Meta.Pagination.TotalCount
+		}
+		for i := range page.Data {
+			if page.Data[i].ID <= last && !first {
+				return 0, backend.Unavailable("the controller's %s pages came out of order (%q after %q): try again", path, page.Data[i].ID, last)
+			}
+			fn(&page.Data[i])
+			last = page.Data[i].ID
+		}
+		if len(page.Data) < model.MaxPageSize {
+			return total, nil
+		}
+	}
+}
+
+// stateFilter answers a listing by state (see the comment at the top).
+func (c *Client) stateFilter(ctx context.Context, q model.ListQuery) (model.Page, error) {
+	m, err := c.stateMapFor(ctx)
+	if err != nil {
+		return model.Page{}, err
+	}
+	now := c.now()
+	var set []*stateEntry // the map's identities in the state
+	if q.State != model.StateNone {
+		for _, e := range m.byID {
+			if e.w.stateAt(now) == q.State {
+				set = append(set, e)
+			}
+		}
+	}
+	switch {
+	case q.Filter != "":
+		return c.stateWithText(ctx, q, set)
+	case q.State == model.StateNone || q.Sort == model.SortCreated:
+		total := len(set)
+		if q.State == model.StateNone {
+			n, err := c.identityCount(ctx)
+			if err != nil {
+				return model.Page{}, err
+			}
+			total = max(0, n-len(m.byID))
+		}
+		return c.stateScan(ctx, q, total)
+	}
+	sortEntries(set, q)
+	var ids []string
+	if q.Offset < len(set) {
+		for _, e := range set[q.Offset:min(len(set), q.Offset+q.Limit)] {
+			ids = append(ids, e.w.ID)
+		}
+	}
+	ws, err := c.identitiesByID(ctx, ids, "")
+	if err != nil {
+		return model.Page{}, err
+	}
+	byID := make(map[string]*identityWire, len(ws))
+	for _, w := range ws {
+		byID[w.ID] = w
+	}
+	page := make([]*identityWire, 0, len(ids))
+	for _, id := range ids {
+		// An identity deleted, or changed by another tool, since the map
+		// was read is left out of the page rather than shown in a state
+		// it isn't in.
+		if w := byID[id]; w != nil && w.stateAt(now) == q.State {
+			page = append(page, w)
+		}
+	}
+	items, err := c.models(ctx, page)
+	if err != nil {
+		return model.Page{}, err
+	}
+	return model.Page{Total: len(set), Items: items}, nil
+}
+
+// sortEntries orders the map's identities by the query's sort: name (then
+// id), or expiry as compareExpiry does, identities without a token last,
+// ties by name ascending.
+func sortEntries(set []*stateEntry, q model.ListQuery) {
+	byName := func(a, b *stateEntry) int {
+		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.w.ID, b.w.ID))
+	}
+	if q.Sort == model.SortExpires {
+		slices.SortFunc(set, func(a, b *stateEntry) int {
+			return cmp.Or(compareExpiry(a.w.current(), b.w.current(), q.Desc), byName(a, b))
+		})
+		return
+	}
+	slices.SortFunc(set, func(a, b *stateEntry) int {
+		if q.Desc {
+			return byName(b, a)
+		}
+		return byName(a, b)
+	})
+}
+
+// identityCount is how many identities the controller lists.
+func (c *Client) identityCount(ctx context.Context) (int, error) {
+	page, err := c.listIdentities(ctx, "", 0, 1)
+	if err != nil {
+		return 0, err
+	}
+	return int(page.Meta.Pagination.TotalCount), nil
+}
+
+// identitiesByID reads the identities with these IDs (and matching the
+// text filter f, if any), idsPerRequest a request.
+func (c *Client) identitiesByID(ctx context.Context, ids []string, f string) ([]*identityWire, error) {
+	var out []*identityWire
+	for len(ids) > 0 {
+		chunk := ids[:min(idsPerRequest, len(ids))]
+		ids = ids[len(chunk):]
+		lits := make([]string, len(chunk))
+		for i, id := range chunk {
+			lit, err := quoteZitiQL(id)
+			if err != nil {
+				return nil, err
+			}
+			lits[i] = lit
+		}
+		filter := "id in [" + joinComma(lits) + "]"
+		if f != "" {
+			filter += " and " + f
+		}
+		page, err := c.listIdentities(ctx, filter, 0, model.MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Data {
+			out = append(out, &page.Data[i])
+		}
+	}
+	return out, nil
+}
+
+func joinComma(s []string) string {
+	n := 0
+	for _, x := range s {
+		n += len(x) + 2
+	}
+	b := make([]byte, 0, n)
+	for i, x := range s {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, x...)
+	}
+	return string(b)
+}
+
+// stateScan reads the identities in the controller's order and keeps
+// those in the state until the page is full; total is already known.
+func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total int) (model.Page, error) {
+	if q.Offset >= total {
+		return model.Page{Total: total, Items: []model.Identity{}}, nil
+	}
+	sort, desc := q.Sort, q.Desc
+	if sort == model.SortExpires { // none holds no token: by name, as compareExpiry leaves ties
+		sort, desc = model.SortName, false
+	}
+	f, err := identityFilter("", sort, desc)
+	if err != nil {
+		return model.Page{}, err
+	}
+	now := c.now()
+	var page []*identityWire
+	seen := 0 // identities in the state passed so far
+	for offset := 0; len(page) < q.Limit; offset += model.MaxPageSize {
+		if offset > maxOffset {
+			return model.Page{}, backend.Invalid("this page lies past the controller's offset limit of %d identities: filter by text, or sort by name", maxOffset)
+		}
+		list, err := c.listIdentities(ctx, f, offset, model.MaxPageSize)
+		if err != nil {
+			return model.Page{}, err
+		}
+		for i := range list.Data {
+			w := &list.Data[i]
+			if w.stateAt(now) != q.State {
+				continue
+			}
+			if seen >= q.Offset && len(page) < q.Limit {
+				page = append(page, w)
+			}
+			seen++
+		}
+		if len(list.Data) < model.MaxPageSize || seen >= q.Offset+q.Limit {
+			break
+		}
+	}
+	items, err := c.models(ctx, page)
+	if err != nil {
+		return model.Page{}, err
+	}
+	return model.Page{Total: max(total, seen), Items: items}, nil
+}
+
+// stateWithText answers a state and a text filter: it reads every
+// identity that matches both, by the cheaper way (see the top), and
+// sorts them here.
+func (c *Client) stateWithText(ctx context.Context, q model.ListQuery, set []*stateEntry) (model.Page, error) {
+	// The match alone: the controller can't sort by expiry, so
+	// identityFilter adds no order for it.
+	text, err := identityFilter(q.Filter, model.SortExpires, false)
+	if err != nil {
+		return model.Page{}, err
+	}
+	now := c.now()
+	var all []*identityWire
+	keep := func(w *identityWire) {
+		if w.stateAt(now) == q.State {
+			all = append(all, w)
+		}
+	}
+	first, err := c.listIdentities(ctx, text+" sort by id asc", 0, model.MaxPageSize)
+	if err != nil {
+		return model.Page{}, err
+	}
+	matching := int(first.Meta.Pagination.TotalCount)
+	pagesOfText := (matching + model.MaxPageSize - 1) / model.MaxPageSize
+	pagesOfSet := (len(set) + idsPerRequest - 1) / idsPerRequest
+	if q.State != model.StateNone && pagesOfSet < pagesOfText {
+		ids := make([]string, len(set))
+		for i, e := range set {
+			ids[i] = e.w.ID
+		}
+		ws, err := c.identitiesByID(ctx, ids, text)
+		if err != nil {
+			return model.Page{}, err
+		}
+		for _, w := range ws {
+			keep(w)
+		}
+	} else {
+		for i := range first.Data {
+			keep(&first.Data[i])
+		}
+		last := ""
+		if n := len(first.Data); n > 0 {
+			last = first.Data[n-1].ID
+		}
+		for n := len(first.Data); n == model.MaxPageSize; {
+			lit, err := quoteZitiQL(last)
+			if err != nil {
+				return model.Page{}, err
+			}
+			list, err := c.listIdentities(ctx, text+" and id > "+lit+" sort by id asc", 0, model.MaxPageSize)
+			if err != nil {
+				return model.Page{}, err
+			}
+			for i := range list.Data {
+				keep(&list.Data[i])
+			}
+			if n = len(list.Data); n > 0 {
+				last = list.Data[n-1].ID
+			}
+		}
+	}
+	expiry := func(w *identityWire) *enrollmentWire { return w.current() }
+	slices.SortFunc(all, func(a, b *identityWire) int {
+		name := cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+		switch q.Sort {
+		case model.SortExpires:
+			return cmp.Or(compareExpiry(expiry(a), expiry(b), q.Desc), name)
+		case model.SortCreated:
+			r := cmp.Or(a.CreatedAt.Compare(b.CreatedAt.Time), cmp.Compare(a.ID, b.ID))
+			if q.Desc {
+				r = -r
+			}
+			return r
+		}
+		if q.Desc {
+			return -name
+		}
+		return name
+	})
+	var ws []*identityWire
+	if q.Offset < len(all) {
+		ws = all[q.Offset:min(len(all), q.Offset+q.Limit)]
+	}
+	items, err := c.models(ctx, ws)
+	if err != nil {
+		return model.Page{}, err
+	}
+	return model.Page{Total: len(all), Items: items}, nil
+}

@@ -1,0 +1,263 @@
+package openziti
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idcon/idcon/backend/openziti/zitifake"
+	"github.com/idcon/idcon/model"
+)
+
+// seededIdentity is the test's own account of one seeded identity: the
+// oracle the client's answers are checked against.
+type seededIdentity struct {
+	id, name, email string
+	created         int // seeding order: the fake stamps createdAt in it
+	state           model.State
+	expires         time.Time // zero: no token
+}
+
+// seedStates seeds n identities on the fake in a mix of every state and
+// of the record shapes each state comes in (ott or updb token; one or two
+// certificates, a password, a certificate beside an outstanding ott), in
+// a name order that is not the creation order. It returns the seeded
+// identities as the test knows them.
+func seedStates(t testing.TB, f *zitifake.Controller, n int) []seededIdentity {
+	t.Helper()
+	now := f.Now()
+	rng := rand.New(rand.NewPCG(12, uint64(n)))
+	specs := make([]zitifake.Seeded, n)
+	truth := make([]seededIdentity, n)
+	taken := map[string]bool{}
+	for i := range n {
+		s := zitifake.Seeded{Name: fmt.Sprintf("dev-%05d-%s", rng.IntN(100000), string(rune('a'+i%26)))}
+		for taken[s.Name] {
+			s.Name += "x"
+		}
+		taken[s.Name] = true
+		if i%7 == 0 {
+			s.Email = fmt.Sprintf("owner%d@example.org", i%50)
+		}
+		o := seededIdentity{name: s.Name, email: s.Email, created: i}
+		switch i % 10 {
+		case 0, 1, 2: // pending: ott (or updb) in the future
+			s.ExpiresAt = now.Add(time.Duration(1+rng.IntN(500)) * time.Hour)
+			if i%10 == 2 {
+				s.Method = "updb"
+			}
+			o.state = model.StatePending
+		case 3, 4: // expired
+			s.ExpiresAt = now.Add(-time.Duration(1+rng.IntN(500)) * time.Hour)
+			o.state = model.StateExpired
+		case 5, 6: // enrolled: one certificate, two, or a password
+			s.Certs = 1 + i%2
+			o.state = model.StateEnrolled
+		case 7: // enrolled with an outstanding ott beside the certificate
+			s.Certs = 1
+			s.Password = i%20 == 7
+			s.ExpiresAt = now.Add(time.Duration(1+rng.IntN(500)) * time.Hour)
+			o.state = model.StateEnrolled
+		default:
+			o.state = model.StateNone
+		}
+		o.expires = s.ExpiresAt
+		specs[i] = s
+		truth[i] = o
+	}
+	for i, id := range f.Seed(specs) {
+		truth[i].id = id
+	}
+	return truth
+}
+
+// oracle is the page the test expects: the seeded identities in the
+// query's state, matching its text, sorted by its order, and their count.
+func oracle(all []seededIdentity, q model.ListQuery) ([]seededIdentity, int) {
+	var in []seededIdentity
+	for _, s := range all {
+		text := strings.ToLower(q.Filter)
+		if s.state == q.State && (strings.Contains(strings.ToLower(s.name), text) || strings.Contains(strings.ToLower(s.email), text)) {
+			in = append(in, s)
+		}
+	}
+	slices.SortFunc(in, func(a, b seededIdentity) int {
+		byName := strings.Compare(a.name, b.name)
+		switch q.Sort {
+		case model.SortCreated:
+			r := cmp.Compare(a.created, b.created)
+			if q.Desc {
+				r = -r
+			}
+			return r
+		case model.SortExpires:
+			switch {
+			case a.expires.IsZero() && b.expires.IsZero():
+				return byName
+			case a.expires.IsZero():
+				return 1
+			case b.expires.IsZero():
+				return -1
+			}
+			r := a.expires.Compare(b.expires)
+			if q.Desc {
+				r = -r
+			}
+			return cmp.Or(r, byName)
+		}
+		if q.Desc {
+			return -byName
+		}
+		return byName
+	})
+	total := len(in)
+	if q.Offset >= len(in) {
+		return nil, total
+	}
+	return in[q.Offset:min(len(in), q.Offset+q.Limit)], total
+}
+
+// TestStateFilterPastTheOldScanLimit: with more identities than the
+// client once read to filter by state (10,000), every state still pages
+// with an exact total, in every order, with and without text, as the
+// test's own account of the seeded identities says; and a state page
+// reads no identity of the network beyond the page's own when the map
+// answers it.
+func TestStateFilterPastTheOldScanLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: seeds 12,000 identities")
+	}
+	c, f := newTestClient(t)
+	all := seedStates(t, f, 12000)
+	ctx := t.Context()
+	queries := []model.ListQuery{}
+	for _, st := range model.States {
+		queries = append(queries,
+			model.ListQuery{State: st, Limit: 50},
+			model.ListQuery{State: st, Limit: 50, Offset: 1200},
+			model.ListQuery{State: st, Limit: 500, Offset: 100, Desc: true},
+			model.ListQuery{State: st, Limit: 50, Sort: model.SortExpires},
+			model.ListQuery{State: st, Limit: 50, Sort: model.SortExpires, Desc: true, Offset: 20},
+			model.ListQuery{State: st, Limit: 50, Sort: model.SortCreated, Offset: 300},
+			model.ListQuery{State: st, Limit: 50, Sort: model.SortCreated, Desc: true},
+			model.ListQuery{State: st, Limit: 20, Filter: "DEV-1"},              // many match: read by the text
+			model.ListQuery{State: st, Limit: 20, Filter: "owner7@", Offset: 3}, // few match: the text alone is cheaper
+			model.ListQuery{State: st, Limit: 20, Filter: "-0000"},
+			model.ListQuery{State: st, Limit: 50, Offset: 5000}, // past the end
+		)
+	}
+	for _, q := range queries {
+		t.Run(fmt.Sprintf("%s/%s-desc=%v/%q/offset=%d", q.State, q.Sort, q.Desc, q.Filter, q.Offset), func(t *testing.T) {
+			want, total := oracle(all, q)
+			page, err := c.Identities(ctx, c.NetworkID(), q)
+			if err != nil {
+				t.Fatalf("Identities(%+v): %v", q, err)
+			}
+			if page.Total != total {
+				t.Errorf("Total = %d, want %d", page.Total, total)
+			}
+			var got, wantNames []string
+			for _, it := range page.Items {
+				got = append(got, it.Name)
+				if st := it.State(f.Now()); st != q.State {
+					t.Errorf("%s is %s on the page of %s", it.Name, st, q.State)
+				}
+			}
+			for _, s := range want {
+				wantNames = append(wantNames, s.name)
+			}
+			if !slices.Equal(got, wantNames) {
+				t.Errorf("page = %d names %.5q..., want %d names %.5q...", len(got), got, len(wantNames), wantNames)
+			}
+		})
+	}
+	// Answered from the map: the page's identities are read by ID and no
+	// other list of identities is asked for.
+	for _, st := range []model.State{model.StatePending, model.StateExpired, model.StateEnrolled} {
+		before := len(f.Requests())
+		if _, err := c.Identities(ctx, c.NetworkID(), model.ListQuery{State: st, Limit: 50, Offset: 700}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.Requests()[before:] {
+			if r, _ := url.QueryUnescape(r); strings.HasPrefix(r, "GET /edge/management/v1/identities?") && !strings.Contains(r, "filter=id in [") {
+				t.Errorf("%s page: a list of identities not by ID: %s", st, r)
+			}
+		}
+	}
+}
+
+// TestStateFilterSeesChanges: the state map is dropped by this client's
+// own changes and re-read when another tool changes the lists' totals
+// (a device enrolling), so a state page never lags behind either.
+func TestStateFilterSeesChanges(t *testing.T) {
+	c, f := newTestClient(t)
+	all := seedStates(t, f, 300)
+	ctx := t.Context()
+	count := func(st model.State) int {
+		t.Helper()
+		p, err := c.Identities(ctx, c.NetworkID(), model.ListQuery{State: st, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total
+	}
+	_, pending := oracle(all, model.ListQuery{State: model.StatePending})
+	_, enrolled := oracle(all, model.ListQuery{State: model.StateEnrolled})
+	if n := count(model.StatePending); n != pending {
+		t.Fatalf("pending: %d, want %d", n, pending)
+	}
+	// Deleting a pending token through this client: none at once.
+	var p seededIdentity
+	for _, s := range all {
+		if s.state == model.StatePending {
+			p = s
+			break
+		}
+	}
+	m, err := c.Identity(ctx, c.NetworkID(), p.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteEnrollment(ctx, c.NetworkID(), p.id, m.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(model.StatePending); n != pending-1 {
+		t.Errorf("pending after a delete: %d, want %d", n, pending-1)
+	}
+	// A device enrolls another (the fake's own state, as a device would
+	// change it): enrolled at once.
+	var e seededIdentity
+	for _, s := range all {
+		if s.state == model.StatePending && s.id != p.id {
+			if id, ok := f.IdentityByName(s.name); ok && id.Enrollment != nil { // an ott, not a updb token
+				e = s
+				break
+			}
+		}
+	}
+	f.Enroll(e.id)
+	if n := count(model.StateEnrolled); n != enrolled+1 {
+		t.Errorf("enrolled after a device enrolled: %d, want %d", n, enrolled+1)
+	}
+	// Time passing: the tokens that expire meanwhile move from pending to
+	// expired with the same map.
+	_, expired := oracle(all, model.ListQuery{State: model.StateExpired})
+	f.Advance(48 * time.Hour)
+	soon := 0
+	for _, s := range all {
+		if s.state == model.StatePending && s.id != p.id && s.id != e.id && !s.expires.After(f.Now()) {
+			soon++
+		}
+	}
+	if soon == 0 {
+		t.Fatal("no token expires within the two days: seed differently")
+	}
+	if n := count(model.StateExpired); n != expired+soon {
+		t.Errorf("expired two days later: %d, want %d", n, expired+soon)
+	}
+}
