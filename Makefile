@@ -66,7 +66,7 @@ mutate: $(GREMLINS)
 	  if [ -n "$$eff" ] && awk -v e="$$eff" -v f="$$floor" 'BEGIN { exit !(e >= f) }'; then verdict=ok; else verdict=UNDER; fail=1; fi; \
 	  summary="$$summary$$(printf '%-18s %7s%%  floor %3s%%  %s' $$pkg "$${eff:-?}" $$floor $$verdict)\n"; \
 	done; \
-	printf "\n== mutation scores (killed / (killed + lived)), %ss\n$$summary" $$(( $$(date +%s) - start )); \
+	printf '\n== mutation scores (killed / (killed + lived)), %ss\n' $$(( $$(date +%s) - start )); printf '%b' "$$summary"; \
 	exit $$fail
 
 clean:
