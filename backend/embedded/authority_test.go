@@ -378,3 +378,74 @@ func checkFiles(t *testing.T, when, dbPath string, current, retired map[string]s
 		}
 	}
 }
+
+// TestBulkRetiredTokensLeaveTheFile: the bulk path replaces tokens with
+// statements of its own, so it is held to the same rule: a token replaced
+// by a bulk reissue (whether a bulk reset or a single create made it)
+// leaves the database file.
+func TestBulkRetiredTokensLeaveTheFile(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "idcon.db")
+	clock := newFakeClock(t0)
+	s, err := Open(dbPath, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	n, err := s.CreateNetwork(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Neighbours whose current tokens share the retired ones' pages.
+	for i := range 40 {
+		mustCreate(t, s, n.ID, fmt.Sprintf("neighbour-%02d", i), clock.Now().Add(30*day))
+	}
+	retired := map[string]string{}
+	for i := range 3 {
+		c := mustCreate(t, s, n.ID, fmt.Sprintf("enrolled-%d", i), clock.Now().Add(day))
+		if _, err := EnrollToDir(ctx, s, c.JWT, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		c = mustCreate(t, s, n.ID, fmt.Sprintf("unused-%d", i), clock.Now().Add(time.Hour))
+		retired["created for unused-"+fmt.Sprint(i)] = c.JWT
+	}
+	// A bulk reset of the enrolled ones, with tokens that expire unused.
+	if err := s.BulkApply(ctx, n.ID, backend.Selection{All: true, State: model.StateEnrolled}, model.ActionReset,
+		clock.Now().Add(time.Hour), func(r backend.BulkResult) bool {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			retired["bulk reset of "+r.Identity.Name] = r.Token.JWT
+			return true
+		}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	// A bulk reissue of every expired token replaces all six.
+	current := map[string]string{}
+	if err := s.BulkApply(ctx, n.ID, backend.Selection{All: true, State: model.StateExpired}, model.ActionReissue,
+		clock.Now().Add(day), func(r backend.BulkResult) bool {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			current["reissue of "+r.Identity.Name] = r.Token.JWT
+			return true
+		}); err != nil {
+		t.Fatal(err)
+	}
+	if len(retired) != 6 || len(current) != 6 {
+		t.Fatalf("%d retired and %d current tokens, want 6 and 6: %v, %v", len(retired), len(current), keys(retired), keys(current))
+	}
+	checkFiles(t, "open", dbPath, current, retired)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, "closed", dbPath, current, retired)
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	return k
+}
