@@ -56,17 +56,18 @@ type Controller struct {
 	// The EST bundle holds both, as a real controller's does.
 	Intermediate *x509.Certificate
 
-	t         testing.TB
-	srv       *httptest.Server
-	spec      *specValidator
-	key       *rsa.PrivateKey // the TLS server key (RSA 4096), which also signs enrollment JWTs (RS256)
-	leaf      *x509.Certificate
-	interKey  *ecdsa.PrivateKey
-	dir       string
-	adminID   string // the "Default Admin" identity, whose updb password Username/Password log in with
-	adminFP   string // the fingerprint of the admin client certificate (ClientCertFiles)
-	unlisted  bool   // AdminUnlisted
-	unchecked bool   // Unchecked
+	t               testing.TB
+	srv             *httptest.Server
+	spec            *specValidator
+	key             *rsa.PrivateKey // the TLS server key (RSA 4096), which also signs enrollment JWTs (RS256)
+	leaf            *x509.Certificate
+	interKey        *ecdsa.PrivateKey
+	dir             string
+	adminID         string // the "Default Admin" identity, whose updb password Username/Password log in with
+	adminFP         string // the fingerprint of the admin client certificate (ClientCertFiles)
+	unlisted        bool   // AdminUnlisted
+	unchecked       bool   // Unchecked
+	offSpecRequests bool   // OffSpecRequests
 
 	mu             sync.Mutex
 	fixed          bool          // the clock is the test's, moved by Advance only
@@ -103,6 +104,7 @@ type fIdentity struct {
 
 type fEnrollment struct {
 	id, identityID, method, token, jwt string
+	username                           string // a updb enrollment's, as created
 	expiresAt, createdAt, updatedAt    time.Time
 }
 
@@ -122,11 +124,12 @@ type fAPISession struct {
 type Option func(*options)
 
 type options struct {
-	at            time.Time
-	plain         bool
-	user, pwd     string
-	adminUnlisted bool
-	unchecked     bool
+	at              time.Time
+	plain           bool
+	user, pwd       string
+	adminUnlisted   bool
+	unchecked       bool
+	offSpecRequests bool
 }
 
 // Unchecked skips checking the fake's answers against the spec, which
@@ -134,6 +137,12 @@ type options struct {
 // measuring (make bench) at a controller's scale, where the answers are
 // those the tests check; tests leave it out.
 func Unchecked() Option { return func(o *options) { o.unchecked = true } }
+
+// OffSpecRequests stops the fake reporting requests that break the spec,
+// for tests that send what a real controller was recorded answering
+// (a missing zt-session, an unknown enum value): they are answered as it
+// did.
+func OffSpecRequests() Option { return func(o *options) { o.offSpecRequests = true } }
 
 // AdminUnlisted leaves the "Default Admin" identity out of GET
 // /identities, and its password out of GET /authenticators (it is still
@@ -196,6 +205,7 @@ func Start(t testing.TB, opts ...Option) *Controller {
 	f.adminID = f.addAdmin("Default Admin", o.user, o.pwd, true)
 	f.unlisted = o.adminUnlisted
 	f.unchecked = o.unchecked
+	f.offSpecRequests = o.offSpecRequests
 
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	// Handshakes the tests make fail on purpose needn't be logged.

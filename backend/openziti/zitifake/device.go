@@ -102,8 +102,8 @@ func (f *Controller) clientEnroll(r *http.Request, body []byte) reply {
 		}
 		delete(f.enrollments, e.id)
 		aid := f.newLongID()
-		name := ""
-		if i := f.identities[e.identityID]; i != nil {
+		name := e.username
+		if i := f.identities[e.identityID]; i != nil && name == "" {
 			name = i.name
 		}
 		f.authenticators[aid] = &fAuthenticator{id: aid, identityID: e.identityID, method: "updb", username: name, password: in.Password, createdAt: now, updatedAt: now}
