@@ -39,3 +39,24 @@ func TestNameKeyIsStableAndDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestNameKeyEncoding: the key written out, as the doc comment promises:
+// each run of digits is its length in two digits, then the digits without
+// leading zeros (lengths past 99 stay 99).
+func TestNameKeyEncoding(t *testing.T) {
+	hundred := strings.Repeat("7", 100)
+	for _, c := range []struct{ in, want string }{
+		{"build-2", "build-012"},
+		{"build-10", "build-0210"},
+		{"build-007", "build-017"},
+		{"build-0", "build-010"},
+		{"v123456789", "v09123456789"},
+		{"v1234567890", "v101234567890"},
+		{"n" + hundred, "n99" + hundred},
+		{"Éclair 3", "eclair 013"},
+	} {
+		if got := NameKey(c.in); got != c.want {
+			t.Errorf("NameKey(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -16,11 +16,8 @@ import (
 // the end of the day a week ahead is "in 7 days" whatever the time now;
 // pass now in the zone the admin reads dates in.
 func Relative(t, now time.Time) string {
-	d := t.Sub(now)
-	future := d > 0
-	if !future {
-		d = -d
-	}
+	d := t.Sub(now).Abs()
+	future := t.After(now)
 	var n int
 	var unit string
 	switch {
@@ -34,7 +31,7 @@ func Relative(t, now time.Time) string {
 		n, unit = rounded(d, time.Hour), "hour"
 	default:
 		days := calendarDays(t, now)
-		if days < 0 {
+		if !future {
 			days = -days
 		}
 		days = max(days, 2) // 47.5 hours, across one midnight only
@@ -66,7 +63,7 @@ func calendarDays(t, now time.Time) int {
 	// Noon UTC of each civil date: whole days apart, whatever DST does.
 	a := time.Date(ty, tm, td, 12, 0, 0, 0, time.UTC)
 	b := time.Date(ny, nm, nd, 12, 0, 0, 0, time.UTC)
-	return int(a.Sub(b).Round(24*time.Hour) / (24 * time.Hour))
+	return int(a.Sub(b) / (24 * time.Hour))
 }
 
 func plural(n int, unit string) string {
