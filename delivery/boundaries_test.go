@@ -68,6 +68,7 @@ func TestSendAlreadyCanceled(t *testing.T) {
 }
 
 func TestQRPNGScaleLimits(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	for scale, ok := range map[int]bool{0: false, 1: true, 64: true, 65: false} {
 		_, err := QRPNG("eyJhbGciOiJFUzI1NiJ9.e30.sig", scale)
 		if (err == nil) != ok {

@@ -63,6 +63,7 @@ func checkSendError(t *testing.T, err error, kind SendErrorKind, want string, pr
 }
 
 func TestSendDeliversRegistration(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	srv := startSMTPServer(t, "")
 	reg := testRegistration(t, "alice@example.org")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -120,6 +121,7 @@ func TestSendDeliversRegistration(t *testing.T) {
 }
 
 func TestSendAuth(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	const user, password = "mailer", "correct-horse-battery"
 	srv := startSMTPServer(t, user+":"+password)
 	reg := testRegistration(t, "alice@example.org")
@@ -149,6 +151,7 @@ func TestSendAuth(t *testing.T) {
 }
 
 func TestSendRecipientRejected(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	srv := startSMTPServer(t, "")
 	reg := testRegistration(t, "rejected@example.org")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -177,6 +180,7 @@ func TestSendConnectionRefused(t *testing.T) {
 // A server that accepts the connection and never answers: the context's
 // deadline ends the attempt, and nothing was sent.
 func TestSendTimeoutBeforeGreeting(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	port := silentServer(t)
 	c := SMTPConfig{Host: "127.0.0.1", Port: port, TLS: TLSNone, From: "idcon@example.org"}
 	reg := testRegistration(t, "alice@example.org")
@@ -193,6 +197,7 @@ func TestSendTimeoutBeforeGreeting(t *testing.T) {
 // message may have arrived, and the error says so. (The deadline leaves
 // ample time for the exchange before the message: it takes milliseconds.)
 func TestSendTimeoutAfterData(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	srv := startSMTPServer(t, "")
 	reg := testRegistration(t, "slow@example.org")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
@@ -208,6 +213,7 @@ func TestSendTimeoutAfterData(t *testing.T) {
 // refused, with STARTTLS and with TLS from the start alike, before anything
 // (the password included) is sent.
 func TestSendVerifiesTLSCertificate(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	for _, mode := range []string{"implicit", "starttls"} {
 		srv := startTLSSMTPServer(t, mode)
 		c := srv.Config()
@@ -231,6 +237,7 @@ func TestSendVerifiesTLSCertificate(t *testing.T) {
 // A server without STARTTLS is not used in clear when STARTTLS was asked
 // for.
 func TestSendRequiresSTARTTLS(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	srv := startSMTPServer(t, "")
 	c := srv.Config()
 	c.TLS = TLSStartTLS

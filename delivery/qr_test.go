@@ -56,6 +56,7 @@ func decodeText(t *testing.T, text string, th qrtest.Theme, zbarOnly bool) (got 
 }
 
 func TestQRTextFormsDecode(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	tokens := []struct {
 		name string
 		tok  string
@@ -120,6 +121,7 @@ func TestQRTextFormsDecode(t *testing.T) {
 // So the console and the CLI use quadrants only when asked, and this test
 // says so should either decoder change.
 func TestQRQuadrantsOnlyZbarReads(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	tok := qrtest.RealToken(t)
 	q, err := QR(tok)
 	if err != nil {
@@ -213,6 +215,7 @@ func TestQRGlyphsMatchTheirUnicodeNames(t *testing.T) {
 // drawn on a dark theme are an inverted code, which the decoders don't
 // read, so decoding the others says something about their colours.
 func TestQRTextIsDarkOnLight(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	q, err := QR(qrtest.RealToken(t))
 	if err != nil {
 		t.Fatal(err)
@@ -322,6 +325,7 @@ func TestQRRefusesBadInput(t *testing.T) {
 }
 
 func TestQRPNGDecodes(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	for _, tok := range []string{makeJWT(t, maxTokenLen), makeJWT(t, 315), qrtest.RealToken(t)} {
 		const scale = 4
 		q, err := QR(tok)

@@ -47,6 +47,7 @@ func checkPNGCode(t *testing.T, what string, img image.Image, q QRCode, scale in
 }
 
 func TestQRKittyImage(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	tok := qrtest.RealToken(t)
 	q, err := QR(tok)
 	if err != nil {
@@ -100,6 +101,7 @@ func TestQRKittyImage(t *testing.T) {
 }
 
 func TestQRITerm2Image(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	tok := qrtest.RealToken(t)
 	q, err := QR(tok)
 	if err != nil {
@@ -127,6 +129,7 @@ func TestQRITerm2Image(t *testing.T) {
 }
 
 func TestQRSixelImage(t *testing.T) {
+	t.Parallel() // a server or decoder process each: they overlap (make mutate runs the package per mutant)
 	tok := qrtest.RealToken(t)
 	q, err := QR(tok)
 	if err != nil {
