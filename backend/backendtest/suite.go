@@ -17,21 +17,33 @@ import (
 // subtest gets a fresh backend from h.New and closes it when it ends. The
 // backends must use the default expiry policy (model.DefaultMaxExpiry).
 func Run(t *testing.T, h Harness) {
-	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, start(t, h)) })
-	t.Run("ReenrollAfterReset", func(t *testing.T) { testReenrollAfterReset(t, start(t, h)) })
-	t.Run("CreateIssuesDistinctTokens", func(t *testing.T) { testDistinctTokens(t, start(t, h)) })
-	t.Run("WrongState", func(t *testing.T) { testWrongState(t, h) })
-	t.Run("StaleRevision", func(t *testing.T) { testStaleRevision(t, h) })
-	t.Run("DuplicateName", func(t *testing.T) { testDuplicateName(t, start(t, h)) })
-	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, h) })
-	t.Run("Invalid", func(t *testing.T) { testInvalid(t, h) })
-	t.Run("NotFound", func(t *testing.T) { testNotFound(t, start(t, h)) })
-	t.Run("TokenJWT", func(t *testing.T) { testTokenJWT(t, h) })
-	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, h) })
-	t.Run("Paging", func(t *testing.T) { testPaging(t, start(t, h)) })
-	t.Run("Filter", func(t *testing.T) { testFilter(t, start(t, h)) })
-	t.Run("StateFilter", func(t *testing.T) { testStateFilter(t, start(t, h)) })
-	t.Run("Networks", func(t *testing.T) { testNetworks(t, start(t, h)) })
+	// The subtests share nothing (a fresh backend each), so they run side by
+	// side: most of their time is spent waiting on a server or a disk.
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"Lifecycle", func(t *testing.T) { testLifecycle(t, start(t, h)) }},
+		{"ReenrollAfterReset", func(t *testing.T) { testReenrollAfterReset(t, start(t, h)) }},
+		{"CreateIssuesDistinctTokens", func(t *testing.T) { testDistinctTokens(t, start(t, h)) }},
+		{"WrongState", func(t *testing.T) { testWrongState(t, h) }},
+		{"StaleRevision", func(t *testing.T) { testStaleRevision(t, h) }},
+		{"DuplicateName", func(t *testing.T) { testDuplicateName(t, start(t, h)) }},
+		{"Concurrent", func(t *testing.T) { testConcurrent(t, h) }},
+		{"Invalid", func(t *testing.T) { testInvalid(t, h) }},
+		{"NotFound", func(t *testing.T) { testNotFound(t, start(t, h)) }},
+		{"TokenJWT", func(t *testing.T) { testTokenJWT(t, h) }},
+		{"CancelledContext", func(t *testing.T) { testCancelled(t, h) }},
+		{"Paging", func(t *testing.T) { testPaging(t, start(t, h)) }},
+		{"Filter", func(t *testing.T) { testFilter(t, start(t, h)) }},
+		{"StateFilter", func(t *testing.T) { testStateFilter(t, start(t, h)) }},
+		{"Networks", func(t *testing.T) { testNetworks(t, start(t, h)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t)
+		})
+	}
 }
 
 // The three mutations, each as the console calls it: with the revision the
