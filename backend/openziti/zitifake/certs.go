@@ -8,8 +8,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	_ "embed"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -145,10 +147,31 @@ func PKCS7CertsOnly(t testing.TB, certs ...*x509.Certificate) []byte {
 	return ci
 }
 
-// serverKeyOnce makes the RSA 4096 key of the fakes' server certificates
-// once per process: generating one takes seconds, and a real controller's
-// JWT signatures (512 bytes) need one of that size.
-var serverKeyOnce = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 4096) })
+// serverKeyPEM is the RSA 4096 key of the fakes' server certificates: a
+// real controller's JWT signatures (512 bytes) need one of that size, and
+// generating one takes seconds, paid by every test binary that starts a
+// fake (make mutate builds hundreds). It is a test fake's key, made with
+// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096`, and
+// signs nothing but tokens of fake controllers.
+//
+//go:embed serverkey.pem
+var serverKeyPEM []byte
+
+var serverKeyOnce = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(serverKeyPEM)
+	if block == nil {
+		return nil, errors.New("zitifake: serverkey.pem holds no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok || rk.N.BitLen() != 4096 {
+		return nil, errors.New("zitifake: serverkey.pem is not an RSA 4096 key")
+	}
+	return rk, nil
+})
 
 func serverKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
