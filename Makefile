@@ -49,6 +49,10 @@ GREMLINS_VERSION ?= v0.6.0
 GREMLINS        := .tools/bin/gremlins
 MUTATE_WORKERS  ?= 2
 MUTATE_PACKAGES ?= model:90 safetext:90 backend/embedded:80 backend/openziti:80 delivery:80
+# A mutant that turns a loop into an endless one that allocates (r++ → r--
+# in a string builder) would take the machine's memory before its timeout:
+# the test processes are capped, so such a mutant dies in seconds (killed).
+MUTATE_VMEM_KB  ?= 6000000
 MUTATE_EXCLUDE  := -E 'demo\.go$$' -E 'zitifake/' -E 'qrtest/' -E 'smtptest/'
 
 $(GREMLINS):
@@ -56,6 +60,7 @@ $(GREMLINS):
 
 mutate: $(GREMLINS)
 	@mkdir -p .tools/mutate; fail=0; summary=""; start=$$(date +%s); \
+	ulimit -v $(MUTATE_VMEM_KB); \
 	for pf in $(MUTATE_PACKAGES); do \
 	  pkg=$${pf%%:*}; floor=$${pf##*:}; log=.tools/mutate/$$(echo $$pkg | tr / -).log; \
 	  echo "== $$pkg (floor $$floor%)"; \
