@@ -32,6 +32,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Filter", func(t *testing.T) { testFilter(t, start(t, h)) })
 	t.Run("StateFilter", func(t *testing.T) { testStateFilter(t, start(t, h)) })
 	t.Run("Networks", func(t *testing.T) { testNetworks(t, start(t, h)) })
+	t.Run("Sorts", func(t *testing.T) { testSorts(t, start(t, h), h.Unsortable) })
+	t.Run("Attributes", func(t *testing.T) { testAttributes(t, start(t, h)) })
 }
 
 // The three mutations, each as the console calls it: with the revision the
