@@ -122,8 +122,8 @@ func (i Identity) Refusal(now time.Time, a Action) string {
 // NoneExplained says in words what state none means and what can be done
 // about it, for the places that would otherwise only say that no
 // enrollment action is possible.
-const NoneExplained = "This identity has no token and no credential: it can't log in, " +
-	"and a device has nothing to enroll with. Its enrollment was deleted, or it was made without one. " +
-	"Reissue needs an expired token and reset an enrolled identity, so no action here gives it a new token: " +
-	"create a new identity for the device (+ in the list, or idcon identity create), " +
-	"or on a controller issue an enrollment for this one with its own tools (ziti edge create enrollment ott)."
+const NoneExplained = "No token and no credential: this identity can't log in, and no device can enroll as it " +
+	"(its enrollment was deleted, or it was made without one). No action here issues it a new token: " +
+	"reissue needs an expired one, reset an enrolled identity. Create a new identity for the device " +
+	"(+ in the list, or idcon identity create), or on a controller add an enrollment with its own tools " +
+	"(ziti edge create enrollment ott)."
