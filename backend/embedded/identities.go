@@ -227,16 +227,44 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 			}
 		}
 		unfiltered := q.Filter == "" && q.State == ""
-		for i := range segs {
-			switch {
-			case unfiltered && i == len(segs)-1:
-				counts[i] = size - out.Total // the rest: no need to count
-			default:
-				if err := tx.QueryRowContext(ctx, `SELECT count(*)`+countFrom+segWhere[i], segArgs[i]...).Scan(&counts[i]); err != nil {
-					return err
+		switch {
+		case q.Filter != "" && len(segs) > 1:
+			// A text filter scans the name index whatever is counted:
+			// once, counting every segment on the way.
+			var sel []string
+			var selArgs []any
+			for _, sg := range segs {
+				if sg.cond == "" {
+					sel = append(sel, `count(*)`)
+					continue
+				}
+				sel = append(sel, `count(*) FILTER (WHERE `+strings.TrimPrefix(sg.cond, " AND ")+`)`)
+				if sg.usesNow {
+					selArgs = append(selArgs, unixNano(now))
 				}
 			}
-			out.Total += counts[i]
+			dest := make([]any, len(segs))
+			for i := range counts {
+				dest[i] = &counts[i]
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT `+strings.Join(sel, ", ")+countFrom+where, append(selArgs, args...)...).Scan(dest...); err != nil {
+				return err
+			}
+			for _, n := range counts {
+				out.Total += n
+			}
+		default:
+			for i := range segs {
+				switch {
+				case unfiltered && i == len(segs)-1:
+					counts[i] = size - out.Total // the rest: no need to count
+				default:
+					if err := tx.QueryRowContext(ctx, `SELECT count(*)`+countFrom+segWhere[i], segArgs[i]...).Scan(&counts[i]); err != nil {
+						return err
+					}
+				}
+				out.Total += counts[i]
+			}
 		}
 		if q.Offset >= out.Total {
 			return nil
