@@ -240,3 +240,26 @@ func TestCopyIDToClipboard(t *testing.T) {
 		t.Errorf("the toast:\n%s", hs.screen())
 	}
 }
+
+// TestEditShowsTypeAndAuthPolicy: Edit Identity shows the controller's
+// type and auth policy when the backend has them, and leaves the lines
+// out when it hasn't (an embedded identity).
+func TestEditShowsTypeAndAuthPolicy(t *testing.T) {
+	fb := demoBackend()
+	for i := range fb.ids["net-acme"] {
+		if fb.ids["net-acme"][i].Name == "phone-bob" {
+			fb.ids["net-acme"][i].Type, fb.ids["net-acme"][i].AuthPolicy = "Device", "Kiosk policy"
+		}
+	}
+	hs := newHarness(t, testOptions(fb), 100, 30)
+	hs.openByName("phone-bob")
+	s := hs.screen()
+	if !strings.Contains(s, "Type          Device") || !strings.Contains(s, "Auth policy   Kiosk policy") || !strings.Contains(s, "Created       30 May 2026") {
+		t.Errorf("phone-bob:\n%s", s)
+	}
+	hs.press("esc")
+	hs.openByName("tablet-carol")
+	if s := hs.screen(); strings.Contains(s, "Type ") || strings.Contains(s, "Auth policy") {
+		t.Errorf("tablet-carol has no type or policy, yet:\n%s", s)
+	}
+}
