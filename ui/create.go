@@ -75,7 +75,7 @@ type createDialog struct {
 
 func newCreateDialog(s *session, n model.Network) *createDialog {
 	d := &createDialog{s: s, network: n, keys: newCreateKeys(), errAt: -1}
-	placeholders := [createFields]string{"laptop-alice", "alice@example.org (optional)", "staff, laptops (optional)"}
+	placeholders := [createFields]string{"such as laptop-alice", "optional, such as alice@example.org", "optional, such as staff, laptops"}
 	limits := [createFields]int{model.MaxNameLen, 320, 4096}
 	for i := range d.inputs {
 		in := textinput.New()
