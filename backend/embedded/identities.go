@@ -253,6 +253,10 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 			for _, n := range counts {
 				out.Total += n
 			}
+		case unfiltered && len(segs) > 1:
+			// Every identity is in one segment: the total is known, and a
+			// segment is counted below only as far as the page needs.
+			out.Total = size
 		default:
 			for i := range segs {
 				switch {
@@ -272,6 +276,16 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 		out.Items = make([]model.Identity, 0, min(limit, out.Total-q.Offset))
 		offset := q.Offset
 		for i, sg := range segs {
+			if unfiltered && len(segs) > 1 {
+				// How many of the segment come before the page's end, at
+				// most: a segment wholly before the page is counted
+				// whole, one the page starts in only up to the page.
+				upTo := offset + limit - len(out.Items)
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM identities`+segWhere[i]+` LIMIT ?)`,
+					append(segArgs[i], upTo)...).Scan(&counts[i]); err != nil {
+					return err
+				}
+			}
 			if offset >= counts[i] {
 				offset -= counts[i]
 				continue
