@@ -74,3 +74,21 @@ func (e *signedInError) Is(target error) bool { return target == ErrSignedIn }
 func SignedIn(format string, args ...any) error {
 	return &signedInError{&Error{Kind: ErrForbidden, Msg: fmt.Sprintf(format, args...)}}
 }
+
+// ErrSortUnsupported is matched (errors.Is) by a listing refused because
+// the backend can't sort by the field asked for (a controller has no
+// session count to sort by); it is also an ErrInvalid. The console then
+// says so and lists by name.
+var ErrSortUnsupported = errors.New("sort not supported")
+
+type sortError struct{ err *Error }
+
+func (e *sortError) Error() string        { return e.err.Msg }
+func (e *sortError) Unwrap() error        { return e.err }
+func (e *sortError) Is(target error) bool { return target == ErrSortUnsupported }
+
+// SortUnsupported returns the refusal of a sort the backend can't serve:
+// an ErrInvalid that also matches ErrSortUnsupported.
+func SortUnsupported(format string, args ...any) error {
+	return &sortError{&Error{Kind: ErrInvalid, Msg: fmt.Sprintf(format, args...)}}
+}

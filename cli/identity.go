@@ -23,7 +23,7 @@ func (a *app) identityCommand() *cobra.Command {
 }
 
 func (a *app) identityCreateCommand() *cobra.Command {
-	var network, email, expires string
+	var network, email, expires, attributes string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -32,8 +32,12 @@ func (a *app) identityCreateCommand() *cobra.Command {
 printed: get it with idcon enrollment jwt NAME.
 
 --expires takes a date (2026-12-31, meaning the end of that day here), an
-RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
-		Example: "  idcon identity create laptop-alice --email alice@example.org --expires 2026-12-31",
+RFC 3339 time, or a time from now such as +7d, +36h or +90s.
+
+--attributes takes role attributes separated by commas (staff,laptops),
+which a network's policies select identities by; spaces around them and
+repeats are dropped, and one may not start with # or @.`,
+		Example: "  idcon identity create laptop-alice --email alice@example.org --attributes staff,laptops --expires 2026-12-31",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			now := a.now()
@@ -42,6 +46,10 @@ RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
 			}
 			if err := model.ValidateEmail(email); err != nil {
 				return usagef("--email: %s", err)
+			}
+			attrs, err := model.ParseAttributes(attributes)
+			if err != nil {
+				return usagef("--attributes: %s", err)
 			}
 			exp, err := parseExpiry(expires, now)
 			if err != nil {
@@ -52,7 +60,7 @@ RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
 				if err != nil {
 					return err
 				}
-				tok, err := b.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, ExpiresAt: exp})
+				tok, err := b.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, Attributes: attrs, ExpiresAt: exp})
 				if err != nil {
 					return err
 				}
@@ -68,15 +76,16 @@ RFC 3339 time, or a time from now such as +7d, +36h or +90s.`,
 	f := cmd.Flags()
 	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
 	f.StringVar(&email, "email", "", "the user's email address")
+	f.StringVar(&attributes, "attributes", "", "role attributes, comma-separated: staff,laptops")
 	f.StringVar(&expires, "expires", defaultExpiry, "when the token expires: YYYY-MM-DD, RFC 3339, or +7d / +36h / +90s")
 	f.BoolVar(&asJSON, "json", false, "print the identity as JSON")
 	return cmd
 }
 
 func (a *app) identityListCommand() *cobra.Command {
-	var network, filter, state string
+	var network, filter, state, sort string
 	var limit, offset int
-	var asJSON bool
+	var asJSON, desc bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List a network's identities, a page at a time",
@@ -87,12 +96,24 @@ them: numbers by value (build-2 before build-10), case and accents ignored.
 --filter keeps identities whose name or email contains the text (ignoring
 case); --state keeps one state: enrolled, pending, expired or none.
 
+--sort orders by name, state (enrolled, pending, expired, none; names
+within), expires (the soonest first; those without a token last),
+sessions (the most first) or created (the oldest first); --desc reverses
+it. A controller network can't sort by sessions: it says so.
+
 With --json: {"items":[...],"total":N}, each item shaped as identity show
 --json prints it, and total the number matching in all.`,
 		Example: "  idcon identity list --filter alice --state pending\n  idcon identity list --limit 100 --offset 100 --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := model.ListQuery{Filter: filter, Offset: offset, Limit: limit}
+			q := model.ListQuery{Filter: filter, Offset: offset, Limit: limit, Desc: desc}
+			if sort != "" {
+				f, ok := model.ParseSortField(sort)
+				if !ok {
+					return usagef("--sort %q is not a sort; use name, state, expires, sessions or created", sort)
+				}
+				q.Sort = f
+			}
 			if state != "" {
 				st, ok := model.ParseState(state)
 				if !ok {
@@ -151,6 +172,8 @@ With --json: {"items":[...],"total":N}, each item shaped as identity show
 	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
 	f.StringVar(&filter, "filter", "", "keep identities whose name or email contains this text")
 	f.StringVar(&state, "state", "", "keep one state: enrolled, pending, expired or none")
+	f.StringVar(&sort, "sort", "name", "order by name, state, expires, sessions or created")
+	f.BoolVar(&desc, "desc", false, "reverse the order")
 	f.IntVar(&limit, "limit", defaultPageSize, fmt.Sprintf("identities per page (at most %d)", model.MaxPageSize))
 	f.IntVar(&offset, "offset", 0, "identities to skip")
 	f.BoolVar(&asJSON, "json", false, "print JSON for scripts")
@@ -166,9 +189,10 @@ func (a *app) identityShowCommand() *cobra.Command {
 		Long: `Show an identity: its state, token expiry, sessions and the enrollment
 actions its state allows.
 
-With --json: {"id","name","network","email","state","expiresAt",
-"enrolledAt","activeSessions","revision"}; times are RFC 3339 in UTC, or
-null.`,
+With --json: {"id","name","network","email","attributes","type",
+"authPolicy","state","expiresAt","createdAt","enrolledAt","activeSessions",
+"revision"}; times are RFC 3339 in UTC, or null; type and authPolicy are
+"" where the backend has none (an embedded network).`,
 		Args: exactArgs("NAME|ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackend(commandTimeout, func(ctx context.Context, b backend.Backend) error {
@@ -216,16 +240,42 @@ func writeIdentity(a *app, id model.Identity, n model.Network) error {
 	if email == "" {
 		email = "-"
 	}
-	return writeFields(a.stdout, [][2]string{
+	attrs := make([]string, 0, len(id.Attributes))
+	for _, at := range id.Attributes {
+		attrs = append(attrs, safetext.Clean(at))
+	}
+	attrText := strings.Join(attrs, ", ")
+	if attrText == "" {
+		attrText = "-"
+	}
+	created := "-"
+	if !id.CreatedAt.IsZero() {
+		created = fmtWhen(id.CreatedAt, now)
+	}
+	fields := [][2]string{
 		{"name", safetext.Clean(id.Name)},
 		{"id", safetext.Clean(id.ID)},
 		{"network", safetext.Clean(n.Name)},
 		{"email", email},
+		{"attributes", attrText},
+	}
+	if id.Type != "" {
+		fields = append(fields, [2]string{"type", safetext.Clean(id.Type)})
+	}
+	if id.AuthPolicy != "" {
+		fields = append(fields, [2]string{"auth policy", safetext.Clean(id.AuthPolicy)})
+	}
+	fields = append(fields, [][2]string{
+		{"created", created},
 		{"state", string(st)},
 		{"token expires", expires},
 		{"enrolled", enrolled},
 		{"sessions", strconv.Itoa(id.ActiveSessions)},
 		{"revision", strconv.FormatInt(id.Revision, 10)},
 		{"actions", strings.Join(actions, ", ")},
-	})
+	}...)
+	if st == model.StateNone {
+		fields = append(fields, [2]string{"", model.NoneExplained})
+	}
+	return writeFields(a.stdout, fields)
 }

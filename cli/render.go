@@ -26,8 +26,12 @@ type identityJSON struct {
 	Name           string      `json:"name"`
 	Network        string      `json:"network"`
 	Email          string      `json:"email"`
+	Attributes     []string    `json:"attributes"` // [] when none
+	Type           string      `json:"type"`       // "" where the backend has none
+	AuthPolicy     string      `json:"authPolicy"` // ""  likewise
 	State          model.State `json:"state"`
 	ExpiresAt      *string     `json:"expiresAt"`
+	CreatedAt      *string     `json:"createdAt"`
 	EnrolledAt     *string     `json:"enrolledAt"`
 	ActiveSessions int         `json:"activeSessions"`
 	Revision       int64       `json:"revision"`
@@ -39,7 +43,11 @@ func toIdentityJSON(id model.Identity, n model.Network, now time.Time) identityJ
 		Name:           id.Name,
 		Network:        n.Name,
 		Email:          id.Email,
+		Attributes:     append([]string{}, id.Attributes...),
+		Type:           id.Type,
+		AuthPolicy:     id.AuthPolicy,
 		State:          id.State(now),
+		CreatedAt:      jsonTime(id.CreatedAt),
 		EnrolledAt:     jsonTime(id.EnrolledAt),
 		ActiveSessions: id.ActiveSessions,
 		Revision:       id.Revision,

@@ -92,7 +92,8 @@ func TestShellQuote(t *testing.T) {
 func TestIdentityJSON(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	cet := time.FixedZone("CET", 3600)
-	id := model.Identity{ID: "i1", Name: "a", Revision: 3,
+	id := model.Identity{ID: "i1", Name: "a", Revision: 3, Attributes: []string{"staff"}, Type: "Device",
+		CreatedAt:  time.Date(2030, 1, 1, 0, 0, 0, 0, cet),
 		Enrollment: &model.Enrollment{ExpiresAt: time.Date(2030, 1, 9, 23, 59, 59, 0, cet)}}
 	var b bytes.Buffer
 	if err := writeJSON(&b, toIdentityJSON(id, model.Network{Name: "office"}, now)); err != nil {
@@ -103,8 +104,14 @@ func TestIdentityJSON(t *testing.T) {
   "name": "a",
   "network": "office",
   "email": "",
+  "attributes": [
+    "staff"
+  ],
+  "type": "Device",
+  "authPolicy": "",
   "state": "pending",
   "expiresAt": "2030-01-09T22:59:59Z",
+  "createdAt": "2029-12-31T23:00:00Z",
   "enrolledAt": null,
   "activeSessions": 0,
   "revision": 3

@@ -20,15 +20,19 @@ const maxTokenBytes = 450
 
 // identity is identity show --json.
 type identity struct {
-	ID             string  `json:"id"`
-	Name           string  `json:"name"`
-	Network        string  `json:"network"`
-	Email          string  `json:"email"`
-	State          string  `json:"state"`
-	ExpiresAt      *string `json:"expiresAt"`
-	EnrolledAt     *string `json:"enrolledAt"`
-	ActiveSessions int     `json:"activeSessions"`
-	Revision       int64   `json:"revision"`
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Network        string   `json:"network"`
+	Email          string   `json:"email"`
+	Attributes     []string `json:"attributes"`
+	Type           string   `json:"type"`
+	AuthPolicy     string   `json:"authPolicy"`
+	State          string   `json:"state"`
+	ExpiresAt      *string  `json:"expiresAt"`
+	CreatedAt      *string  `json:"createdAt"`
+	EnrolledAt     *string  `json:"enrolledAt"`
+	ActiveSessions int      `json:"activeSessions"`
+	Revision       int64    `json:"revision"`
 }
 
 // issued is enrollment reset/reissue --json.

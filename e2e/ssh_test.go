@@ -296,6 +296,17 @@ func TestSSHViewerBrowsesButChangesNothing(t *testing.T) {
 	if after := s.show("laptop-alice"); !sameJSON(after, before) {
 		t.Fatalf("a viewer's r changed laptop-alice: %+v, was %+v", after, before)
 	}
+	// + in the list: said no before any form opens; nothing made.
+	term.Send("Escape")
+	term.WaitFor(10*time.Second, "s state filter")
+	if scr := term.Screen(); strings.Contains(scr, "+ new identity") {
+		t.Errorf("a viewer's help offers +:\n%s", scr)
+	}
+	term.Send("+")
+	term.WaitFor(5*time.Second, "Not allowed: viewers can't create")
+	if scr := term.Screen(); strings.Contains(scr, "Create identity in") {
+		t.Fatalf("a viewer got the create form:\n%s", scr)
+	}
 
 	dest := t.TempDir()
 	code, stderr := s.scp(s.carol, "office/phone-bob.jwt", dest)

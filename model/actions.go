@@ -17,11 +17,16 @@ const (
 	ActionEmail   Action = "email"   // pending: send the registration email
 	ActionJWT     Action = "jwt"     // pending: download the token
 	ActionQR      Action = "qr"      // pending: show the token as a QR code
+	// ActionCreate makes a new identity holding a token. It belongs to no
+	// state (no identity exists yet) and is never in Actions; front ends
+	// ask whether the actor may take it as for the others.
+	ActionCreate Action = "create"
 )
 
-// Mutates reports whether the action changes the identity.
+// Mutates reports whether the action changes the identity (create makes
+// one).
 func (a Action) Mutates() bool {
-	return a == ActionReset || a == ActionReissue || a == ActionDelete
+	return a == ActionReset || a == ActionReissue || a == ActionDelete || a == ActionCreate
 }
 
 // Destructive reports whether the action takes away something in use or
@@ -52,6 +57,8 @@ func (a Action) Title() string {
 		return "Download JWT"
 	case ActionQR:
 		return "Show QR code"
+	case ActionCreate:
+		return "Create identity"
 	}
 	return string(a)
 }
@@ -111,3 +118,12 @@ func (i Identity) Refusal(now time.Time, a Action) string {
 	}
 	return fmt.Sprintf("%s is not possible while the identity is %s", a.Title(), i.State(now))
 }
+
+// NoneExplained says in words what state none means and what can be done
+// about it, for the places that would otherwise only say that no
+// enrollment action is possible.
+const NoneExplained = "No token and no credential: this identity can't log in, and no device can enroll as it " +
+	"(its enrollment was deleted, or it was made without one). No action here issues it a new token: " +
+	"reissue needs an expired one, reset an enrolled identity. Create a new identity for the device " +
+	"(+ in the list, or idcon identity create), or on a controller add an enrollment with its own tools " +
+	"(ziti edge create enrollment ott)."

@@ -25,11 +25,18 @@ type Network struct {
 
 // Identity is a user or device of a network.
 type Identity struct {
-	ID         string
-	NetworkID  string
-	Name       string
-	Email      string
+	ID        string
+	NetworkID string
+	Name      string
+	Email     string
+	// Attributes are the identity's role attributes, which a network's
+	// policies select identities by.
 	Attributes []string
+	// Type and AuthPolicy are the controller's identity type ("Default",
+	// "User", "Device") and authentication policy by name, where the
+	// backend has them; empty otherwise.
+	Type       string
+	AuthPolicy string
 	// Revision changes on every mutation of the identity or its enrollment;
 	// mutations carry the revision the caller last saw.
 	Revision  int64

@@ -2,15 +2,54 @@ package model
 
 import "time"
 
-// SortField names the column a list of identities is sorted by.
+// SortField names the column a list of identities is sorted by. Each
+// field has one natural order, the one an admin wants first; Desc asks for
+// its reverse.
 type SortField string
 
 // The sortable columns.
 const (
-	SortName    SortField = "name"
+	// SortName: names as people read them (NameKey), then ID.
+	SortName SortField = "name"
+	// SortExpires: the soonest token expiry first, ties in a stable order
+	// of the backend's; identities without a token come after every one
+	// with a token, in name order, either way.
 	SortExpires SortField = "expires"
+	// SortCreated: the oldest first, then ID.
 	SortCreated SortField = "created"
+	// SortState: lifecycle order (States: enrolled, pending, expired,
+	// none), by name within a state. Desc reverses the whole order.
+	SortState SortField = "state"
+	// SortSessions: the most active sessions first, by name among equal
+	// counts. Desc reverses the whole order.
+	SortSessions SortField = "sessions"
 )
+
+// SortFields lists every sort, in the order the console cycles through
+// the ones a list offers.
+var SortFields = []SortField{SortName, SortState, SortExpires, SortSessions, SortCreated}
+
+// ParseSortField turns a sort's name into a SortField; ok is false for
+// anything else.
+func ParseSortField(s string) (SortField, bool) {
+	for _, f := range SortFields {
+		if string(f) == s {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// StateRank is a state's place in lifecycle order (States), which
+// SortState sorts by; -1 for an unknown state.
+func StateRank(s State) int {
+	for i, st := range States {
+		if st == s {
+			return i
+		}
+	}
+	return -1
+}
 
 // MaxPageSize is the most identities one page may hold.
 const MaxPageSize = 500

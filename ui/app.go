@@ -71,8 +71,9 @@ type App struct {
 	stack  []component
 	dialog component
 	flow   flow
-	bulk   *bulkFlow // a bulk reset or reissue under way (bulk.go)
-	live   liveState // live updates from other sessions and polling (live.go)
+	bulk   *bulkFlow   // a bulk reset or reissue under way (bulk.go)
+	create *createFlow // a Create identity under way (create.go)
+	live   liveState   // live updates from other sessions and polling (live.go)
 
 	editSeq int // latest load of the identity being edited
 	mutSeq  int // latest enrollment action
@@ -181,6 +182,9 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := a.updateBulk(msg); ok {
 		return cmd
 	}
+	if cmd, ok := a.updateCreate(msg); ok {
+		return cmd
+	}
 	if cmd, ok := a.updateLive(msg); ok {
 		return cmd
 	}
@@ -235,6 +239,10 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	case toastExpiredMsg:
 		a.toasts.remove(msg.id)
 		return nil
+	case noteMsg:
+		return a.toasts.add(msg.text, msg.kind)
+	case copyRequestedMsg:
+		return a.copyText(msg) // clipboard.go
 	case networksLoadedMsg:
 		return a.networksLoaded(msg)
 	case networkChosenMsg:

@@ -1,6 +1,12 @@
 package ui
 
-import "strings"
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/idcon/idcon/safetext"
+)
 
 // The token goes to the admin's clipboard as OSC 52 (tea.SetClipboard),
 // which reaches the admin's own terminal through SSH and tmux. Whether it
@@ -35,4 +41,12 @@ func (s *session) clipboardWords() string {
 		return "copied to the clipboard"
 	}
 	return "sent to your terminal's clipboard"
+}
+
+// copyText puts text on the admin's clipboard (OSC 52) and says so, in the
+// same words as the token's copy, with the text itself: an ID is no
+// secret, and the admin can check what was sent.
+func (a *App) copyText(msg copyRequestedMsg) tea.Cmd {
+	say := msg.what + " " + a.s.clipboardWords() + ": " + safetext.Line(msg.text, 60)
+	return tea.Batch(tea.SetClipboard(msg.text), a.toasts.add(say, toastDone))
 }

@@ -226,7 +226,11 @@ func (p *datePicker) View() string {
 	now := p.s.now()
 	var b strings.Builder
 	name := safetext.Line(p.ident.Name, 30)
-	b.WriteString(st.DialogTitle.Render(p.action.Title()+" of "+name) + "\n")
+	title := p.action.Title() + " of " + name
+	if p.action == model.ActionCreate {
+		title = "Create identity " + name
+	}
+	b.WriteString(st.DialogTitle.Render(title) + "\n")
 	if p.action == model.ActionReissue && p.ident.Enrollment != nil {
 		exp := p.ident.Enrollment.ExpiresAt
 		b.WriteString(st.Expired.Render("The token expired "+fmtDateTime(exp, loc)+" ("+model.Relative(exp, now)+").") + "\n")

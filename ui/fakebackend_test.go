@@ -26,6 +26,8 @@ type fakeBackend struct {
 	// synthetic, when set, makes every network hold that many generated
 	// identities (device-000000 ...), made page by page like a database would.
 	synthetic int
+	// unsortable are the sorts Identities refuses as a controller does.
+	unsortable map[model.SortField]bool
 }
 
 func newFakeBackend(now time.Time) *fakeBackend {
@@ -85,7 +87,14 @@ func (f *fakeBackend) Networks(context.Context) ([]model.Network, error) {
 func (f *fakeBackend) Identities(_ context.Context, network string, q model.ListQuery) (model.Page, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("Identities %s filter=%q state=%q offset=%d limit=%d", network, q.Filter, q.State, q.Offset, q.Limit)
+	if q.Sort != "" {
+		f.record("Identities %s filter=%q state=%q offset=%d limit=%d sort=%s", network, q.Filter, q.State, q.Offset, q.Limit, q.Sort)
+	} else {
+		f.record("Identities %s filter=%q state=%q offset=%d limit=%d", network, q.Filter, q.State, q.Offset, q.Limit)
+	}
+	if f.unsortable[q.Sort] {
+		return model.Page{}, backend.SortUnsupported("the fake can't sort by %s", q.Sort)
+	}
 	if f.synthetic > 0 {
 		p := model.Page{Total: f.synthetic}
 		for i := q.Offset; i < min(f.synthetic, q.Offset+q.Limit); i++ {
@@ -103,6 +112,14 @@ func (f *fakeBackend) Identities(_ context.Context, network string, q model.List
 			continue
 		}
 		match = append(match, id)
+	}
+	switch q.Sort { // enough of each order for the tests to tell them apart
+	case model.SortState:
+		slices.SortStableFunc(match, func(a, b model.Identity) int {
+			return model.StateRank(a.State(f.now)) - model.StateRank(b.State(f.now))
+		})
+	case model.SortSessions:
+		slices.SortStableFunc(match, func(a, b model.Identity) int { return b.ActiveSessions - a.ActiveSessions })
 	}
 	p := model.Page{Total: len(match)}
 	if q.Offset < len(match) {
@@ -135,8 +152,23 @@ func (f *fakeBackend) IdentityByName(context.Context, string, string) (model.Ide
 	return model.Identity{}, backend.NotFound("not in the fake")
 }
 
-func (f *fakeBackend) CreateIdentity(context.Context, string, model.NewIdentity) (backend.Token, error) {
-	return backend.Token{}, backend.Forbidden("not in the fake")
+// CreateIdentity adds a pending identity, refusing a taken name as the
+// backends do.
+func (f *fakeBackend) CreateIdentity(_ context.Context, network string, req model.NewIdentity) (backend.Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("Create %s email=%q attrs=%q expires=%s", req.Name, req.Email, req.Attributes, req.ExpiresAt.UTC().Format(time.RFC3339))
+	for _, x := range f.ids[network] {
+		if x.Name == req.Name {
+			return backend.Token{}, backend.Conflict("an identity named %q already exists in network Acme production: choose another name", req.Name)
+		}
+	}
+	x := model.Identity{ID: "id-new-" + req.Name, NetworkID: network, Name: req.Name, Email: req.Email,
+		Attributes: req.Attributes, Revision: 1, CreatedAt: f.now,
+		Enrollment: &model.Enrollment{ID: "en-new", CreatedAt: f.now, ExpiresAt: req.ExpiresAt}}
+	f.ids[network] = append(f.ids[network], x)
+	slices.SortFunc(f.ids[network], func(a, b model.Identity) int { return strings.Compare(a.Name, b.Name) })
+	return backend.Token{Identity: x, JWT: fakeToken(x.ID), ExpiresAt: req.ExpiresAt}, nil
 }
 
 // mutate applies change to the identity after the checks every mutation makes.

@@ -72,6 +72,32 @@ func TestGolden(t *testing.T) {
 			hs.press("enter")
 		}, deliveries},
 		{"email_unconfigured", demoBackend, func(hs *harness) { hs.openByName("phone-bob"); hs.press("m") }, nil},
+		{"list_by_state", demoBackend, func(hs *harness) { hs.press("o") }, nil},
+		{"list_by_sessions", demoBackend, func(hs *harness) { hs.press("o", "o", "o") }, nil},
+		{"create", demoBackend, func(hs *harness) {
+			hs.press("+")
+			hs.typeText("kiosk-7")
+			hs.press("tab")
+		}, nil},
+		{"create_taken", demoBackend, func(hs *harness) {
+			hs.press("+")
+			hs.typeText("laptop-alice")
+			hs.press("tab", "tab")
+			hs.typeText("staff, laptops")
+			hs.press("enter", "enter")
+		}, nil},
+		{"create_datepicker", demoBackend, func(hs *harness) {
+			hs.press("+")
+			hs.typeText("kiosk-7")
+			hs.press("enter")
+		}, nil},
+		{"edit_created", demoBackend, func(hs *harness) {
+			hs.press("+")
+			hs.typeText("kiosk-7")
+			hs.press("tab", "tab")
+			hs.typeText("kiosks")
+			hs.press("enter", "enter")
+		}, nil},
 	}
 	for _, size := range [][2]int{{100, 30}, {80, 24}} {
 		for _, sc := range scenes {

@@ -22,7 +22,7 @@ const keepPages = 2
 
 type listKeys struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
-	Open, Filter, State                   key.Binding
+	Open, Filter, State, Sort, Create     key.Binding
 	Apply, Clear                          key.Binding // while filtering
 	// esc while browsing: clear the applied filter, else (bulk.go) the
 	// marks, else go back to the network picker.
@@ -42,6 +42,8 @@ func newListKeys() listKeys {
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		State:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "state filter")),
+		Sort:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort order")),
+		Create:   key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "new identity")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done"), key.WithDisabled()),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
 		Unfilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
@@ -52,7 +54,7 @@ func newListKeys() listKeys {
 
 // setFiltering switches the bindings between browsing and typing a filter.
 func (k *listKeys) setFiltering(on bool) {
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Move} {
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Sort, &k.Create, &k.Move} {
 		b.SetEnabled(!on)
 	}
 	k.Apply.SetEnabled(on)
@@ -65,7 +67,17 @@ func (k *listKeys) setFiltering(on bool) {
 func (s *identitiesScreen) ShortHelp() []key.Binding {
 	s.enableEscKeys()
 	k := s.keys
-	return append(s.bulkShortHelp(), k.Open, k.Filter, k.State, k.Apply, k.Clear, k.Unfilter, s.bulk.Clear, k.Move, k.Back)
+	return append(s.bulkShortHelp(), k.Open, k.Filter, s.createKey(), k.State, k.Sort, k.Apply, k.Clear, k.Unfilter, s.bulk.Clear, k.Move, k.Back)
+}
+
+// createKey is + as the help shows it: left out for an actor who may not
+// create (pressing it still says why).
+func (s *identitiesScreen) createKey() key.Binding {
+	k := s.keys.Create
+	if s.s.refusal(model.ActionCreate) != nil {
+		k.SetEnabled(false)
+	}
+	return k
 }
 
 func (s *identitiesScreen) FullHelp() [][]key.Binding {
@@ -75,7 +87,7 @@ func (s *identitiesScreen) FullHelp() [][]key.Binding {
 	esc := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, marks, back"))
 	esc.SetEnabled(!s.filtering)
 	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
-		append([]key.Binding{k.Open, k.Filter, k.State, k.Apply, k.Clear, esc}, b[1]...)}
+		append([]key.Binding{k.Open, k.Filter, s.createKey(), k.State, k.Sort, k.Apply, k.Clear, esc}, b[1]...)}
 }
 
 // filtered reports a filter in effect: text, a state, or both.
@@ -113,6 +125,9 @@ type identitiesScreen struct {
 	filterSeq int
 	filter    string      // the filter in effect
 	state     model.State // "" means all
+	sort      model.SortField
+	// unsortable are the orders the backend refused (sort.go).
+	unsortable map[model.SortField]bool
 
 	gen      int // bumps with every change of query; older answers are stale
 	total    int // -1 until the first answer
@@ -199,7 +214,7 @@ func (s *identitiesScreen) pageStart() int {
 }
 
 func (s *identitiesScreen) query(offset int) model.ListQuery {
-	return model.ListQuery{Filter: s.filter, State: s.state, Offset: offset, Limit: s.pageSize}
+	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Offset: offset, Limit: s.pageSize}
 }
 
 // fetch asks for the page at offset unless it is loaded or asked for.
@@ -288,6 +303,9 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 	}
 	s.took = msg.took
 	if msg.err != nil {
+		if cmd, ok := s.sortRefused(msg.err); ok { // sort.go
+			return cmd
+		}
 		s.err = msg.err
 		return s.pageFailed(msg.err)
 	}
@@ -351,6 +369,10 @@ func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		s.cursor = 0
 		s.resetQuery()
+	case key.Matches(msg, k.Sort):
+		return s.cycleSort() // sort.go
+	case key.Matches(msg, k.Create):
+		return msgCmd(createRequestedMsg{}) // create.go; the root says no to a viewer
 	default:
 		return nil
 	}
@@ -433,8 +455,8 @@ func (s *identitiesScreen) View() string {
 	b.WriteString(s.statusLine())
 	b.WriteByte('\n')
 	c := s.columns()
-	b.WriteString(st.Header.Render("  " + padRight("Name", c.name) + " " + padRight("State", c.state) + " " +
-		padRight("Expires", c.expires) + " " + padLeft("Sessions", c.sessions) + c.emailCell("Email")))
+	b.WriteString(st.Header.Render("  " + padRight(s.sortMark("Name", model.SortName), c.name) + " " + padRight(s.sortMark("State", model.SortState), c.state) + " " +
+		padRight(s.sortMark("Expires", model.SortExpires), c.expires) + s.sessionsMark() + padLeft("Sessions", c.sessions) + c.emailCell("Email")))
 	start := s.pageStart()
 	page, loaded := s.pages[start]
 	now := s.s.now()
@@ -511,6 +533,9 @@ func (s *identitiesScreen) statusLine() string {
 		state = string(s.state)
 	}
 	parts = append(parts, "state: "+state)
+	if s.sort != model.SortName && s.sort != "" {
+		parts = append(parts, sortWords(s.sort)) // by name: the header's arrow alone says it
+	}
 	if m := s.marksStatus(); m != "" {
 		parts = append(parts, m)
 	}

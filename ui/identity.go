@@ -21,6 +21,7 @@ type identityKeys struct {
 	QR          key.Binding
 	Next, Prev  key.Binding
 	Press, Back key.Binding
+	Copy        key.Binding // the identity's ID to the clipboard
 }
 
 func newIdentityKeys() *identityKeys {
@@ -35,6 +36,7 @@ func newIdentityKeys() *identityKeys {
 		Prev:    key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("↑/shift+tab", "previous action")),
 		Press:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "do action")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy ID")),
 	}
 	k.Actions = map[model.Action]*key.Binding{
 		model.ActionReset: &k.Reset, model.ActionReissue: &k.Reissue, model.ActionDelete: &k.Delete,
@@ -132,12 +134,12 @@ func (v *identityScreen) SetSize(w, h int) { v.width, v.height = w, h }
 // out the last): the destructive delete after the deliveries.
 func (v *identityScreen) ShortHelp() []key.Binding {
 	k := v.keys
-	return []key.Binding{k.Reset, k.Reissue, k.Email, k.JWT, k.QR, k.Delete, k.Back}
+	return []key.Binding{k.Reset, k.Reissue, k.Email, k.JWT, k.QR, k.Delete, k.Copy, k.Back}
 }
 
 func (v *identityScreen) FullHelp() [][]key.Binding {
 	k := v.keys
-	return [][]key.Binding{{k.Reset, k.Reissue, k.Delete, k.Email, k.JWT, k.QR}, {k.Next, k.Prev, k.Press, k.Back}}
+	return [][]key.Binding{{k.Reset, k.Reissue, k.Delete, k.Email, k.JWT, k.QR}, {k.Next, k.Prev, k.Press, k.Copy, k.Back}}
 }
 
 func (v *identityScreen) Update(msg tea.Msg) tea.Cmd {
@@ -149,6 +151,8 @@ func (v *identityScreen) Update(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(km, k.Back):
 		return msgCmd(backMsg{})
+	case key.Matches(km, k.Copy):
+		return msgCmd(copyRequestedMsg{what: "The ID of " + safetext.Line(v.ident.Name, 40), text: v.ident.ID})
 	case key.Matches(km, k.Next):
 		v.focus = (v.focus + 1) % len(v.actions)
 		return nil
@@ -192,8 +196,14 @@ func (v *identityScreen) View() string {
 		at = st.Muted.Render("none")
 	}
 	field("Attributes", at)
+	if id.Type != "" {
+		field("Type", safetext.Line(id.Type, valW))
+	}
+	if id.AuthPolicy != "" {
+		field("Auth policy", safetext.Line(id.AuthPolicy, valW))
+	}
 	if !id.CreatedAt.IsZero() {
-		field("Created", fmtDate(id.CreatedAt, loc))
+		field("Created", fmtDateTime(id.CreatedAt, loc)+" ("+model.Relative(id.CreatedAt, now)+")")
 	}
 
 	b.WriteString("\n" + st.Section.Render("Enrollment") + "\n")
@@ -226,7 +236,8 @@ func (v *identityScreen) View() string {
 	}
 	b.WriteString("\n")
 	if len(v.actions) == 0 {
-		b.WriteString(st.Muted.Render("No enrollment actions: this identity has no token and no credential."))
+		// State none: what it means and what can be done, in words.
+		b.WriteString(st.Muted.Width(max(20, v.width-2)).Render(model.NoneExplained))
 	}
 	for i, a := range v.actions {
 		label := " " + a.Title() + " (" + v.keys.Actions[a].Help().Key + ") "

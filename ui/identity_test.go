@@ -41,11 +41,11 @@ func TestEditOffersTheActionsOfEachState(t *testing.T) {
 		keys    []string
 		buttons []string
 	}{
-		{"laptop-alice", model.StateEnrolled, []string{"r", "esc"}, []string{"Reset enrollment (r)"}},
-		{"tablet-carol", model.StateExpired, []string{"i", "esc"}, []string{"Reissue enrollment (i)"}},
-		{"phone-bob", model.StatePending, []string{"m", "j", "c", "d", "esc"},
+		{"laptop-alice", model.StateEnrolled, []string{"r", "y", "esc"}, []string{"Reset enrollment (r)"}},
+		{"tablet-carol", model.StateExpired, []string{"i", "y", "esc"}, []string{"Reissue enrollment (i)"}},
+		{"phone-bob", model.StatePending, []string{"m", "j", "c", "d", "y", "esc"},
 			[]string{"Delete enrollment (d)", "Send registration email (m)", "Download JWT (j)", "Show QR code (c)"}},
-		{"printer-dave", model.StateNone, []string{"esc"}, nil},
+		{"printer-dave", model.StateNone, []string{"y", "esc"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(string(c.state), func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestResetFlowWithCalendar(t *testing.T) {
 	v := hs.edit()
 	loadsBefore := len(fb.callsWith("Identity id-alice"))
 	// The view shows the new token at once, from the returned identity.
-	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"m", "j", "c", "d", "esc"}) {
+	if v.ident.State(testNow) != model.StatePending || !slices.Equal(enabledKeys(v), []string{"m", "j", "c", "d", "y", "esc"}) {
 		t.Fatalf("after reset: state %s keys %v", v.ident.State(testNow), enabledKeys(v))
 	}
 	if len(fb.callsWith("Identity id-alice")) != loadsBefore {
@@ -290,7 +290,7 @@ func TestDeleteConfirmation(t *testing.T) {
 		t.Fatalf("mutations %v", got)
 	}
 	v := hs.edit()
-	if v.ident.State(testNow) != model.StateNone || len(enabledKeys(v)) != 1 {
+	if v.ident.State(testNow) != model.StateNone || !slices.Equal(enabledKeys(v), []string{"y", "esc"}) {
 		t.Fatalf("after delete: state %s keys %v", v.ident.State(testNow), enabledKeys(v))
 	}
 }
@@ -335,7 +335,7 @@ func TestErrorLeavesStateUnchanged(t *testing.T) {
 		hs.app.toasts.items[0].text != "The backend is unavailable (controller down); try again later." {
 		t.Fatalf("toasts %+v", hs.app.toasts.items)
 	}
-	if !slices.Equal(enabledKeys(v), []string{"r", "esc"}) {
+	if !slices.Equal(enabledKeys(v), []string{"r", "y", "esc"}) {
 		t.Fatalf("keys %v after the error", enabledKeys(v))
 	}
 }

@@ -67,4 +67,12 @@ type (
 	}
 	// toastExpiredMsg removes a toast.
 	toastExpiredMsg struct{ id int }
+	// noteMsg: a screen has something to say in a toast.
+	noteMsg struct {
+		text string
+		kind toastKind
+	}
+	// copyRequestedMsg: put text on the admin's clipboard; what names it
+	// in the toast ("The ID of laptop-alice").
+	copyRequestedMsg struct{ what, text string }
 )

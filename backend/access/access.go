@@ -126,15 +126,13 @@ var what = map[model.Action]string{
 	model.ActionEmail:   "send registration emails",
 	model.ActionJWT:     "download tokens",
 	model.ActionQR:      "see QR codes",
-	actionCreate:        "create identities",
+	model.ActionCreate:  "create identities",
 	actionToken:         "see tokens",
 }
 
-// Pseudo-actions for the checks that have no model.Action.
-const (
-	actionCreate model.Action = "create"
-	actionToken  model.Action = "token"
-)
+// actionToken is the pseudo-action of a plain token read, which has no
+// model.Action.
+const actionToken model.Action = "token"
 
 // Can reports whether the actor may do action, as nil or as the
 // backend.ErrForbidden error that says why not. Front ends use it to disable
@@ -195,7 +193,7 @@ func (a *Backend) Close() error { return nil }
 // CreateIdentity creates an identity (admins only).
 func (a *Backend) CreateIdentity(ctx context.Context, network string, req model.NewIdentity) (backend.Token, error) {
 	var tok backend.Token
-	err := a.mutate(ctx, actionCreate, audit.ActionCreate, network, "", req.Name, func() (string, error) {
+	err := a.mutate(ctx, model.ActionCreate, audit.ActionCreate, network, "", req.Name, func() (string, error) {
 		var err error
 		tok, err = a.b.CreateIdentity(ctx, network, req)
 		return tok.Identity.ID, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/model"
 )
 
 // Harness builds fresh backends for the suite.
@@ -16,6 +17,10 @@ type Harness struct {
 	// returns) and the fixture that drives the device side of it. The
 	// backend's clock must be the fixture's: Now and Advance.
 	New func(t *testing.T) (b backend.Backend, network string, fx Fixture)
+	// Unsortable lists the sorts the backend refuses (a controller has no
+	// session count to sort by): the suite wants each refused with
+	// backend.ErrSortUnsupported, and every other sort served.
+	Unsortable []model.SortField
 }
 
 // Fixture does what the console can't: what devices do (enroll, connect)

@@ -152,16 +152,37 @@ func (b *memBackend) Identities(ctx context.Context, network string, q model.Lis
 		}
 		match = append(match, x.copy())
 	}
+	if _, ok := model.ParseSortField(string(q.Sort)); q.Sort != "" && !ok {
+		return model.Page{}, backend.Invalid("can't sort by %q", q.Sort)
+	}
+	byName := func(a, c model.Identity) int {
+		return cmp.Or(cmp.Compare(model.NameKey(a.Name), model.NameKey(c.Name)), cmp.Compare(a.ID, c.ID))
+	}
 	slices.SortFunc(match, func(a, c model.Identity) int {
+		if q.Sort == model.SortExpires {
+			// The tokenless last, by name, either way.
+			switch {
+			case a.Enrollment == nil && c.Enrollment == nil:
+				return byName(a, c)
+			case a.Enrollment == nil:
+				return 1
+			case c.Enrollment == nil:
+				return -1
+			}
+		}
 		r := 0
 		switch q.Sort {
 		case model.SortExpires:
 			r = expiryOf(a).Compare(expiryOf(c))
 		case model.SortCreated:
 			r = a.CreatedAt.Compare(c.CreatedAt)
+		case model.SortState:
+			r = cmp.Compare(model.StateRank(a.State(b.now)), model.StateRank(c.State(b.now)))
+		case model.SortSessions:
+			r = cmp.Compare(c.ActiveSessions, a.ActiveSessions) // the most first
 		}
 		if r == 0 {
-			r = cmp.Or(cmp.Compare(model.NameKey(a.Name), model.NameKey(c.Name)), cmp.Compare(a.ID, c.ID))
+			r = byName(a, c)
 		}
 		if q.Desc {
 			r = -r
@@ -216,6 +237,11 @@ func (b *memBackend) CreateIdentity(ctx context.Context, network string, req mod
 	}
 	if err := model.ValidateEmail(req.Email); err != nil {
 		return backend.Token{}, backend.Invalid("%v", err)
+	}
+	for _, a := range req.Attributes {
+		if err := model.ValidateAttribute(a); err != nil {
+			return backend.Token{}, backend.Invalid("%v", err)
+		}
 	}
 	if err := b.begin(ctx, network); err != nil {
 		return backend.Token{}, err

@@ -38,6 +38,8 @@ func Run(t *testing.T, h Harness) {
 		{"Filter", func(t *testing.T) { testFilter(t, start(t, h)) }},
 		{"StateFilter", func(t *testing.T) { testStateFilter(t, start(t, h)) }},
 		{"Networks", func(t *testing.T) { testNetworks(t, start(t, h)) }},
+		{"Sorts", func(t *testing.T) { testSorts(t, start(t, h), h.Unsortable) }},
+		{"Attributes", func(t *testing.T) { testAttributes(t, start(t, h)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

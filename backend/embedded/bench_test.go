@@ -159,3 +159,38 @@ func BenchmarkCreateIdentity(b *testing.B) {
 		}
 	}
 }
+
+// The list's orders (the console's o): the first page of each, and pages
+// deep into the parts a sort is laid out in (orderSegments).
+
+func BenchmarkIdentitiesSortState(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortState, Limit: 25})
+}
+
+func BenchmarkIdentitiesSortStateDeep(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortState, Offset: 60_000, Limit: 25})
+}
+
+func BenchmarkIdentitiesSortStateDesc(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortState, Desc: true, Limit: 25})
+}
+
+func BenchmarkIdentitiesSortStateFilter(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortState, Filter: "ali", Limit: 25})
+}
+
+func BenchmarkIdentitiesSortExpires(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortExpires, Limit: 25})
+}
+
+func BenchmarkIdentitiesSortExpiresTokenless(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortExpires, Offset: 50_000, Limit: 25})
+}
+
+func BenchmarkIdentitiesSortSessions(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortSessions, Limit: 25})
+}
+
+func BenchmarkIdentitiesSortSessionsDeep(b *testing.B) {
+	benchList(b, model.ListQuery{Sort: model.SortSessions, Offset: 90_000, Limit: 25})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,23 +106,56 @@ func stateCondition(st model.State) (cond string, usesNow bool, err error) {
 	return "", false, backend.Invalid("no state %q: use enrolled, pending, expired or none", st)
 }
 
-// orderBy is the ORDER BY clause of a sort, and the index that holds that
-// order. Ties are broken by ID, so pages never overlap.
-func orderBy(f model.SortField, desc bool) (order, index string, err error) {
-	dir := " ASC"
+// segment is one run of a sort order: the identities matching cond, in
+// order, read from index. A sort is one segment, or several laid end to
+// end: by state, one per state in name order; by expiry, those with a
+// token, then those without. Each segment is a range or an ordered scan
+// of one index, so a page never sorts more than it holds.
+type segment struct {
+	cond    string // " AND ...", or "" for every identity
+	usesNow bool   // cond's one parameter is now
+	order   string
+	index   string
+}
+
+// orderSegments lays out a sort. Ties are broken by ID, so pages never
+// overlap.
+func orderSegments(f model.SortField, desc bool) ([]segment, error) {
+	asc, dsc := " ASC", " DESC"
 	if desc {
-		dir = " DESC"
+		asc, dsc = dsc, asc
 	}
+	byName := ` ORDER BY name_key` + asc + `, id` + asc // model.NameKey
 	switch f {
 	case "", model.SortName:
-		return ` ORDER BY name_key` + dir + `, id` + dir, "identities_by_name", nil // model.NameKey
-	case model.SortExpires:
-		// Identities without a token have no expiry: they come first.
-		return ` ORDER BY token_expires_at` + dir + `, id` + dir, "identities_by_expiry", nil
+		return []segment{{order: byName, index: "identities_by_name"}}, nil
 	case model.SortCreated:
-		return ` ORDER BY created_at` + dir + `, id` + dir, "identities_by_created", nil
+		return []segment{{order: ` ORDER BY created_at` + asc + `, id` + asc, index: "identities_by_created"}}, nil
+	case model.SortSessions:
+		// The most first: the index holds active_sessions descending.
+		return []segment{{order: ` ORDER BY active_sessions` + dsc + `, name_key` + asc + `, id` + asc, index: "identities_by_sessions"}}, nil
+	case model.SortExpires:
+		// Identities without a token have no expiry: after the others,
+		// by name, either way.
+		return []segment{
+			{cond: ` AND token_expires_at IS NOT NULL`, order: ` ORDER BY token_expires_at` + asc + `, id` + asc, index: "identities_by_expiry"},
+			{cond: ` AND token_expires_at IS NULL`, order: ` ORDER BY name_key ASC, id ASC`, index: "identities_by_name"},
+		}, nil
+	case model.SortState:
+		segs := make([]segment, 0, len(model.States))
+		for _, st := range model.States {
+			cond, usesNow, err := stateCondition(st)
+			if err != nil {
+				return nil, err
+			}
+			segs = append(segs, segment{cond: cond, usesNow: usesNow, order: byName, index: "identities_by_name"})
+		}
+		if desc {
+			slices.Reverse(segs)
+		}
+		return segs, nil
 	}
-	return "", "", backend.Invalid("can't sort by %q: use name, expires or created", f)
+	return nil, backend.Invalid("can't sort by %q: use name, state, expires, sessions or created", f)
 }
 
 // Identities returns one page of a network's identities matching q, and
@@ -133,7 +167,8 @@ func orderBy(f model.SortField, desc bool) (order, index string, err error) {
 // name index alone (it carries the folded text and the state columns). A
 // page is read in its sort order from that order's index, stopping once
 // full, unless a text filter matches few identities: then they are found
-// in the name index and only they are sorted.
+// in the name index and only they are sorted. A sort of several segments
+// (orderSegments) counts each, then reads the page from those it spans.
 func (s *Store) Identities(ctx context.Context, network string, q model.ListQuery) (model.Page, error) {
 	switch {
 	case q.Offset < 0:
@@ -150,7 +185,7 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 	if err != nil {
 		return model.Page{}, err
 	}
-	order, sortIndex, err := orderBy(q.Sort, q.Desc)
+	segs, err := orderSegments(q.Sort, q.Desc)
 	if err != nil {
 		return model.Page{}, err
 	}
@@ -180,34 +215,114 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 		if q.Filter != "" {
 			countFrom += ` INDEXED BY identities_by_name`
 		}
-		if q.Filter == "" && q.State == "" {
-			out.Total = size // kept on the network's row: no need to count
-		} else if err := tx.QueryRowContext(ctx, `SELECT count(*)`+countFrom+where, args...).Scan(&out.Total); err != nil {
-			return err
+		// Each segment's condition and arguments, and how many it holds.
+		segWhere := make([]string, len(segs))
+		segArgs := make([][]any, len(segs))
+		counts := make([]int, len(segs))
+		for i, sg := range segs {
+			segWhere[i] = where + sg.cond
+			segArgs[i] = slices.Clip(args)
+			if sg.usesNow {
+				segArgs[i] = append(segArgs[i], unixNano(now))
+			}
+		}
+		unfiltered := q.Filter == "" && q.State == ""
+		switch {
+		case q.Filter != "" && len(segs) > 1:
+			// A text filter scans the name index whatever is counted:
+			// once, counting every segment on the way.
+			var sel []string
+			var selArgs []any
+			for _, sg := range segs {
+				if sg.cond == "" {
+					sel = append(sel, `count(*)`)
+					continue
+				}
+				sel = append(sel, `count(*) FILTER (WHERE `+strings.TrimPrefix(sg.cond, " AND ")+`)`)
+				if sg.usesNow {
+					selArgs = append(selArgs, unixNano(now))
+				}
+			}
+			dest := make([]any, len(segs))
+			for i := range counts {
+				dest[i] = &counts[i]
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT `+strings.Join(sel, ", ")+countFrom+where, append(selArgs, args...)...).Scan(dest...); err != nil {
+				return err
+			}
+			for _, n := range counts {
+				out.Total += n
+			}
+		case unfiltered && len(segs) > 1:
+			// Every identity is in one segment: the total is known, and a
+			// segment is counted below only as far as the page needs.
+			out.Total = size
+		default:
+			for i := range segs {
+				switch {
+				case unfiltered && i == len(segs)-1:
+					counts[i] = size - out.Total // the rest: no need to count
+				default:
+					if err := tx.QueryRowContext(ctx, `SELECT count(*)`+countFrom+segWhere[i], segArgs[i]...).Scan(&counts[i]); err != nil {
+						return err
+					}
+				}
+				out.Total += counts[i]
+			}
 		}
 		if q.Offset >= out.Total {
 			return nil
 		}
-		index := sortIndex
-		if q.Filter != "" && out.Total*10 < size {
-			// Sparse matches: in sort order they could be far apart.
-			index = "identities_by_name"
+		out.Items = make([]model.Identity, 0, min(limit, out.Total-q.Offset))
+		offset := q.Offset
+		for i, sg := range segs {
+			if unfiltered && len(segs) > 1 {
+				// How many of the segment come before the page's end, at
+				// most: a segment wholly before the page is counted
+				// whole, one the page starts in only up to the page.
+				upTo := offset + limit - len(out.Items)
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM identities`+segWhere[i]+` LIMIT ?)`,
+					append(segArgs[i], upTo)...).Scan(&counts[i]); err != nil {
+					return err
+				}
+			}
+			if offset >= counts[i] {
+				offset -= counts[i]
+				continue
+			}
+			index := sg.index
+			if q.Filter != "" && counts[i]*10 < size {
+				// Sparse matches: in sort order they could be far apart.
+				index = "identities_by_name"
+			}
+			want := limit - len(out.Items)
+			if err := readIdentities(ctx, tx, &out.Items, `SELECT `+identityColumns+` FROM identities INDEXED BY `+index+segWhere[i]+sg.order+` LIMIT ? OFFSET ?`,
+				append(segArgs[i], want, offset)...); err != nil {
+				return err
+			}
+			offset = 0
+			if len(out.Items) >= limit {
+				break
+			}
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities INDEXED BY `+index+where+order+` LIMIT ? OFFSET ?`,
-			append(args, limit, q.Offset)...)
+		return nil
+	})
+	return out, err
+}
+
+// readIdentities appends the identities a query returns to items.
+func readIdentities(ctx context.Context, tx *sql.Tx, items *[]model.Identity, query string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		x, err := scanIdentity(rows)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		out.Items = make([]model.Identity, 0, min(limit, out.Total-q.Offset))
-		for rows.Next() {
-			x, err := scanIdentity(rows)
-			if err != nil {
-				return err
-			}
-			out.Items = append(out.Items, x)
-		}
-		return rows.Err()
-	})
-	return out, err
+		*items = append(*items, x)
+	}
+	return rows.Err()
 }

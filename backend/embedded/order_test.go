@@ -77,6 +77,7 @@ func TestNameOrderMigratesAnOldDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
+		`DROP INDEX identities_by_sessions`, // schema 4
 		`DROP INDEX identities_by_name`,
 		`ALTER TABLE identities DROP COLUMN name_key`,
 		`CREATE INDEX identities_by_name ON identities (network_id, name_fold, id, email_fold, token_expires_at, has_credential, created_at)`,

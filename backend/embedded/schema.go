@@ -114,6 +114,15 @@ DROP INDEX identities_by_name;
 CREATE INDEX identities_by_name ON identities
 	(network_id, name_key, id, name_fold, email_fold, token_expires_at, has_credential, created_at);
 `,
+	// 4: the list sorts by sessions, the most first (model.SortSessions):
+	// an index in that order, names breaking ties, carrying the state
+	// columns for a state filter. (Sorting by state and the tokenless
+	// identities of the expiry sort read the name index, a state at a
+	// time: see orderSegments.)
+	`
+CREATE INDEX identities_by_sessions ON identities
+	(network_id, active_sessions DESC, name_key, id, token_expires_at, has_credential);
+`,
 }
 
 // migrationSteps are Go steps that run after the migration of the same

@@ -83,7 +83,7 @@ func (f embeddedFixture) Advance(d time.Duration) { f.fake.Advance(d) }
 // member's network, with the other member beside it.
 func TestConformance(t *testing.T) {
 	t.Run("controller network", func(t *testing.T) {
-		backendtest.Run(t, backendtest.Harness{New: func(t *testing.T) (backend.Backend, string, backendtest.Fixture) {
+		backendtest.Run(t, backendtest.Harness{Unsortable: openziti.Unsortable, New: func(t *testing.T) (backend.Backend, string, backendtest.Fixture) {
 			m := newMembers(t)
 			return m.backend, m.client.NetworkID(), m.fake.Fixture()
 		}})

@@ -47,7 +47,7 @@ func newTestClient(t testing.TB) (*Client, *zitifake.Controller) {
 // TestConformance runs the shared backend suite against the client and
 // the fake controller.
 func TestConformance(t *testing.T) {
-	backendtest.Run(t, backendtest.Harness{New: func(t *testing.T) (backend.Backend, string, backendtest.Fixture) {
+	backendtest.Run(t, backendtest.Harness{Unsortable: Unsortable, New: func(t *testing.T) (backend.Backend, string, backendtest.Fixture) {
 		f := newFake(t)
 		c, err := New(configFor(f))
 		if err != nil {

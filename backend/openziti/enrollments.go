@@ -47,6 +47,11 @@ func (c *Client) CreateIdentity(ctx context.Context, network string, req model.N
 	if err := model.ValidateEmail(req.Email); err != nil {
 		return backend.Token{}, backend.Invalid("%v", err)
 	}
+	for _, a := range req.Attributes {
+		if err := model.ValidateAttribute(a); err != nil {
+			return backend.Token{}, backend.Invalid("%v", err)
+		}
+	}
 	if err := c.cfg.Policy.Validate(c.now(), req.ExpiresAt); err != nil {
 		return backend.Token{}, backend.Invalid("%v", err)
 	}

@@ -1,6 +1,7 @@
 package openziti
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,10 @@ const DefaultPageSize = 50
 // the text-filtered identities in pages of model.MaxPageSize and filters or
 // sorts them here. Past this many, it asks the admin to narrow the text.
 const maxScan = 10000
+
+// Unsortable lists the sorts a controller can't serve: Identities refuses
+// them with backend.SortUnsupported.
+var Unsortable = []model.SortField{model.SortSessions}
 
 // maxOffset is the largest offset the controller accepts.
 const maxOffset = 100000
@@ -63,6 +68,8 @@ type identityWire struct {
 	Tags           json.RawMessage `json:"tags"`
 	RoleAttributes []string        `json:"roleAttributes"`
 	HasAPISession  bool            `json:"hasApiSession"`
+	Type           *entityRef      `json:"type"`
+	AuthPolicy     *entityRef      `json:"authPolicy"`
 	Enrollment     struct {
 		OTT   *enrollmentWire `json:"ott"`
 		OTTCA *enrollmentWire `json:"ottca"`
@@ -78,6 +85,20 @@ type identityWire struct {
 			Username string `json:"username"`
 		} `json:"updb"`
 	} `json:"authenticators"`
+}
+
+// entityRef is the controller's reference to another entity (an identity
+// type, an auth policy): idcon shows its name.
+type entityRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (r *entityRef) name() string {
+	if r == nil {
+		return ""
+	}
+	return r.Name
 }
 
 // current is the identity's outstanding enrollment: ott first (the one idcon
@@ -205,6 +226,8 @@ func (c *Client) toModel(w *identityWire, r related) model.Identity {
 		Name:           w.Name,
 		Email:          w.email(),
 		Attributes:     w.RoleAttributes,
+		Type:           w.Type.name(),
+		AuthPolicy:     w.AuthPolicy.name(),
 		Revision:       w.revision(r.auths[w.ID]),
 		CreatedAt:      w.CreatedAt.Time,
 		ActiveSessions: r.sessions[w.ID],
@@ -319,8 +342,11 @@ func (c *Client) findByName(ctx context.Context, name string) (*identityWire, er
 // Identities returns one page of identities. Text filtering, sorting by
 // name or creation and paging happen on the controller. Enrollment state
 // and expiry are not filterable or sortable there, so a query for a state
-// or sorted by expiry reads the text-filtered identities (at most maxScan
-// of them, in pages of model.MaxPageSize) and filters and sorts here.
+// or sorted by state or expiry reads the text-filtered identities (at
+// most maxScan of them, in pages of model.MaxPageSize) and filters and
+// sorts here. Sessions can't be sorted by at all (backend.SortUnsupported):
+// an identity's record only says whether it has an API session, and
+// counting them means reading every session of every identity.
 func (c *Client) Identities(ctx context.Context, network string, q model.ListQuery) (model.Page, error) {
 	if err := c.checkNetwork(network); err != nil {
 		return model.Page{}, err
@@ -340,16 +366,21 @@ func (c *Client) Identities(ctx context.Context, network string, q model.ListQue
 		}
 	}
 	switch q.Sort {
-	case "", model.SortName, model.SortCreated, model.SortExpires:
+	case "", model.SortName, model.SortCreated, model.SortExpires, model.SortState:
+	case model.SortSessions: // Unsortable
+		return model.Page{}, backend.SortUnsupported("%s can't sort identities by sessions: a controller counts no sessions per identity (it lists name, state, expiry and creation)", c.cfg.Name)
 	default:
-		return model.Page{}, backend.Invalid("can't sort by %q: use name, created or expires", q.Sort)
+		return model.Page{}, backend.Invalid("can't sort by %q: use name, state, expires or created", q.Sort)
 	}
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
 	if q.State != "" {
+		if q.Sort == model.SortState {
+			q.Sort = model.SortName // one state: by name within it
+		}
 		return c.stateFilter(ctx, q)
 	}
-	if q.Sort == model.SortExpires {
+	if q.Sort == model.SortExpires || q.Sort == model.SortState {
 		return c.scan(ctx, q)
 	}
 	if q.Offset > maxOffset {
@@ -389,10 +420,10 @@ func (c *Client) listIdentities(ctx context.Context, filter string, offset, limi
 // scan answers a query the controller can't (see Identities).
 func (c *Client) scan(ctx context.Context, q model.ListQuery) (model.Page, error) {
 	base := q.Sort
-	if base == model.SortExpires {
-		base = model.SortName // the order among equal expiries
+	if base == model.SortExpires || base == model.SortState {
+		base = model.SortName // the order among equal expiries and within a state
 	}
-	f, err := identityFilter(q.Filter, base, q.Desc && q.Sort != model.SortExpires)
+	f, err := identityFilter(q.Filter, base, q.Desc && base == q.Sort)
 	if err != nil {
 		return model.Page{}, err
 	}
@@ -404,7 +435,7 @@ func (c *Client) scan(ctx context.Context, q model.ListQuery) (model.Page, error
 			return model.Page{}, err
 		}
 		if total := page.Meta.Pagination.TotalCount; total > maxScan {
-			return model.Page{}, backend.Invalid("%d identities match the text; filtering by state or sorting by expiry reads at most %d: narrow the text filter", total, maxScan)
+			return model.Page{}, backend.Invalid("%d identities match the text; filtering by state or sorting by state or expiry reads at most %d: narrow the text filter", total, maxScan)
 		}
 		for i := range page.Data {
 			w := &page.Data[i]
@@ -416,10 +447,20 @@ func (c *Client) scan(ctx context.Context, q model.ListQuery) (model.Page, error
 			break
 		}
 	}
-	if q.Sort == model.SortExpires {
+	switch q.Sort {
+	case model.SortExpires:
 		slices.SortStableFunc(all, func(a, b *identityWire) int {
 			return compareExpiry(a.current(), b.current(), q.Desc)
 		})
+	case model.SortState:
+		// Read in name order; lifecycle order keeps it within a state, and
+		// descending reverses the whole.
+		slices.SortStableFunc(all, func(a, b *identityWire) int {
+			return cmp.Compare(model.StateRank(a.stateAt(now)), model.StateRank(b.stateAt(now)))
+		})
+		if q.Desc {
+			slices.Reverse(all)
+		}
 	}
 	var ws []*identityWire
 	if q.Offset < len(all) {
