@@ -289,22 +289,8 @@ func TestResetLeavesOtherCredentialsAlone(t *testing.T) {
 // it can still enroll; once used, replaced or deleted, its bytes are gone
 // from the database file itself, not just from the rows SQL can read.
 func TestRetiredTokensLeaveTheFile(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "idcon.db")
-	clock := newFakeClock(t0)
-	s, err := Open(dbPath, Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbPath, clock, s, n := storeWithNeighbours(t)
 	ctx := t.Context()
-	n, err := s.CreateNetwork(ctx, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Neighbours whose current tokens share the retired ones' pages, so
-	// SQLite updates those pages in place rather than rebuilding them.
-	for i := range 40 {
-		mustCreate(t, s, n.ID, fmt.Sprintf("neighbour-%02d", i), clock.Now().Add(30*day))
-	}
 	retired := map[string]string{}
 	// used
 	used := mustCreate(t, s, n.ID, "used", clock.Now().Add(day))
@@ -348,6 +334,28 @@ func TestRetiredTokensLeaveTheFile(t *testing.T) {
 	checkFiles(t, "closed", dbPath, current, retired)
 }
 
+// storeWithNeighbours opens a store in a file with a network of 40
+// identities whose current tokens share the pages of the tokens a test
+// retires, so SQLite updates those pages in place rather than rebuilding
+// them.
+func storeWithNeighbours(t *testing.T) (string, *fakeClock, *Store, model.Network) {
+	t.Helper()
+	dbPath := filepath.Join(t.TempDir(), "idcon.db")
+	clock := newFakeClock(t0)
+	s, err := Open(dbPath, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.CreateNetwork(t.Context(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		mustCreate(t, s, n.ID, fmt.Sprintf("neighbour-%02d", i), clock.Now().Add(30*day))
+	}
+	return dbPath, clock, s, n
+}
+
 // checkFiles reads the database's files byte by byte (the main file, its
 // WAL and any journal) and fails if a retired token's signature is there.
 func checkFiles(t *testing.T, when, dbPath string, current, retired map[string]string) {
@@ -384,21 +392,8 @@ func checkFiles(t *testing.T, when, dbPath string, current, retired map[string]s
 // by a bulk reissue (whether a bulk reset or a single create made it)
 // leaves the database file.
 func TestBulkRetiredTokensLeaveTheFile(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "idcon.db")
-	clock := newFakeClock(t0)
-	s, err := Open(dbPath, Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbPath, clock, s, n := storeWithNeighbours(t)
 	ctx := t.Context()
-	n, err := s.CreateNetwork(ctx, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Neighbours whose current tokens share the retired ones' pages.
-	for i := range 40 {
-		mustCreate(t, s, n.ID, fmt.Sprintf("neighbour-%02d", i), clock.Now().Add(30*day))
-	}
 	retired := map[string]string{}
 	for i := range 3 {
 		c := mustCreate(t, s, n.ID, fmt.Sprintf("enrolled-%d", i), clock.Now().Add(day))
