@@ -143,15 +143,7 @@ func TestConsoleCreateDeliversItsToken(t *testing.T) {
 func TestConsoleCreateOnController(t *testing.T) {
 	t.Parallel()
 	e := newCtrlEnv(t, nil, nil)
-	e.seed(t)
-	term := StartTerm(t, e.Env, 120, 40, "--config", e.config)
-	term.WaitFor(10*time.Second, "office", "ctrl")
-	term.Send("/")
-	term.Type("ctrl")
-	term.Send("Enter")
-	term.WaitFor(5*time.Second, "enter open")
-	term.Send("Enter")
-	term.WaitFor(10*time.Second, "laptop-alice", "of 5")
+	term := e.openInConsole(t, 120, 40)
 
 	createInConsole(t, term, "ctrl", "kiosk-new", "kiosk@example.org", "kiosks", "+5d")
 	term.WaitFor(10*time.Second, "Created kiosk-new", "Show QR code (c)", "Type", "Default", "Auth policy")

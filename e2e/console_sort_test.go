@@ -84,15 +84,7 @@ func TestConsoleSortCycles(t *testing.T) {
 func TestConsoleSortOnController(t *testing.T) {
 	t.Parallel()
 	e := newCtrlEnv(t, nil, nil)
-	e.seed(t)
-	term := StartTerm(t, e.Env, 120, 40, "--config", e.config)
-	term.WaitFor(10*time.Second, "office", "ctrl")
-	term.Send("/")
-	term.Type("ctrl")
-	term.Send("Enter")
-	term.WaitFor(5*time.Second, "enter open")
-	term.Send("Enter")
-	term.WaitFor(10*time.Second, "laptop-alice", "of 5")
+	term := e.openInConsole(t, 120, 40)
 	run := func(args ...string) Result { return e.mustRun(t, append(args, "--network", "ctrl")...) }
 	waitOrder(t, term, cliOrder(t, run, "name"))
 

@@ -16,16 +16,7 @@ import (
 func TestConsoleOnControllerNetwork(t *testing.T) {
 	t.Parallel()
 	e := newCtrlEnv(t, nil, nil)
-	e.seed(t)
-	term := StartTerm(t, e.Env, 100, 30, "--config", e.config)
-
-	term.WaitFor(10*time.Second, "office", "ctrl") // the picker: both networks
-	term.Send("/")
-	term.Type("ctrl")
-	term.Send("Enter") // done filtering
-	term.WaitFor(5*time.Second, "enter open")
-	term.Send("Enter")
-	term.WaitFor(10*time.Second, "laptop-alice", "of 5")
+	term := e.openInConsole(t, 100, 30)
 
 	// open finds one identity, in the state given, through the filter and
 	// opens it.

@@ -87,6 +87,22 @@ func (e *ctrlEnv) mustRun(t *testing.T, args ...string) Result {
 	return r
 }
 
+// openInConsole seeds the controller, starts the console at w×h and
+// opens the "ctrl" network from the picker, waiting for its first page.
+func (e *ctrlEnv) openInConsole(t *testing.T, w, h int) *Term {
+	t.Helper()
+	e.seed(t)
+	term := StartTerm(t, e.Env, w, h, "--config", e.config)
+	term.WaitFor(10*time.Second, "office", "ctrl") // the picker: both networks
+	term.Send("/")
+	term.Type("ctrl")
+	term.Send("Enter") // done filtering
+	term.WaitFor(5*time.Second, "enter open")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "laptop-alice", "of 5")
+	return term
+}
+
 // seed gives the controller one identity in each state: laptop-alice is
 // enrolled with two sessions, phone-bob's token expired unused, sso-carol
 // and tablet-dave hold valid unused tokens, and printer-erin has none.
