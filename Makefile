@@ -48,7 +48,7 @@ fuzz:
 GREMLINS_VERSION ?= v0.6.0
 GREMLINS        := .tools/bin/gremlins
 MUTATE_WORKERS  ?= 2
-MUTATE_PACKAGES ?= model:90 safetext:90 backend/embedded:80 backend/openziti:80 delivery:80
+MUTATE_PACKAGES ?= model:95 safetext:95 backend/embedded:88 backend/openziti:95 delivery:95
 # A mutant that turns a loop into an endless one that allocates (r++ → r--
 # in a string builder) would take the machine's memory before its timeout:
 # the test processes are capped, so such a mutant dies in seconds (killed).
