@@ -174,6 +174,15 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 		return err
 	}
 	defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+	// The trigram index is filled in one statement at the end: its
+	// trigger would flush the index's buffer to disk on every insert.
+	var lastRow int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM identities`).Scan(&lastRow); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TRIGGER identities_text_insert`); err != nil {
+		return err
+	}
 	insID, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO identities
 		(id, network_id, name, name_fold, name_key, email, email_fold, attributes, revision, created_at, enrolled_at,
 		 has_credential, token_id, token_created_at, token_expires_at, active_sessions)
@@ -206,6 +215,7 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	defer cancel()
 	rows := make(chan demoRow, 256)
 	added := 0
+	g := newGramCounter(nw.id)
 	var genErr error
 	go func() {
 		defer close(rows)
@@ -226,6 +236,7 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 			continue // the name is taken
 		}
 		added++
+		g.add(strings.ToLower(d.name), strings.ToLower(d.email))
 		if r.tokID != nil {
 			if _, err := insTok.ExecContext(ctx, r.tokID, r.id, r.jwt, unixNano(d.tokCreated), unixNano(d.tokExpires)); err != nil {
 				return err
@@ -242,6 +253,16 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 		return genErr
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := g.flush(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO identities_text (rowid, name_fold, email_fold)
+		SELECT rowid, name_fold, email_fold FROM identities WHERE rowid > ?`, lastRow); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, textInsertTrigger); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE networks SET demo_seeded = ?, identities = identities + ? WHERE id = ?`, to, added, nw.id)
