@@ -127,6 +127,9 @@ func (r *runner) measure() ([]row, error) {
 	rows = append(rows, filter...)
 	rows = append(rows, move...)
 	rows = append(rows, bytesRow, bulk, start, mem, seed)
+	if rows, err = r.withBulkCLI(rows); err != nil { // figure 4b, bench/bulkcli.go
+		return nil, err
+	}
 	ctrl, err := r.controller()
 	if err != nil {
 		return nil, err

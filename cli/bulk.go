@@ -65,6 +65,17 @@ func (f *bulkFlags) args(cmd *cobra.Command, args []string) error {
 	return exactArgs("NAME")(cmd, args)
 }
 
+// OneByOneEnv, when set, makes reset and reissue --all change one identity
+// per call (ResetEnrollment, ReissueEnrollment: one transaction each), the
+// fallback of a backend without a bulk path, in place of the embedded
+// store's batches. It is for the bulk benchmark's baseline, undocumented in
+// the help.
+const OneByOneEnv = "IDCON_BULK_ONE_BY_ONE"
+
+// oneByOne hides a backend's Bulker, so backend.Bulk falls back to one call
+// per identity.
+type oneByOne struct{ backend.Backend }
+
 // bulkTokenJSON is one line of the output of reset or reissue --all.
 type bulkTokenJSON struct {
 	Identity  string  `json:"identity"`
@@ -98,6 +109,9 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			return err
 		}
 		sel := backend.Selection{All: true, Filter: f.filter, State: model.State(f.state)}
+		if a.getenv(OneByOneEnv) != "" {
+			b = oneByOne{b} // the baseline of the bulk benchmark
+		}
 		bk := backend.Bulk(b, a.now)
 		sum, err := bk.Summarize(ctx, n.ID, sel, act)
 		if err != nil {

@@ -68,6 +68,7 @@ type ConsoleEnv struct {
 // an error, 2 on a usage error. It prints every error itself, as one line
 // on stderr.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer startProfile(os.Getenv(ProfileEnv), stderr)()
 	return run(context.Background(), args, environment{
 		stdin:   stdin,
 		stdout:  stdout,
