@@ -1,12 +1,14 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,25 +176,34 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 		return err
 	}
 	defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	insID, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO identities
+	rebuild, err := dropIndexesForSeed(ctx, tx, to-from)
+	if err != nil {
+		return err
+	}
+	// A name an admin already took in the network is skipped. Knowing
+	// them here (the transaction holds the write lock) lets the rows go in
+	// many to a statement.
+	taken, err := takenNames(ctx, tx, nw.id)
+	if err != nil {
+		return err
+	}
+	ids := newMultiInsert(tx, `INSERT INTO identities
 		(id, network_id, name, name_fold, name_key, email, email_fold, attributes, revision, created_at, enrolled_at,
-		 has_credential, token_id, token_created_at, token_expires_at, active_sessions)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
+		 has_credential, token_id, token_created_at, token_expires_at, active_sessions) VALUES `, 16)
+	toks := newMultiInsert(tx, `INSERT INTO tokens (id, identity_id, jwt, created_at, expires_at, status) VALUES `, 5, `'current'`)
+	sess := newMultiInsert(tx, `INSERT INTO sessions (id, identity_id, started_at, last_seen) VALUES `, 4)
+	defer ids.close()
+	defer toks.close()
+	defer sess.close()
+	// An identity's token and sessions go in after it (they refer to it).
+	flush := func() error {
+		for _, m := range []*multiInsert{ids, toks, sess} {
+			if err := m.flush(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	defer insID.Close()
-	insTok, err := tx.PrepareContext(ctx, `INSERT INTO tokens (id, identity_id, jwt, status, created_at, expires_at)
-		VALUES (?, ?, ?, 'current', ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insTok.Close()
-	insSess, err := tx.PrepareContext(ctx, `INSERT INTO sessions (id, identity_id, started_at, last_seen) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insSess.Close()
 
 	null := func(t time.Time) any {
 		if t.IsZero() {
@@ -213,36 +224,41 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	}()
 	for r := range rows {
 		d := r.demoIdentity
-		res, err := insID.ExecContext(ctx, r.id, nw.id, d.name, strings.ToLower(d.name), model.NameKey(d.name), d.email, strings.ToLower(d.email),
-			r.attrsJSON, d.revision, unixNano(d.created), null(d.enrolled), d.state == model.StateEnrolled,
-			r.tokID, null(d.tokCreated), null(d.tokExpires), d.sessions)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return err
-			}
-			continue // the name is taken
+		if taken[d.name] {
+			continue
 		}
 		added++
+		ids.add(r.id, nw.id, d.name, r.nameFold, r.nameKey, d.email, r.emailFold,
+			r.attrsJSON, d.revision, unixNano(d.created), null(d.enrolled), d.state == model.StateEnrolled,
+			r.tokID, null(d.tokCreated), null(d.tokExpires), d.sessions)
 		if r.tokID != nil {
-			if _, err := insTok.ExecContext(ctx, r.tokID, r.id, r.jwt, unixNano(d.tokCreated), unixNano(d.tokExpires)); err != nil {
-				return err
-			}
+			toks.add(r.tokID, r.id, r.jwt, unixNano(d.tokCreated), unixNano(d.tokExpires))
 		}
 		for k, sid := range r.sessionIDs {
 			started := now.Add(-time.Duration(k+1) * 17 * time.Minute)
-			if _, err := insSess.ExecContext(ctx, sid, r.id, unixNano(started), unixNano(now)); err != nil {
+			sess.add(sid, r.id, unixNano(started), unixNano(now))
+		}
+		if ids.rows() == multiRows {
+			if err := flush(); err != nil {
 				return err
 			}
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if genErr != nil { // read after rows is closed: the producer is done
 		return genErr
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	seedStep("rows")
+	for _, q := range rebuild {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuilding an index after seeding: %w", err)
+		}
+		seedStep(q)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE networks SET demo_seeded = ?, identities = identities + ? WHERE id = ?`, to, added, nw.id)
 	return err
@@ -252,13 +268,18 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 type demoRow struct {
 	demoIdentity
 	id         string
+	nameFold   string
+	nameKey    string
+	emailFold  string
 	attrsJSON  string
 	tokID      any // string, or nil for no token
 	jwt        any // string, or nil (expired demo tokens keep no JWT)
 	sessionIDs []string
 }
 
-// makeDemoRows makes demo identities from..to-1 and sends them on out.
+// makeDemoRows makes demo identities from..to-1 and sends them on out, in
+// the order of their IDs: the identities table and its primary key index
+// then grow at their ends instead of at random places.
 func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time, out chan<- demoRow) error {
 	// Demo IDs are name-based UUIDs within the network's: stable for a
 	// network, distinct across networks.
@@ -266,8 +287,19 @@ func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time,
 	if err != nil {
 		return fmt.Errorf("network ID %q: %w", nw.id, err)
 	}
+	type keyed struct {
+		id uuid.UUID
+		i  int
+	}
+	order := make([]keyed, 0, to-from)
 	for i := from; i < to; i++ {
-		r := demoRow{demoIdentity: demo(i, now), id: uuid.NewSHA1(space, fmt.Appendf(nil, "demo-%d", i)).String()}
+		order = append(order, keyed{uuid.NewSHA1(space, fmt.Appendf(nil, "demo-%d", i)), i})
+	}
+	slices.SortFunc(order, func(a, b keyed) int { return bytes.Compare(a.id[:], b.id[:]) })
+	for _, k := range order {
+		i := k.i
+		r := demoRow{demoIdentity: demo(i, now), id: k.id.String()}
+		r.nameFold, r.nameKey, r.emailFold = strings.ToLower(r.name), model.NameKey(r.name), strings.ToLower(r.email)
 		attrs, err := json.Marshal(r.attrs)
 		if err != nil {
 			return err
@@ -292,4 +324,140 @@ func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time,
 		}
 	}
 	return nil
+}
+
+// seedStep is told when each step of seeding ends; profiling sets it.
+var seedStep = func(step string) {}
+
+// demoRebuildAt is the smallest batch for which seedDemo drops the
+// secondary indexes and builds them again after the rows: one sort each
+// instead of a million inserts at random places.
+const demoRebuildAt = 20_000
+
+// dropIndexesForSeed drops the secondary indexes of the tables seeding
+// fills, when adding n rows costs more through them than building them
+// again (n at least demoRebuildAt and at least as many as the rows there
+// already), and returns the statements that make them again. The
+// transaction's rollback brings them back if seeding fails.
+func dropIndexesForSeed(ctx context.Context, tx *sql.Tx, n int) ([]string, error) {
+	if n < demoRebuildAt {
+		return nil, nil
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(identities), 0) FROM networks`).Scan(&have); err != nil {
+		return nil, err
+	}
+	if have > n {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema
+		WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('identities', 'tokens', 'sessions') ORDER BY rowid`)
+	if err != nil {
+		return nil, err
+	}
+	var names, create []string
+	for rows.Next() {
+		var name, q string
+		if err := rows.Scan(&name, &q); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, create = append(names, name), append(create, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+quoteIdent(name)); err != nil {
+			return nil, err
+		}
+	}
+	return create, nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// takenNames is the names of network id's identities, or nil when it has
+// none.
+func takenNames(ctx context.Context, tx *sql.Tx, id string) (map[string]bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT identities FROM networks WHERE id = ?`, id).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM identities WHERE network_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	taken := make(map[string]bool, n)
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		taken[name] = true
+	}
+	return taken, rows.Err()
+}
+
+// multiRows is how many rows a multiInsert statement carries at most.
+const multiRows = 64
+
+// multiInsert inserts rows several to a statement: a statement's own cost
+// (binding, cursors, the driver's call) is most of a small row's.
+type multiInsert struct {
+	tx    *sql.Tx
+	head  string // INSERT INTO t (...) VALUES
+	cols  int    // parameters per row
+	fixed string // what ends each row's values after the parameters ("" for nothing)
+	args  []any
+	stmts map[int]*sql.Stmt // by rows
+}
+
+func newMultiInsert(tx *sql.Tx, head string, cols int, fixed ...string) *multiInsert {
+	m := &multiInsert{tx: tx, head: head, cols: cols, stmts: map[int]*sql.Stmt{}}
+	if len(fixed) > 0 {
+		m.fixed = ", " + strings.Join(fixed, ", ")
+	}
+	return m
+}
+
+func (m *multiInsert) add(vals ...any) { m.args = append(m.args, vals...) }
+
+func (m *multiInsert) rows() int { return len(m.args) / m.cols }
+
+// flush inserts the rows added since the last flush.
+func (m *multiInsert) flush(ctx context.Context) error {
+	n := m.rows()
+	if n == 0 {
+		return nil
+	}
+	st := m.stmts[n]
+	if st == nil {
+		var q strings.Builder
+		q.WriteString(m.head)
+		row := "(" + strings.Repeat("?, ", m.cols-1) + "?" + m.fixed + ")"
+		for i := range n {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(row)
+		}
+		var err error
+		if st, err = m.tx.PrepareContext(ctx, q.String()); err != nil {
+			return err
+		}
+		m.stmts[n] = st
+	}
+	_, err := st.ExecContext(ctx, m.args...)
+	clear(m.args)
+	m.args = m.args[:0]
+	return err
+}
+
+func (m *multiInsert) close() {
+	for _, st := range m.stmts {
+		st.Close()
+	}
 }
