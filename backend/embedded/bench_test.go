@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +14,14 @@ import (
 )
 
 // benchSize is the size of the demo network the benchmarks query: the
-// scale the console must stay responsive at.
-const benchSize = 100_000
+// scale the console must stay responsive at (IDCON_BENCH_IDENTITIES
+// changes it, e.g. to 1000000).
+var benchSize = func() int {
+	if n, err := strconv.Atoi(os.Getenv("IDCON_BENCH_IDENTITIES")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}()
 
 // benchNet is one 100k network shared by the query benchmarks (built once
 // per test binary run; making it is measured by BenchmarkSeedDemo).
@@ -99,6 +106,19 @@ func BenchmarkIdentitiesFirstPage(b *testing.B) {
 
 func BenchmarkIdentitiesFilter(b *testing.B) {
 	benchList(b, model.ListQuery{Filter: "ali", Limit: 25})
+}
+
+// One and two characters: too short for the trigram index.
+func BenchmarkIdentitiesFilterOneChar(b *testing.B) {
+	benchList(b, model.ListQuery{Filter: "a", Limit: 25})
+}
+
+func BenchmarkIdentitiesFilterTwoChars(b *testing.B) {
+	benchList(b, model.ListQuery{Filter: "al", Limit: 25})
+}
+
+func BenchmarkIdentitiesFilterRare(b *testing.B) {
+	benchList(b, model.ListQuery{Filter: "alice-laptop-1", Limit: 25})
 }
 
 func BenchmarkIdentitiesFilterNoMatch(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,7 +144,7 @@ func (s *Store) SeedDemo(ctx context.Context, name string, n int) (model.Network
 		return model.Network{}, backend.Invalid("can't make %d demo identities: choose 0 to %d", n, maxDemo)
 	}
 	var out model.Network
-	err := s.write(ctx, "making demo network "+quote(name), func(tx *sql.Tx, now time.Time) error {
+	err := s.writeUnchecked(ctx, "making demo network "+quote(name), func(tx *sql.Tx, now time.Time) error {
 		nw, err := scanNetwork(tx.QueryRowContext(ctx, `SELECT `+networkColumns+` FROM networks WHERE name = ?`, name))
 		if errors.Is(err, sql.ErrNoRows) {
 			nw, err = s.insertNetwork(ctx, tx, name, now)
@@ -176,6 +177,15 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 		return err
 	}
 	defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+	// The trigram index is filled in one statement at the end: its
+	// trigger would flush the index's buffer to disk on every insert.
+	var lastRow int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM identities`).Scan(&lastRow); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TRIGGER identities_text_insert`); err != nil {
+		return err
+	}
 	rebuild, err := dropIndexesForSeed(ctx, tx, to-from)
 	if err != nil {
 		return err
@@ -187,11 +197,11 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	if err != nil {
 		return err
 	}
-	ids := newMultiInsert(tx, `INSERT INTO identities
+	ids := newMultiInsert(tx, `INSERT OR FAIL INTO identities
 		(id, network_id, name, name_fold, name_key, email, email_fold, attributes, revision, created_at, enrolled_at,
 		 has_credential, token_id, token_created_at, token_expires_at, active_sessions) VALUES `, 16)
-	toks := newMultiInsert(tx, `INSERT INTO tokens (id, identity_id, jwt, created_at, expires_at, status) VALUES `, 5, `'current'`)
-	sess := newMultiInsert(tx, `INSERT INTO sessions (id, identity_id, started_at, last_seen) VALUES `, 4)
+	toks := newMultiInsert(tx, `INSERT OR FAIL INTO tokens (id, identity_id, jwt, created_at, expires_at, status) VALUES `, 5, `'current'`)
+	sess := newMultiInsert(tx, `INSERT OR FAIL INTO sessions (id, identity_id, started_at, last_seen) VALUES `, 4)
 	defer ids.close()
 	defer toks.close()
 	defer sess.close()
@@ -217,16 +227,14 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	defer cancel()
 	rows := make(chan demoRow, 256)
 	added := 0
+	g := newGramCounter(nw.id)
 	var genErr error
 	go func() {
 		defer close(rows)
-		genErr = makeDemoRows(ctx, nw, from, to, now, rows)
+		genErr = makeDemoRows(ctx, nw, from, to, now, taken, g, rows)
 	}()
 	for r := range rows {
 		d := r.demoIdentity
-		if taken[d.name] {
-			continue
-		}
 		added++
 		ids.add(r.id, nw.id, d.name, r.nameFold, r.nameKey, d.email, r.emailFold,
 			r.attrsJSON, d.revision, unixNano(d.created), null(d.enrolled), d.state == model.StateEnrolled,
@@ -254,11 +262,29 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 		return err
 	}
 	seedStep("rows")
+	if len(rebuild) > 0 {
+		// The sorts of CREATE INDEX may use a second core.
+		if _, err := tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
+			return err
+		}
+		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA threads = 0`)
+	}
 	for _, q := range rebuild {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("rebuilding an index after seeding: %w", err)
 		}
 		seedStep(q)
+	}
+	if err := g.flush(ctx, tx); err != nil {
+		return err
+	}
+	seedStep("grams")
+	if err := fillDemoText(ctx, tx, lastRow); err != nil {
+		return err
+	}
+	seedStep("text index")
+	if _, err := tx.ExecContext(ctx, textInsertTrigger); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE networks SET demo_seeded = ?, identities = identities + ? WHERE id = ?`, to, added, nw.id)
 	return err
@@ -280,7 +306,7 @@ type demoRow struct {
 // makeDemoRows makes demo identities from..to-1 and sends them on out, in
 // the order of their IDs: the identities table and its primary key index
 // then grow at their ends instead of at random places.
-func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time, out chan<- demoRow) error {
+func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time, taken map[string]bool, g *gramCounter, out chan<- demoRow) error {
 	// Demo IDs are name-based UUIDs within the network's: stable for a
 	// network, distinct across networks.
 	space, err := uuid.Parse(nw.id)
@@ -299,7 +325,11 @@ func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time,
 	for _, k := range order {
 		i := k.i
 		r := demoRow{demoIdentity: demo(i, now), id: k.id.String()}
+		if taken[r.name] {
+			continue
+		}
 		r.nameFold, r.nameKey, r.emailFold = strings.ToLower(r.name), model.NameKey(r.name), strings.ToLower(r.email)
+		g.add(r.nameFold, r.emailFold)
 		attrs, err := json.Marshal(r.attrs)
 		if err != nil {
 			return err
@@ -460,4 +490,68 @@ func (m *multiInsert) close() {
 	for _, st := range m.stmts {
 		st.Close()
 	}
+}
+
+// writeUnchecked is write on a connection with foreign keys off, for
+// seeding, whose rows refer to one another by construction: an INSERT of
+// many rows then looks no parent key up, and keeps no statement journal
+// (SQLite keeps one to undo a statement whose foreign key check fails at
+// its end, copying every page the statement changes).
+func (s *Store) writeUnchecked(ctx context.Context, what string, fn func(tx *sql.Tx, now time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return cancelled(what, err)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer conn.Close()
+	// The pragma is a no-op inside a transaction: it is set before.
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			// Don't hand a connection that checks no keys back to the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx, s.now()); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	return nil
+}
+
+// fillDemoText adds the identities after rowid lastRow to the trigram
+// index in one statement. The index writes what it holds in memory as a
+// new segment each time it reaches its hash size (1 MB by default) and
+// merges segments as it goes; for the load it holds more and merges
+// later, then gets its defaults back.
+func fillDemoText(ctx context.Context, tx *sql.Tx, lastRow int64) error {
+	set := func(k string, v int) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO identities_text (identities_text, rank) VALUES (?, ?)`, k, v)
+		return err
+	}
+	if err := set("hashsize", 64<<20); err != nil {
+		return err
+	}
+	if err := set("automerge", 0); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO identities_text (rowid, name_fold, email_fold)
+		SELECT rowid, name_fold, email_fold FROM identities WHERE rowid > ?`, lastRow); err != nil {
+		return err
+	}
+	if err := set("hashsize", 1<<20); err != nil {
+		return err
+	}
+	return set("automerge", 4)
 }

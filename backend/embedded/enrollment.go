@@ -68,6 +68,11 @@ func (s *Store) CreateIdentity(ctx context.Context, network string, req model.Ne
 		if _, err := tx.ExecContext(ctx, `UPDATE networks SET identities = identities + 1 WHERE id = ?`, network); err != nil {
 			return err
 		}
+		g := newGramCounter(network)
+		g.add(strings.ToLower(req.Name), strings.ToLower(req.Email))
+		if err := g.flush(ctx, tx); err != nil {
+			return err
+		}
 		out, err = issue(ctx, tx, n, id, now, req.ExpiresAt)
 		return err
 	})

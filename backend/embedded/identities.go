@@ -163,11 +163,15 @@ func orderSegments(f model.SortField, desc bool) ([]segment, error) {
 // lower-cased name and email; the state filter uses the state at now.
 //
 // The query plan is chosen here rather than left to SQLite, which can't
-// know how many rows a filter matches: a text filter is counted on the
-// name index alone (it carries the folded text and the state columns). A
-// page is read in its sort order from that order's index, stopping once
-// full, unless a text filter matches few identities: then they are found
-// in the name index and only they are sorted. A sort of several segments
+// know how many rows a filter matches. A text filter of three or more
+// characters is answered by the trigram index (textindex.go): counted
+// there alone when nothing else narrows the list and the network holds
+// every identity of the file, else by looking its matches up; a shorter
+// one is counted from identity_grams, or else on the name index alone (it
+// carries the folded text and the state columns). A page is read in its
+// sort order from that order's index, checking each row and stopping once
+// full, unless the matches are too few for that to end soon (sparse):
+// then they alone are looked up and sorted. A sort of several segments
 // (orderSegments) counts each, then reads the page from those it spans.
 func (s *Store) Identities(ctx context.Context, network string, q model.ListQuery) (model.Page, error) {
 	switch {
@@ -200,21 +204,18 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 		if err != nil {
 			return err
 		}
-		where := ` WHERE network_id = ?`
+		// where is every condition but the text filter's, which is
+		// added as a condition checked on each row (scan) or as the rows
+		// the trigram index gives (indexed): see textindex.go.
+		where := ` WHERE network_id = ?` + stateCond
 		args := []any{network}
-		if q.Filter != "" {
-			f := strings.ToLower(q.Filter)
-			where += ` AND (instr(name_fold, ?) > 0 OR instr(email_fold, ?) > 0)`
-			args = append(args, f, f)
-		}
-		where += stateCond
 		if usesNow {
 			args = append(args, unixNano(now))
 		}
-		countFrom := ` FROM identities`
-		if q.Filter != "" {
-			countFrom += ` INDEXED BY identities_by_name`
-		}
+		text := q.Filter != ""
+		tf := newTextFilter(q.Filter)
+		scanCond, scanArgs := tf.scanCond()
+		indexCond, indexArgs := tf.indexCond()
 		// Each segment's condition and arguments, and how many it holds.
 		segWhere := make([]string, len(segs))
 		segArgs := make([][]any, len(segs))
@@ -226,11 +227,26 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 				segArgs[i] = append(segArgs[i], unixNano(now))
 			}
 		}
-		unfiltered := q.Filter == "" && q.State == ""
+		unfiltered := !text && q.State == ""
+		whole := len(segs) == 1 && segs[0].cond == "" && q.State == "" // the count is the filter's alone
 		switch {
-		case q.Filter != "" && len(segs) > 1:
-			// A text filter scans the name index whatever is counted:
-			// once, counting every segment on the way.
+		case text && whole && tf.gram:
+			err := tx.QueryRowContext(ctx, `SELECT identities FROM identity_grams WHERE network_id = ? AND gram = ?`, network, tf.fold).Scan(&counts[0])
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			out.Total = counts[0]
+		case text && whole && tf.phrase != "" && s.holdsAll(ctx, tx, size):
+			// The network holds every identity of the file: the index's
+			// count is the network's, and no row need be read.
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identities_text WHERE identities_text MATCH ?`, tf.phrase).Scan(&counts[0]); err != nil {
+				return err
+			}
+			out.Total = counts[0]
+		case text:
+			// Every segment counted in one pass over the matches: the
+			// index's rows looked up, or the name index scanned (it
+			// carries the folded text and the state columns).
 			var sel []string
 			var selArgs []any
 			for _, sg := range segs {
@@ -247,7 +263,12 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 			for i := range counts {
 				dest[i] = &counts[i]
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT `+strings.Join(sel, ", ")+countFrom+where, append(selArgs, args...)...).Scan(dest...); err != nil {
+			from, cond, condArgs := ` FROM identities INDEXED BY identities_by_name`, scanCond, scanArgs
+			if tf.phrase != "" {
+				from, cond, condArgs = ` FROM identities NOT INDEXED`, indexCond, indexArgs
+			}
+			query := `SELECT ` + strings.Join(sel, ", ") + from + where + cond
+			if err := tx.QueryRowContext(ctx, query, slices.Concat(selArgs, args, condArgs)...).Scan(dest...); err != nil {
 				return err
 			}
 			for _, n := range counts {
@@ -263,7 +284,7 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 				case unfiltered && i == len(segs)-1:
 					counts[i] = size - out.Total // the rest: no need to count
 				default:
-					if err := tx.QueryRowContext(ctx, `SELECT count(*)`+countFrom+segWhere[i], segArgs[i]...).Scan(&counts[i]); err != nil {
+					if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identities`+segWhere[i], segArgs[i]...).Scan(&counts[i]); err != nil {
 						return err
 					}
 				}
@@ -290,14 +311,28 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 				offset -= counts[i]
 				continue
 			}
-			index := sg.index
-			if q.Filter != "" && counts[i]*10 < size {
-				// Sparse matches: in sort order they could be far apart.
-				index = "identities_by_name"
-			}
 			want := limit - len(out.Items)
-			if err := readIdentities(ctx, tx, &out.Items, `SELECT `+identityColumns+` FROM identities INDEXED BY `+index+segWhere[i]+sg.order+` LIMIT ? OFFSET ?`,
-				append(segArgs[i], want, offset)...); err != nil {
+			from, cond, condArgs := ` FROM identities INDEXED BY `+sg.index, "", []any(nil)
+			switch {
+			case !text:
+			case tf.phrase != "" && sparse(offset+want, counts[i], size):
+				// Few matches for the rows to skip: look them up from
+				// the trigram index and sort only them.
+				from, cond, condArgs = ` FROM identities NOT INDEXED`, indexCond, indexArgs
+			case tf.phrase != "":
+				// Dense enough that reading the order's index, checking
+				// each row, fills the page sooner.
+				cond, condArgs = scanCond, scanArgs
+			case counts[i]*10 < size:
+				// A short filter with sparse matches: in sort order they
+				// could be far apart, so the name index (which carries
+				// the text) is scanned and only they are sorted.
+				from, cond, condArgs = ` FROM identities INDEXED BY identities_by_name`, scanCond, scanArgs
+			default:
+				cond, condArgs = scanCond, scanArgs
+			}
+			if err := readIdentities(ctx, tx, &out.Items, `SELECT `+identityColumns+from+segWhere[i]+cond+sg.order+` LIMIT ? OFFSET ?`,
+				slices.Concat(segArgs[i], condArgs, []any{want, offset})...); err != nil {
 				return err
 			}
 			offset = 0
@@ -308,6 +343,26 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 		return nil
 	})
 	return out, err
+}
+
+// sparse says whether a page ending at the end-th of n matches among
+// size identities is read sooner by looking the n matches up and sorting
+// them than by scanning the order's index until end matches have passed,
+// about end*size/n entries. A lookup and its share of the sort cost a few
+// index entries' scan.
+func sparse(end, n, size int) bool {
+	if n == 0 {
+		return true
+	}
+	return int64(end)*int64(size) > 4*int64(n)*int64(n)
+}
+
+// holdsAll says whether the network's size is every identity's in the
+// file, so that an index over all of them counts the network's alone.
+func (s *Store) holdsAll(ctx context.Context, tx *sql.Tx, size int) bool {
+	var all int
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(identities), 0) FROM networks`).Scan(&all)
+	return err == nil && all == size
 }
 
 // readIdentities appends the identities a query returns to items.

@@ -77,6 +77,11 @@ func TestNameOrderMigratesAnOldDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
+		`DROP TABLE identity_grams`, // schema 5
+		`DROP TRIGGER identities_text_insert`,
+		`DROP TRIGGER identities_text_delete`,
+		`DROP TRIGGER identities_text_update`,
+		`DROP TABLE identities_text`,
 		`DROP INDEX identities_by_sessions`, // schema 4
 		`DROP INDEX identities_by_name`,
 		`ALTER TABLE identities DROP COLUMN name_key`,

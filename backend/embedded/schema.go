@@ -123,12 +123,43 @@ CREATE INDEX identities_by_name ON identities
 CREATE INDEX identities_by_sessions ON identities
 	(network_id, active_sessions DESC, name_key, id, token_expires_at, has_credential);
 `,
+	// 5: a text filter is answered from an index (see textindex.go): a
+	// trigram index of the folded name and email, kept by triggers, and
+	// the count of identities holding each one- and two-character
+	// substring, for filters too short for trigrams. fillTextIndex builds
+	// both for the identities already there.
+	`
+CREATE VIRTUAL TABLE identities_text USING fts5 (name_fold, email_fold,
+	content = 'identities', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1');
+` + textInsertTrigger + `;
+CREATE TRIGGER identities_text_delete AFTER DELETE ON identities BEGIN
+	INSERT INTO identities_text (identities_text, rowid, name_fold, email_fold) VALUES ('delete', old.rowid, old.name_fold, old.email_fold);
+END;
+CREATE TRIGGER identities_text_update AFTER UPDATE OF name_fold, email_fold ON identities BEGIN
+	INSERT INTO identities_text (identities_text, rowid, name_fold, email_fold) VALUES ('delete', old.rowid, old.name_fold, old.email_fold);
+	INSERT INTO identities_text (rowid, name_fold, email_fold) VALUES (new.rowid, new.name_fold, new.email_fold);
+END;
+CREATE TABLE identity_grams (
+	network_id TEXT NOT NULL REFERENCES networks(id),
+	gram       TEXT NOT NULL,     -- one or two characters of name_fold or email_fold
+	identities INTEGER NOT NULL,  -- how many of the network's identities hold it
+	PRIMARY KEY (network_id, gram)
+) WITHOUT ROWID;
+`,
 }
+
+// textInsertTrigger adds a new identity to the trigram index. SeedDemo
+// drops it while it inserts many and indexes them in one statement, then
+// makes it again.
+const textInsertTrigger = `CREATE TRIGGER identities_text_insert AFTER INSERT ON identities BEGIN
+	INSERT INTO identities_text (rowid, name_fold, email_fold) VALUES (new.rowid, new.name_fold, new.email_fold);
+END`
 
 // migrationSteps are Go steps that run after the migration of the same
 // index: what SQL alone can't compute.
 var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
 	1: fillNameKeys,
+	4: fillTextIndex,
 }
 
 // fillNameKeys computes every identity's name_key.

@@ -1,0 +1,153 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"unicode/utf8"
+)
+
+// The text filter (a literal substring of the lower-cased name or email)
+// is answered by two structures the schema keeps beside the identities
+// (migration 5):
+//
+//   - identities_text, an FTS5 table with the trigram tokenizer over
+//     name_fold and email_fold (external content: it holds the index, not
+//     the text). A phrase query of three or more characters finds exactly
+//     the rows holding that substring in either column, without reading
+//     the others. Triggers keep it up to date as identities are written.
+//   - identity_grams, how many identities of a network hold each one- and
+//     two-character substring (in the name or the email, counted once),
+//     kept by the code that inserts identities (gramCounter). Filters too
+//     short for trigrams are counted there when nothing else narrows the
+//     list; their page is then read in order from an index, which stops
+//     once the page is full.
+//
+// Names and emails never change once made and identities are never
+// deleted, so the counts only grow; the triggers for delete and update
+// keep the trigram index right if that ever changes.
+
+// textFilter is a list's text filter, folded as the stored text is.
+type textFilter struct {
+	fold   string // strings.ToLower of the filter
+	phrase string // the FTS5 query for fold, or "" when the index can't answer it
+	gram   bool   // fold is one or two characters: identity_grams counts it
+}
+
+func newTextFilter(filter string) textFilter {
+	t := textFilter{fold: strings.ToLower(filter)}
+	if !utf8.ValidString(t.fold) || strings.ContainsRune(t.fold, 0) {
+		return t // only the scan compares bytes as instr does
+	}
+	switch n := utf8.RuneCountInString(t.fold); {
+	case n >= 3:
+		t.phrase = `"` + strings.ReplaceAll(t.fold, `"`, `""`) + `"`
+	case n > 0:
+		t.gram = true
+	}
+	return t
+}
+
+// scanCond is the filter as a condition each row is checked against.
+func (t textFilter) scanCond() (string, []any) {
+	return ` AND (instr(name_fold, ?) > 0 OR instr(email_fold, ?) > 0)`, []any{t.fold, t.fold}
+}
+
+// indexCond is the filter as the set of rows the trigram index gives.
+func (t textFilter) indexCond() (string, []any) {
+	return ` AND rowid IN (SELECT rowid FROM identities_text WHERE identities_text MATCH ?)`, []any{t.phrase}
+}
+
+// grams returns the distinct one- and two-character substrings of the
+// texts, each once however often it occurs.
+func grams(texts ...string) map[string]struct{} {
+	out := make(map[string]struct{}, 64)
+	for _, s := range texts {
+		prev := -1 // where the previous character starts
+		for i := 0; i < len(s); {
+			_, n := utf8.DecodeRuneInString(s[i:])
+			out[s[i:i+n]] = struct{}{}
+			if prev >= 0 {
+				out[s[prev:i+n]] = struct{}{}
+			}
+			prev, i = i, i+n
+		}
+	}
+	return out
+}
+
+// gramCounter adds up the grams of identities being inserted into one
+// network, to be written once with flush.
+type gramCounter struct {
+	network string
+	counts  map[string]int
+}
+
+func newGramCounter(network string) *gramCounter {
+	return &gramCounter{network: network, counts: make(map[string]int, 2048)}
+}
+
+// add counts one identity's folded name and email.
+func (g *gramCounter) add(nameFold, emailFold string) {
+	for k := range grams(nameFold, emailFold) {
+		g.counts[k]++
+	}
+}
+
+// flush adds the counts to identity_grams in tx and starts again.
+func (g *gramCounter) flush(ctx context.Context, tx *sql.Tx) error {
+	if len(g.counts) == 0 {
+		return nil
+	}
+	up, err := tx.PrepareContext(ctx, `INSERT INTO identity_grams (network_id, gram, identities) VALUES (?, ?, ?)
+		ON CONFLICT (network_id, gram) DO UPDATE SET identities = identities + excluded.identities`)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	for k, n := range g.counts {
+		if _, err := up.ExecContext(ctx, g.network, k, n); err != nil {
+			return err
+		}
+	}
+	clear(g.counts)
+	return nil
+}
+
+// fillTextIndex builds both structures anew from the identities there
+// (migration 5).
+func fillTextIndex(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{`INSERT INTO identities_text(identities_text) VALUES ('rebuild')`, `DELETE FROM identity_grams`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT network_id, name_fold, email_fold FROM identities ORDER BY network_id`)
+	if err != nil {
+		return err
+	}
+	counters := map[string]*gramCounter{}
+	for rows.Next() {
+		var network, name, email string
+		if err := rows.Scan(&network, &name, &email); err != nil {
+			rows.Close()
+			return err
+		}
+		g := counters[network]
+		if g == nil {
+			g = newGramCounter(network)
+			counters[network] = g
+		}
+		g.add(name, email)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, g := range counters {
+		if err := g.flush(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
