@@ -362,7 +362,7 @@ var seedStep = func(step string) {}
 // demoRebuildAt is the smallest batch for which seedDemo drops the
 // secondary indexes and builds them again after the rows: one sort each
 // instead of a million inserts at random places.
-const demoRebuildAt = 20_000
+var demoRebuildAt = 20_000
 
 // dropIndexesForSeed drops the secondary indexes of the tables seeding
 // fills, when adding n rows costs more through them than building them
