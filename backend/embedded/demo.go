@@ -267,8 +267,14 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	}
 	seedStep("rows")
 	if len(rebuild) > 0 {
-		// The sorts of CREATE INDEX may use a second core.
+		// The sorts of CREATE INDEX may use a second core. Each sorter
+		// holds up to the cache's size in memory before it merges runs
+		// from a temporary file: a smaller cache keeps the process's
+		// memory down at little cost.
 		if _, err := tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -32768`); err != nil {
 			return err
 		}
 		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA threads = 0`)
