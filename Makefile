@@ -17,7 +17,7 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 19m ./...
 
-## bench: the benchmark table (100,000 identities, side by side with the stock list), written to docs/BENCHMARKS.md
+## bench: the benchmark table (100,000 identities beside the stock list, then 1,000,000; BENCH_LARGE=0 leaves the million out), written to docs/BENCHMARKS.md
 bench:
 	$(GO) run ./bench -o docs/BENCHMARKS.md
 

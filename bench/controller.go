@@ -49,7 +49,7 @@ func init() {
 
 // controller is figure 8.
 func (r *runner) controller() (row, error) {
-	n := r.cfg.Identities
+	n := r.size
 	r.logf("controller: seeding %s identities on the fake controller", r.n())
 	tb := newBenchTB()
 	defer tb.cleanup()

@@ -10,7 +10,11 @@
 // It builds idcon and the baseline program, seeds a demo network with
 // idcon itself, then times the console in-process (driving the model as
 // Bubble Tea would), in a real tea.Program writing to a counting writer,
-// and as real processes in a pseudo-terminal.
+// and as real processes in a pseudo-terminal. Then it does the same for a
+// network of 1,000,000 identities (-large), without the baselines, for the
+// table's last columns; BENCH_LARGE=0 (or -large 0) leaves that out.
+//
+//	BENCH_LARGE=0 go run ./bench -o ''  # the 100,000 column only
 package main
 
 import (
@@ -20,12 +24,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"time"
 )
 
 func main() {
 	cfg := defaultConfig()
 	flag.IntVar(&cfg.Identities, "identities", cfg.Identities, "size of the network measured")
 	flag.StringVar(&cfg.Out, "o", cfg.Out, "the Markdown file to write the table to ('' writes none)")
+	flag.IntVar(&cfg.Large, "large", cfg.Large, "size of the second network measured, for the last columns (0: none; default $BENCH_LARGE, else 1000000)")
 	flag.BoolVar(&cfg.Quick, "quick", false, "one run of each figure, for a smoke test")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -39,14 +46,26 @@ func main() {
 // Config says what to measure and where the result goes.
 type Config struct {
 	Identities int
-	Out        string // Markdown file; "" for none
-	Quick      bool   // one run of each figure
+	// Large is the size of the second network, measured for the table's
+	// last columns without the baselines; 0 for none.
+	Large int
+	Out   string // Markdown file; "" for none
+	Quick bool   // one run of each figure
 	// Root is the module's folder (found from go env GOMOD when empty).
 	Root string
 }
 
 func defaultConfig() Config {
-	return Config{Identities: 100_000, Out: "docs/BENCHMARKS.md"}
+	cfg := Config{Identities: 100_000, Large: 1_000_000, Out: "docs/BENCHMARKS.md"}
+	if v, ok := os.LookupEnv("BENCH_LARGE"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(os.Stderr, "bench: BENCH_LARGE=%q is not a size; use 0 to leave the large network out\n", v)
+			os.Exit(2)
+		}
+		cfg.Large = n
+	}
+	return cfg
 }
 
 // Run measures every figure, prints the table to out and writes the
@@ -57,12 +76,22 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 		return err
 	}
 	defer r.close()
+	m := describeMachine()
 	rows, err := r.measure()
 	if err != nil {
 		return err
 	}
-	m := describeMachine()
-	table := renderTable(rows)
+	if cfg.Large > 0 {
+		l := r.sized(cfg.Large)
+		l.logf("the large network: %s identities", l.n())
+		large, err := l.measureLarge()
+		if err != nil {
+			return fmt.Errorf("%s identities: %w", l.n(), err)
+		}
+		rows = withLarge(rows, large)
+	}
+	m.took = time.Since(m.date)
+	table := renderTable(cfg, rows)
 	fmt.Fprintf(out, "%s\n%s", m.line(), table)
 	if cfg.Out == "" {
 		return nil

@@ -1,12 +1,15 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,7 +144,7 @@ func (s *Store) SeedDemo(ctx context.Context, name string, n int) (model.Network
 		return model.Network{}, backend.Invalid("can't make %d demo identities: choose 0 to %d", n, maxDemo)
 	}
 	var out model.Network
-	err := s.write(ctx, "making demo network "+quote(name), func(tx *sql.Tx, now time.Time) error {
+	err := s.writeUnchecked(ctx, "making demo network "+quote(name), func(tx *sql.Tx, now time.Time) error {
 		nw, err := scanNetwork(tx.QueryRowContext(ctx, `SELECT `+networkColumns+` FROM networks WHERE name = ?`, name))
 		if errors.Is(err, sql.ErrNoRows) {
 			nw, err = s.insertNetwork(ctx, tx, name, now)
@@ -164,12 +167,16 @@ func (s *Store) SeedDemo(ctx context.Context, name string, n int) (model.Network
 	return out, err
 }
 
-// seedDemo inserts demo identities from..to-1 with prepared statements in
-// the caller's transaction.
+// seedDemo inserts demo identities from..to-1 in the caller's
+// transaction. At 1,000,000 its CPU goes to making the rows (tokens
+// signed) on one goroutine while another inserts them, 64 to a statement,
+// in ID order (three fifths together), building the secondary indexes
+// after them (a fifth) and the trigram index (a tenth).
 func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now time.Time) error {
-	// A big batch touches every index page at random (IDs are random):
-	// with SQLite's default 2 MB page cache it spills to the WAL and reads
-	// back, taking several times as long. Grow the cache for the batch.
+	// The unique name index and the token and session keys take rows at
+	// random places: with SQLite's default 2 MB page cache they spill to
+	// the WAL and read back, taking several times as long. Grow the cache
+	// for the batch.
 	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -131072`); err != nil {
 		return err
 	}
@@ -183,25 +190,34 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	if _, err := tx.ExecContext(ctx, `DROP TRIGGER identities_text_insert`); err != nil {
 		return err
 	}
-	insID, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO identities
+	rebuild, err := dropIndexesForSeed(ctx, tx, to-from)
+	if err != nil {
+		return err
+	}
+	// A name an admin already took in the network is skipped. Knowing
+	// them here (the transaction holds the write lock) lets the rows go in
+	// many to a statement.
+	taken, err := takenNames(ctx, tx, nw.id)
+	if err != nil {
+		return err
+	}
+	ids := newMultiInsert(tx, `INSERT OR FAIL INTO identities
 		(id, network_id, name, name_fold, name_key, email, email_fold, attributes, revision, created_at, enrolled_at,
-		 has_credential, token_id, token_created_at, token_expires_at, active_sessions)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
+		 has_credential, token_id, token_created_at, token_expires_at, active_sessions) VALUES `, 16)
+	toks := newMultiInsert(tx, `INSERT OR FAIL INTO tokens (id, identity_id, jwt, created_at, expires_at, status) VALUES `, 5, `'current'`)
+	sess := newMultiInsert(tx, `INSERT OR FAIL INTO sessions (id, identity_id, started_at, last_seen) VALUES `, 4)
+	defer ids.close()
+	defer toks.close()
+	defer sess.close()
+	// An identity's token and sessions go in after it (they refer to it).
+	flush := func() error {
+		for _, m := range []*multiInsert{ids, toks, sess} {
+			if err := m.flush(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	defer insID.Close()
-	insTok, err := tx.PrepareContext(ctx, `INSERT INTO tokens (id, identity_id, jwt, status, created_at, expires_at)
-		VALUES (?, ?, ?, 'current', ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insTok.Close()
-	insSess, err := tx.PrepareContext(ctx, `INSERT INTO sessions (id, identity_id, started_at, last_seen) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insSess.Close()
 
 	null := func(t time.Time) any {
 		if t.IsZero() {
@@ -219,35 +235,29 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	var genErr error
 	go func() {
 		defer close(rows)
-		genErr = makeDemoRows(ctx, nw, from, to, now, rows)
+		genErr = makeDemoRows(ctx, nw, from, to, now, taken, g, rows)
 	}()
 	for r := range rows {
 		d := r.demoIdentity
-		res, err := insID.ExecContext(ctx, r.id, nw.id, d.name, strings.ToLower(d.name), model.NameKey(d.name), d.email, strings.ToLower(d.email),
+		added++
+		ids.add(r.id, nw.id, d.name, r.nameFold, r.nameKey, d.email, r.emailFold,
 			r.attrsJSON, d.revision, unixNano(d.created), null(d.enrolled), d.state == model.StateEnrolled,
 			r.tokID, null(d.tokCreated), null(d.tokExpires), d.sessions)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return err
-			}
-			continue // the name is taken
-		}
-		added++
-		g.add(strings.ToLower(d.name), strings.ToLower(d.email))
 		if r.tokID != nil {
-			if _, err := insTok.ExecContext(ctx, r.tokID, r.id, r.jwt, unixNano(d.tokCreated), unixNano(d.tokExpires)); err != nil {
-				return err
-			}
+			toks.add(r.tokID, r.id, r.jwt, unixNano(d.tokCreated), unixNano(d.tokExpires))
 		}
 		for k, sid := range r.sessionIDs {
 			started := now.Add(-time.Duration(k+1) * 17 * time.Minute)
-			if _, err := insSess.ExecContext(ctx, sid, r.id, unixNano(started), unixNano(now)); err != nil {
+			sess.add(sid, r.id, unixNano(started), unixNano(now))
+		}
+		if ids.rows() == multiRows {
+			if err := flush(); err != nil {
 				return err
 			}
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if genErr != nil { // read after rows is closed: the producer is done
 		return genErr
@@ -255,13 +265,34 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	seedStep("rows")
+	if len(rebuild) > 0 {
+		// The sorts of CREATE INDEX may use a second core. Each sorter
+		// holds up to the cache's size in memory before it merges runs
+		// from a temporary file: a smaller cache keeps the process's
+		// memory down at little cost.
+		if _, err := tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -32768`); err != nil {
+			return err
+		}
+		defer tx.ExecContext(context.WithoutCancel(ctx), `PRAGMA threads = 0`)
+	}
+	for _, q := range rebuild {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuilding an index after seeding: %w", err)
+		}
+		seedStep(q)
+	}
 	if err := g.flush(ctx, tx); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO identities_text (rowid, name_fold, email_fold)
-		SELECT rowid, name_fold, email_fold FROM identities WHERE rowid > ?`, lastRow); err != nil {
+	seedStep("grams")
+	if err := fillDemoText(ctx, tx, lastRow); err != nil {
 		return err
 	}
+	seedStep("text index")
 	if _, err := tx.ExecContext(ctx, textInsertTrigger); err != nil {
 		return err
 	}
@@ -273,22 +304,42 @@ func seedDemo(ctx context.Context, tx *sql.Tx, nw *network, from, to int, now ti
 type demoRow struct {
 	demoIdentity
 	id         string
+	nameFold   string
+	nameKey    string
+	emailFold  string
 	attrsJSON  string
 	tokID      any // string, or nil for no token
 	jwt        any // string, or nil (expired demo tokens keep no JWT)
 	sessionIDs []string
 }
 
-// makeDemoRows makes demo identities from..to-1 and sends them on out.
-func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time, out chan<- demoRow) error {
+// makeDemoRows makes demo identities from..to-1 and sends them on out, in
+// the order of their IDs: the identities table and its primary key index
+// then grow at their ends instead of at random places.
+func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time, taken map[string]bool, g *gramCounter, out chan<- demoRow) error {
 	// Demo IDs are name-based UUIDs within the network's: stable for a
 	// network, distinct across networks.
 	space, err := uuid.Parse(nw.id)
 	if err != nil {
 		return fmt.Errorf("network ID %q: %w", nw.id, err)
 	}
+	type keyed struct {
+		id uuid.UUID
+		i  int
+	}
+	order := make([]keyed, 0, to-from)
 	for i := from; i < to; i++ {
-		r := demoRow{demoIdentity: demo(i, now), id: uuid.NewSHA1(space, fmt.Appendf(nil, "demo-%d", i)).String()}
+		order = append(order, keyed{uuid.NewSHA1(space, fmt.Appendf(nil, "demo-%d", i)), i})
+	}
+	slices.SortFunc(order, func(a, b keyed) int { return bytes.Compare(a.id[:], b.id[:]) })
+	for _, k := range order {
+		i := k.i
+		r := demoRow{demoIdentity: demo(i, now), id: k.id.String()}
+		if taken[r.name] {
+			continue
+		}
+		r.nameFold, r.nameKey, r.emailFold = strings.ToLower(r.name), model.NameKey(r.name), strings.ToLower(r.email)
+		g.add(r.nameFold, r.emailFold)
 		attrs, err := json.Marshal(r.attrs)
 		if err != nil {
 			return err
@@ -313,4 +364,204 @@ func makeDemoRows(ctx context.Context, nw *network, from, to int, now time.Time,
 		}
 	}
 	return nil
+}
+
+// seedStep is told when each step of seeding ends; profiling sets it.
+var seedStep = func(step string) {}
+
+// demoRebuildAt is the smallest batch for which seedDemo drops the
+// secondary indexes and builds them again after the rows: one sort each
+// instead of a million inserts at random places.
+var demoRebuildAt = 20_000
+
+// dropIndexesForSeed drops the secondary indexes of the tables seeding
+// fills, when adding n rows costs more through them than building them
+// again (n at least demoRebuildAt and at least as many as the rows there
+// already), and returns the statements that make them again. The
+// transaction's rollback brings them back if seeding fails.
+func dropIndexesForSeed(ctx context.Context, tx *sql.Tx, n int) ([]string, error) {
+	if n < demoRebuildAt {
+		return nil, nil
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(identities), 0) FROM networks`).Scan(&have); err != nil {
+		return nil, err
+	}
+	if have > n {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema
+		WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('identities', 'tokens', 'sessions') ORDER BY rowid`)
+	if err != nil {
+		return nil, err
+	}
+	var names, create []string
+	for rows.Next() {
+		var name, q string
+		if err := rows.Scan(&name, &q); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, create = append(names, name), append(create, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+quoteIdent(name)); err != nil {
+			return nil, err
+		}
+	}
+	return create, nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// takenNames is the names of network id's identities, or nil when it has
+// none.
+func takenNames(ctx context.Context, tx *sql.Tx, id string) (map[string]bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT identities FROM networks WHERE id = ?`, id).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM identities WHERE network_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	taken := make(map[string]bool, n)
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		taken[name] = true
+	}
+	return taken, rows.Err()
+}
+
+// multiRows is how many rows a multiInsert statement carries at most.
+const multiRows = 64
+
+// multiInsert inserts rows several to a statement: a statement's own cost
+// (binding, cursors, the driver's call) is most of a small row's.
+type multiInsert struct {
+	tx    *sql.Tx
+	head  string // INSERT INTO t (...) VALUES
+	cols  int    // parameters per row
+	fixed string // what ends each row's values after the parameters ("" for nothing)
+	args  []any
+	stmts map[int]*sql.Stmt // by rows
+}
+
+func newMultiInsert(tx *sql.Tx, head string, cols int, fixed ...string) *multiInsert {
+	m := &multiInsert{tx: tx, head: head, cols: cols, stmts: map[int]*sql.Stmt{}}
+	if len(fixed) > 0 {
+		m.fixed = ", " + strings.Join(fixed, ", ")
+	}
+	return m
+}
+
+func (m *multiInsert) add(vals ...any) { m.args = append(m.args, vals...) }
+
+func (m *multiInsert) rows() int { return len(m.args) / m.cols }
+
+// flush inserts the rows added since the last flush.
+func (m *multiInsert) flush(ctx context.Context) error {
+	n := m.rows()
+	if n == 0 {
+		return nil
+	}
+	st := m.stmts[n]
+	if st == nil {
+		var q strings.Builder
+		q.WriteString(m.head)
+		row := "(" + strings.Repeat("?, ", m.cols-1) + "?" + m.fixed + ")"
+		for i := range n {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(row)
+		}
+		var err error
+		if st, err = m.tx.PrepareContext(ctx, q.String()); err != nil {
+			return err
+		}
+		m.stmts[n] = st
+	}
+	_, err := st.ExecContext(ctx, m.args...)
+	clear(m.args)
+	m.args = m.args[:0]
+	return err
+}
+
+func (m *multiInsert) close() {
+	for _, st := range m.stmts {
+		st.Close()
+	}
+}
+
+// writeUnchecked is write on a connection with foreign keys off, for
+// seeding, whose rows refer to one another by construction: an INSERT of
+// many rows then looks no parent key up, and keeps no statement journal
+// (SQLite keeps one to undo a statement whose foreign key check fails at
+// its end, copying every page the statement changes).
+func (s *Store) writeUnchecked(ctx context.Context, what string, fn func(tx *sql.Tx, now time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return cancelled(what, err)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer conn.Close()
+	// The pragma is a no-op inside a transaction: it is set before.
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			// Don't hand a connection that checks no keys back to the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx, s.now()); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	return nil
+}
+
+// fillDemoText adds the identities after rowid lastRow to the trigram
+// index in one statement. The index writes what it holds in memory as a
+// new segment each time it reaches its hash size (1 MB by default) and
+// merges segments as it goes; for the load it holds more and merges
+// later, then gets its defaults back.
+func fillDemoText(ctx context.Context, tx *sql.Tx, lastRow int64) error {
+	set := func(k string, v int) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO identities_text (identities_text, rank) VALUES (?, ?)`, k, v)
+		return err
+	}
+	if err := set("hashsize", 64<<20); err != nil {
+		return err
+	}
+	if err := set("automerge", 0); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO identities_text (rowid, name_fold, email_fold)
+		SELECT rowid, name_fold, email_fold FROM identities WHERE rowid > ?`, lastRow); err != nil {
+		return err
+	}
+	if err := set("hashsize", 1<<20); err != nil {
+		return err
+	}
+	return set("automerge", 4)
 }
