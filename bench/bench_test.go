@@ -61,7 +61,7 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("the large network's figure is wrong: %s", line)
 		}
 	}
-	if rows != 13 {
-		t.Errorf("%d rows, want 13:\n%s", rows, out.String())
+	if rows != 14 {
+		t.Errorf("%d rows, want 14:\n%s", rows, out.String())
 	}
 }

@@ -147,10 +147,11 @@ func (r *runner) measure() ([]row, error) {
 	rows = append(rows, first)
 	rows = append(rows, filter...)
 	rows = append(rows, move...)
-	rows = append(rows, bytesRow, bulk, start, mem, seed)
+	rows = append(rows, bytesRow, bulk)
 	if rows, err = r.withBulkCLI(rows); err != nil { // figure 4b, bench/bulkcli.go
 		return nil, err
 	}
+	rows = append(rows, start, mem, seed)
 	ctrl, err := r.controller()
 	if err != nil {
 		return nil, err

@@ -62,18 +62,23 @@ func (t textFilter) indexCond() (string, []any) {
 // texts, each once however often it occurs.
 func grams(texts ...string) map[string]struct{} {
 	out := make(map[string]struct{}, 64)
+	addGrams(out, texts...)
+	return out
+}
+
+// addGrams adds the texts' one- and two-character substrings to set.
+func addGrams(set map[string]struct{}, texts ...string) {
 	for _, s := range texts {
 		prev := -1 // where the previous character starts
 		for i := 0; i < len(s); {
 			_, n := utf8.DecodeRuneInString(s[i:])
-			out[s[i:i+n]] = struct{}{}
+			set[s[i:i+n]] = struct{}{}
 			if prev >= 0 {
-				out[s[prev:i+n]] = struct{}{}
+				set[s[prev:i+n]] = struct{}{}
 			}
 			prev, i = i, i+n
 		}
 	}
-	return out
 }
 
 // gramCounter adds up the grams of identities being inserted into one
@@ -81,15 +86,18 @@ func grams(texts ...string) map[string]struct{} {
 type gramCounter struct {
 	network string
 	counts  map[string]int
+	one     map[string]struct{} // one identity's grams, reused
 }
 
 func newGramCounter(network string) *gramCounter {
-	return &gramCounter{network: network, counts: make(map[string]int, 2048)}
+	return &gramCounter{network: network, counts: make(map[string]int, 2048), one: make(map[string]struct{}, 64)}
 }
 
 // add counts one identity's folded name and email.
 func (g *gramCounter) add(nameFold, emailFold string) {
-	for k := range grams(nameFold, emailFold) {
+	clear(g.one)
+	addGrams(g.one, nameFold, emailFold)
+	for k := range g.one {
 		g.counts[k]++
 	}
 }
