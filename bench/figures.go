@@ -114,23 +114,11 @@ func (r *runner) measure() ([]row, error) {
 		}
 	}
 	var rows []row
-	seed, err := r.seed()
-	if err != nil {
-		return nil, err
-	}
-	start, mem, err := r.processes()
-	if err != nil {
-		return nil, err
-	}
-	s, err := embedded.Open(r.db, embedded.Options{})
+	seed, start, mem, s, nets, err := r.demo()
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	nets, err := s.Networks(r.ctx)
-	if err != nil || len(nets) != 1 {
-		return nil, fmt.Errorf("the demo database holds %d networks (%v)", len(nets), err)
-	}
 	net := nets[0]
 	first, filter, move, err := r.console(s, net)
 	if err != nil {
@@ -160,27 +148,37 @@ func (r *runner) measure() ([]row, error) {
 	return append(rows, r.fileSize()), nil
 }
 
+// demo seeds the demo network (figure 7), takes the process figures on it
+// (5 and 6) and opens it for the in-process ones.
+func (r *runner) demo() (seed, start, mem row, s *embedded.Store, nets []model.Network, err error) {
+	if seed, err = r.seed(); err != nil {
+		return
+	}
+	if start, mem, err = r.processes(); err != nil {
+		return
+	}
+	if s, err = embedded.Open(r.db, embedded.Options{}); err != nil {
+		return
+	}
+	nets, err = s.Networks(r.ctx)
+	if err == nil && len(nets) != 1 {
+		err = fmt.Errorf("the demo database holds %d networks", len(nets))
+	}
+	if err != nil {
+		s.Close()
+	}
+	return
+}
+
 // measureLarge takes the large column's figures on a runner from sized:
 // seeding, the console's first frame, filter and cursor keys, the cold
 // start and peak memory of the process, the database's size.
 func (r *runner) measureLarge() ([]row, error) {
-	seed, err := r.seed()
-	if err != nil {
-		return nil, err
-	}
-	start, mem, err := r.processes()
-	if err != nil {
-		return nil, err
-	}
-	s, err := embedded.Open(r.db, embedded.Options{})
+	seed, start, mem, s, nets, err := r.demo()
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	nets, err := s.Networks(r.ctx)
-	if err != nil || len(nets) != 1 {
-		return nil, fmt.Errorf("the demo database holds %d networks (%v)", len(nets), err)
-	}
 	first, filter, move, err := r.console(s, nets[0])
 	if err != nil {
 		return nil, err
