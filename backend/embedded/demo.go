@@ -526,18 +526,7 @@ func (s *Store) writeUnchecked(ctx context.Context, what string, fn func(tx *sql
 			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck
 		}
 	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return s.fail(ctx, what, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx, s.now()); err != nil {
-		return s.fail(ctx, what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.fail(ctx, what, err)
-	}
-	return nil
+	return s.writeOn(ctx, conn, what, fn)
 }
 
 // fillDemoText adds the identities after rowid lastRow to the trigram

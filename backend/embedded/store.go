@@ -166,7 +166,15 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx, now 
 	if err := ctx.Err(); err != nil {
 		return cancelled(what, err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	return s.writeOn(ctx, s.db, what, fn)
+}
+
+// writeOn is write's transaction, begun on db (the pool or one of its
+// connections).
+func (s *Store) writeOn(ctx context.Context, db interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, what string, fn func(tx *sql.Tx, now time.Time) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(ctx, what, err)
 	}
