@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/idcon/idcon/cli.Version=$(VERSION)
 
-.PHONY: run build test bench bench-go lint fuzz mutate clean
+.PHONY: run build test test-lab bench bench-go lint fuzz mutate clean
 
 ## run: open the console on the demo network (created on first use, never your real database)
 run:
@@ -16,6 +16,11 @@ build:
 ## test: the whole suite under the race detector (fuzz seed corpora included)
 test:
 	$(GO) test -race -count=1 -timeout 19m ./...
+
+## test-lab: the tests that drive the real OpenZiti lab (TestLab…): ZITI_LAB=<../shared/lab/build.sh's LAB>, and ZITI_HA=<ha.sh's HA> for the cluster
+test-lab:
+	@[ -n "$(ZITI_LAB)" ] || { echo "test-lab: set ZITI_LAB to the folder ../shared/lab/build.sh laid out (ZITI_HA too for the cluster tests)"; exit 2; }
+	ZITI_LAB="$(ZITI_LAB)" ZITI_HA="$(ZITI_HA)" $(GO) test -count=1 -timeout 40m -run 'Lab' ./...
 
 ## bench: the benchmark table (100,000 identities beside the stock list, then 1,000,000; BENCH_LARGE=0 leaves the million out), written to docs/BENCHMARKS.md
 bench:
