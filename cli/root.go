@@ -40,7 +40,7 @@ reset, reissue and delete enrollment tokens, and hand tokens to users.
 Run idcon without a subcommand to open the console; use the subcommands
 in scripts. Add --json to the commands that show things for output that
 scripts can read.`,
-		Version:       Version,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,
@@ -67,6 +67,7 @@ scripts can read.`,
 		a.connectCommand(),
 		a.serveCommand(), // serve.go
 		a.auditCommand(), // audit.go
+		a.dbCommand(),    // db.go
 	)
 	return root
 }
