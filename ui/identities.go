@@ -23,6 +23,7 @@ const keepPages = 2
 type listKeys struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Open, Filter, State, Sort, Create     key.Binding
+	Reverse                               key.Binding // O: the order the other way round
 	Apply, Clear                          key.Binding // while filtering
 	// esc while browsing: clear the applied filter, else (bulk.go) the
 	// marks, else go back to the network picker.
@@ -43,6 +44,7 @@ func newListKeys() listKeys {
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		State:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "state filter")),
 		Sort:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort order")),
+		Reverse:  key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse order")),
 		Create:   key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "new identity")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done"), key.WithDisabled()),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
@@ -54,7 +56,7 @@ func newListKeys() listKeys {
 
 // setFiltering switches the bindings between browsing and typing a filter.
 func (k *listKeys) setFiltering(on bool) {
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Sort, &k.Create, &k.Move} {
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Sort, &k.Reverse, &k.Create, &k.Move} {
 		b.SetEnabled(!on)
 	}
 	k.Apply.SetEnabled(on)
@@ -87,7 +89,7 @@ func (s *identitiesScreen) FullHelp() [][]key.Binding {
 	esc := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, marks, back"))
 	esc.SetEnabled(!s.filtering)
 	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
-		append([]key.Binding{k.Open, k.Filter, s.createKey(), k.State, k.Sort, k.Apply, k.Clear, esc}, b[1]...)}
+		append([]key.Binding{k.Open, k.Filter, s.createKey(), k.State, k.Sort, k.Reverse, k.Apply, k.Clear, esc}, b[1]...)}
 }
 
 // filtered reports a filter in effect: text, a state, or both.
@@ -126,6 +128,7 @@ type identitiesScreen struct {
 	filter    string      // the filter in effect
 	state     model.State // "" means all
 	sort      model.SortField
+	desc      bool // the order reversed (O)
 	// unsortable are the orders the backend refused (sort.go).
 	unsortable map[model.SortField]bool
 
@@ -157,8 +160,10 @@ func newIdentitiesScreen(s *session, n model.Network) *identitiesScreen {
 	in.CharLimit = model.MaxNameLen
 	in.SetStyles(s.styles.Input)
 	noClipboard(&in)
+	o := s.orders[n.ID] // the order this network's list was left in
 	return &identitiesScreen{
 		s: s, network: n, keys: newListKeys(), input: in, bulk: newBulkKeys(),
+		sort: o.sort, desc: o.desc,
 		total: -1, pages: map[int]cachedPage{}, inflight: map[int]int{},
 	}
 }
@@ -214,7 +219,7 @@ func (s *identitiesScreen) pageStart() int {
 }
 
 func (s *identitiesScreen) query(offset int) model.ListQuery {
-	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Offset: offset, Limit: s.pageSize}
+	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Desc: s.desc, Offset: offset, Limit: s.pageSize}
 }
 
 // fetch asks for the page at offset unless it is loaded or asked for.
@@ -371,6 +376,8 @@ func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 		s.resetQuery()
 	case key.Matches(msg, k.Sort):
 		return s.cycleSort() // sort.go
+	case key.Matches(msg, k.Reverse):
+		return s.reverseSort() // sort.go
 	case key.Matches(msg, k.Create):
 		return msgCmd(createRequestedMsg{}) // create.go; the root says no to a viewer
 	default:
@@ -533,8 +540,8 @@ func (s *identitiesScreen) statusLine() string {
 		state = string(s.state)
 	}
 	parts = append(parts, "state: "+state)
-	if s.sort != model.SortName && s.sort != "" {
-		parts = append(parts, sortWords(s.sort)) // by name: the header's arrow alone says it
+	if s.sort != model.SortName && s.sort != "" || s.desc {
+		parts = append(parts, sortWords(s.sort, s.desc)) // by name, A to Z: the header's arrow alone says it
 	}
 	if m := s.marksStatus(); m != "" {
 		parts = append(parts, m)
