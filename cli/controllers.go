@@ -34,6 +34,7 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 		if err != nil {
 			return err
 		}
+		a.signin = a.cliSignin()
 		b, warnings, closeControllers := a.joinNetworks(cfg, s, true)
 		defer closeControllers()
 		for _, w := range warnings {
@@ -77,15 +78,18 @@ func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]
 	members := []member{{"embedded", s}}
 	var warnings []string
 	var clients []*openziti.Client
+	taken := map[string]bool{}
 	for _, n := range cfg.Networks {
+		taken[n.Name] = true
 		oc, err := a.controllerConfig(cfg, n)
+		oc.Ask, oc.Observe = a.signin.ask, a.signin.observe
 		var c *openziti.Client
 		if err == nil {
 			c, err = openziti.New(oc)
 		}
 		if err != nil {
 			members = append(members, member{n.Name, unusableNetwork{
-				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error()},
+				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error(), Address: n.Controller},
 				err: err,
 			}})
 			continue
@@ -98,6 +102,8 @@ func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]
 			members = append(members, member{n.Name, c})
 		}
 	}
+	zm, zc, zw := a.zitiCLIMembers(taken, forCLI, a.signin)
+	members, clients, warnings = append(members, zm...), append(clients, zc...), append(warnings, zw...)
 	nf, nfWarnings := a.netfoundryMember(cfg) // nil when NetFoundry isn't in use
 	if nf != nil {
 		members = append(members, member{"netfoundry", nf})
@@ -140,9 +146,9 @@ func (a *app) controllerConfig(cfg config.Config, n config.Controller) (openziti
 		if oc.Password == "" {
 			return oc, backend.Invalid("network %s: the environment variable %s (its passwordEnv) is not set: export it with the controller's password for %s", n.Name, n.PasswordEnv, n.Username)
 		}
-	case n.Username != "":
-		return oc, backend.Invalid("network %s has a username but no passwordEnv: name the environment variable that holds its password with passwordEnv:", n.Name)
 	}
+	// A username without passwordEnv: the password is asked at the login
+	// (signin.go), never under idcon serve.
 	if n.CA == "" {
 		path, err := a.trustFile(n.Name)
 		if err != nil {

@@ -69,9 +69,12 @@ type Config struct {
 	// (--verbose, the console's requests pane). It is called from the
 	// goroutine making the request and must not block.
 	Observe func(Exchange)
-	Timeout time.Duration // per call; zero means DefaultTimeout
-	Now     func() time.Time
-	Policy  model.ExpiryPolicy
+	// ReadOnly refuses every change (a ziti CLI login marked read-only, as
+	// `ziti edge login --token` marks it): only reads are sent.
+	ReadOnly bool
+	Timeout  time.Duration // per call; zero means DefaultTimeout
+	Now      func() time.Time
+	Policy   model.ExpiryPolicy
 }
 
 // Client is a backend.Backend for one OpenZiti controller. It is safe for
@@ -150,11 +153,13 @@ func New(cfg Config) (*Client, error) {
 	case cfg.Stored != nil && (pwd || crt || cfg.Session != nil):
 		return nil, backend.Invalid("network %s: give either a stored session or a login, not both", cfg.Name)
 	case cfg.Stored != nil:
-		if cfg.Stored.Token == "" && cfg.Stored.RefreshToken == "" {
+		if cfg.Stored.Token == "" && cfg.Stored.RefreshToken == "" && (!cfg.Stored.AllowPassword || cfg.Ask == nil) {
 			return nil, backend.Invalid("network %s: the %s holds no session: log in again with `%s`", cfg.Name, cfg.Stored.Source, cfg.Stored.FixCommand)
 		}
 		c.method = "stored"
-		c.sess = sessionFromStored(cfg.Stored)
+		if cfg.Stored.Token != "" || cfg.Stored.RefreshToken != "" {
+			c.sess = sessionFromStored(cfg.Stored)
+		}
 	case cfg.Session != nil && (pwd || crt):
 		return nil, backend.Invalid("network %s: give either a session source or a login, not both", cfg.Name)
 	case cfg.Session != nil:
@@ -266,7 +271,7 @@ func (c *Client) NetworkID() string { return c.networkID }
 func (c *Client) Networks(ctx context.Context) ([]model.Network, error) {
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
-	n := model.Network{ID: c.networkID, Name: c.cfg.Name, Kind: Kind, Identities: -1}
+	n := model.Network{ID: c.networkID, Name: c.cfg.Name, Kind: Kind, Identities: -1, Address: c.root}
 	var page listEnvelope[identityWire]
 	err := c.call(ctx, http.MethodGet, "/identities", url.Values{"limit": {"1"}}, nil, &page)
 	switch {

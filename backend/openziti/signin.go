@@ -66,6 +66,9 @@ type Prompt struct {
 	// Retry says why it asks again ("" the first time): the controller
 	// refused the previous answer.
 	Retry string
+	// Instead says what the admin can do rather than answer (where there
+	// is no one to ask): "set passwordEnv: …", "run `ziti edge login …`".
+	Instead string
 }
 
 // Asker answers a login's question: the console with a dialog, the CLI
@@ -219,7 +222,11 @@ func (c *Client) passwordLogin(ctx context.Context, username, password string) (
 		if c.cfg.Ask == nil {
 			return "", backend.Forbidden("network %s: no password for %q: name the environment variable that holds it with passwordEnv: in the config", c.cfg.Name, username)
 		}
-		return c.cfg.Ask(ctx, Prompt{Kind: PromptPassword, Network: c.cfg.Name, Controller: c.cfg.Controller, Username: username, Retry: retry})
+		instead := fmt.Sprintf("name the environment variable that holds it with passwordEnv: in network %s's entry of the config file", c.cfg.Name)
+		if st := c.cfg.Stored; st != nil {
+			instead = fmt.Sprintf("log in again with `%s`", st.FixCommand)
+		}
+		return c.cfg.Ask(ctx, Prompt{Kind: PromptPassword, Network: c.cfg.Name, Controller: c.cfg.Controller, Username: username, Retry: retry, Instead: instead})
 	}
 	if asked {
 		if password, err = ask(""); err != nil {
@@ -316,7 +323,8 @@ func (c *Client) secondFactor(ctx context.Context, who string, post func(code st
 	}
 	retry := ""
 	for n := 0; ; n++ {
-		code, err := c.cfg.Ask(ctx, Prompt{Kind: PromptCode, Network: c.cfg.Name, Controller: c.cfg.Controller, Username: strings.Trim(who, `"`), Retry: retry})
+		code, err := c.cfg.Ask(ctx, Prompt{Kind: PromptCode, Network: c.cfg.Name, Controller: c.cfg.Controller, Username: strings.Trim(who, `"`), Retry: retry,
+			Instead: "give the code with --mfa-code or IDCON_MFA_CODE"})
 		if err != nil {
 			return err
 		}

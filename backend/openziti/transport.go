@@ -92,6 +92,9 @@ type authQuery struct {
 // failures come back as typed backend errors in the controller's words.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	if method != http.MethodGet {
+		if c.cfg.ReadOnly {
+			return backend.Forbidden("network %s is a read-only login (the ziti CLI marks a --token login so): it changes nothing; log in with `ziti edge login %s -u USER` to make changes", c.cfg.Name, c.cfg.Controller)
+		}
 		// Whatever the outcome, the state map may no longer be right.
 		defer c.states.invalidate()
 	}
@@ -101,6 +104,19 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		if body, err = json.Marshal(in); err != nil {
 			return backend.Invalid("can't encode the request: %v", err)
 		}
+	}
+	if d := backend.DryRunOf(ctx); d != nil && method != http.MethodGet {
+		// Planned, not sent: the answer is left empty.
+		p := apiPath + path
+		if len(query) > 0 {
+			p += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
+		}
+		r := backend.Request{Method: method, Path: p, Body: string(body)}
+		d.Add(r)
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(Exchange{Network: c.cfg.Name, Method: method, Path: p, Planned: true, Body: r.Body})
+		}
+		return nil
 	}
 	renewed := false
 	for limited := 0; ; {

@@ -97,6 +97,9 @@ func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
+	if r.Method != http.MethodGet && !strings.HasPrefix(r.URL.Path, "/oidc/") && !strings.HasSuffix(r.URL.Path, "/authenticate") && !strings.HasSuffix(r.URL.Path, "/authenticate/mfa") {
+		f.writes = append(f.writes, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
+	}
 	f.mu.Unlock()
 
 	// OIDC lives at the root, outside the API (and its spec).

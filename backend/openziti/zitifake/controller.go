@@ -82,6 +82,7 @@ type Controller struct {
 	apiSessions    map[string]*fAPISession
 	revocations    map[string]time.Time // revoked identity ID → the revocation's expiry
 	requests       []string             // "METHOD /path?query" of every request, in order
+	writes         []string             // "METHOD /path?query BODY" of every write to the API (no logins), in order
 
 	// OIDC (oidc.go).
 	legacyOnly   bool
@@ -468,6 +469,14 @@ func (f *Controller) ClientCertFiles() (certFile, keyFile string) {
 	f.mu.Unlock()
 	return writeFile(f.t, f.dir, "admin-cert.pem", PEM(leaf)),
 		writeFile(f.t, f.dir, "admin-key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+}
+
+// Writes returns "METHOD /path?query BODY" of every write to the API so
+// far (logins left out), in order, bodies as sent.
+func (f *Controller) Writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.writes)
 }
 
 // Requests returns "METHOD /path?query" of every request so far, in order.
