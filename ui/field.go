@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -280,4 +282,25 @@ func (d *fieldDialog) View() string {
 		b.WriteString("\n" + st.Error.Render(lipgloss.Wrap(safetext.Clean(d.errMsg), w, brk)) + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// required is a Check refusing an empty value: "Type <what>."
+func required(what string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		if strings.TrimSpace(v) == "" {
+			return "", errors.New("Type " + what + ".")
+		}
+		return v, nil
+	}
+}
+
+// digits is a Check taking exactly n digits, such as a one-time code.
+func digits(n int) func(string) (string, error) {
+	return func(v string) (string, error) {
+		v = strings.TrimSpace(v)
+		if len(v) != n || strings.Trim(v, "0123456789") != "" {
+			return "", fmt.Errorf("The code is %d digits.", n)
+		}
+		return v, nil
+	}
 }
