@@ -16,6 +16,7 @@ import (
 	"github.com/idcon/idcon/backend/embedded"
 	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/ui"
 )
 
 // Version is idcon's version, set when building:
@@ -61,6 +62,9 @@ type ConsoleEnv struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Version        string
+	// SignIn answers controller logins' questions in the console and keeps
+	// its requests pane; the controllers of Backend ask through it.
+	SignIn *ui.SignIn
 }
 
 // Main runs idcon with the arguments (without the program name) and the

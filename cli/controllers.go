@@ -298,3 +298,11 @@ func (u unusableNetwork) DeleteEnrollment(context.Context, string, string, int64
 func (u unusableNetwork) TokenJWT(context.Context, string, string) (string, error) { return "", u.err }
 
 func (u unusableNetwork) Close() error { return nil }
+
+// serveMembers are the networks idcon serve offers: its controllers sign
+// in with the server's own credentials and never ask anyone (no prompt, no
+// dialog: an SSH admin is never asked for the controller password).
+func (a *app) serveMembers(cfg config.Config, s *embedded.Store) ([]member, []string, func()) {
+	a.signin = signinHooks{}
+	return a.joinMembers(cfg, s, false)
+}

@@ -385,3 +385,75 @@ func TestLabMFASignInCLI(t *testing.T) {
 	term.Send("Enter")
 	term.WaitFor(15*time.Second, "NAME")
 }
+
+// The console asks for the password in a masked dialog (a wrong one is
+// said and asked again), then for the TOTP code; R shows the requests,
+// without a secret.
+func TestConsoleSignInDialogs(t *testing.T) {
+	fake := zitifake.Start(t, zitifake.AdminUnlisted(), zitifake.Credentials("admin", "correct-horse-42"))
+	secret, _ := fake.RequireMFA(true)
+	fake.CreateIdentity("laptop-alice", "", fake.Now().Add(48*time.Hour))
+	env, cfg := pwConfig(t, fake)
+	MustRun(t, env, "network", "create", "office")
+	term := StartTerm(t, env, 100, 30, "--config", cfg)
+	// The picker counts ctrl's identities: that is the first login.
+	term.WaitFor(10*time.Second, "Sign in to ctrl", "Password")
+	term.Type("wrong-battery")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "refused that password")
+	term.Type("correct-horse-42")
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "Second factor for ctrl", "TOTP code")
+	code := zitifake.TOTPCode(secret, fake.Now())
+	term.Type(code)
+	term.Send("Enter")
+	term.WaitFor(10*time.Second, "office", "ctrl")
+	term.Send("/")
+	term.Type("ctrl")
+	term.Send("Enter")
+	term.WaitFor(5*time.Second, "enter open")
+	term.Send("Enter")
+	screen := term.WaitFor(20*time.Second, "laptop-alice")
+	noSecrets(t, "the console", screen, "correct-horse-42", "wrong-battery", code)
+	term.Send("R")
+	screen = term.WaitFor(5*time.Second, "Controller requests", "POST /oidc/login/totp")
+	noSecrets(t, "the requests pane", screen, "correct-horse-42", "wrong-battery", code)
+	if strings.Contains(screen, "eyJ") {
+		t.Errorf("the requests pane shows a JWT:\n%s", screen)
+	}
+	term.Send("Escape")
+	term.WaitGone(5*time.Second, "Controller requests")
+	noSecretsInFiles(t, []string{env.Home, filepath.Dir(env.DB)}, nil, "correct-horse-42", "wrong-battery", code)
+}
+
+// On the real lab: the console signs an MFA admin in through its dialogs
+// (password, then a wrong and a right TOTP code).
+func TestLabConsoleMFASignIn(t *testing.T) {
+	l := zitilab.Require(t)
+	m := l.NewMFAAdmin(t, "signin-lab-console")
+	home := t.TempDir()
+	cfg := filepath.Join(home, "idcon.yaml")
+	if err := os.WriteFile(cfg, []byte("networks:\n  - name: lab\n    controller: "+l.URL+"\n    ca: "+l.CAFile+
+		"\n    username: "+m.Username+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := Env{DB: filepath.Join(t.TempDir(), "idcon.db"), Home: home, Vars: []string{"TZ=UTC"}}
+	MustRun(t, env, "network", "create", "office")
+	time.Sleep(time.Until(time.Now().Truncate(30 * time.Second).Add(31 * time.Second)))
+	term := StartTerm(t, env, 100, 30, "--config", cfg)
+	term.WaitFor(15*time.Second, "Sign in to lab", "Password")
+	term.Type(m.Password)
+	term.Send("Enter")
+	term.WaitFor(15*time.Second, "Second factor for lab")
+	term.Type("000000")
+	term.Send("Enter")
+	term.WaitFor(15*time.Second, "refused that code")
+	code := zitilab.TOTPCode(m.Secret, time.Now())
+	term.Type(code)
+	term.Send("Enter")
+	screen := term.WaitFor(20*time.Second, "office", "lab")
+	if strings.Contains(screen, "Second factor") {
+		t.Errorf("still asking:\n%s", screen)
+	}
+	noSecrets(t, "the console", screen, m.Password, code)
+}

@@ -38,6 +38,7 @@ type App struct {
 
 	help     help.Model
 	keys     globalKeys
+	signin   *signinFlow
 	spin     spinner.Model
 	spinning bool
 	isDark   bool
@@ -58,7 +59,9 @@ func New(opts Options) tea.Model {
 	// and the confirmation's answers while they are under way; the
 	// clipboard flow takes Download JWT under the SSH server before the
 	// handover flow would.
-	a.flows = []flow{a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
+	// The sign-in flow first: its dialog goes over any other.
+	a.signin = newSigninFlow(st)
+	a.flows = []flow{a.signin, a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	a.restyle(true)
 	return a
@@ -97,7 +100,7 @@ func (a *App) restyle(isDark bool) {
 }
 
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, askTerminal(), a.nets.load()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, askTerminal(), a.nets.load(), a.signin.listen()}
 	for _, w := range a.s.opts.Warnings {
 		cmds = append(cmds, a.toasts.add(w, toastNote))
 	}
@@ -200,6 +203,7 @@ func (a *App) enableGlobalKeys() {
 	a.keys.Networks.SetEnabled(!typing && a.dialog == nil && a.picker() == nil)
 	a.keys.ForceQuit.SetEnabled(typing || a.dialog != nil)
 	a.keys.Refresh.SetEnabled(a.dialog == nil)
+	a.keys.Requests.SetEnabled(!typing && a.dialog == nil && a.s.opts.SignIn != nil)
 }
 
 func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -228,6 +232,9 @@ func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return a.nets.openPicker()
 	case key.Matches(msg, a.keys.Refresh):
 		return a.update(refreshMsg{}) // refresh.go, netpoll.go
+	case key.Matches(msg, a.keys.Requests):
+		a.openDialog(newRequestsDialog(a.s, a.s.opts.SignIn.Requests())) // signin.go
+		return nil
 	}
 	var cmd tea.Cmd
 	if c := a.focused(); c != nil {
@@ -276,7 +283,7 @@ func (a *App) helpKeys() help.KeyMap {
 	// ctrl+c quits everywhere: the full help always says so.
 	force := a.keys.ForceQuit
 	force.SetEnabled(true)
-	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Help, a.keys.Quit, force}}
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Requests, a.keys.Help, a.keys.Quit, force}}
 }
 
 func (a *App) helpView() string {

@@ -398,3 +398,120 @@ func TestErrorsNeverHoldPasswordsAfterRefusal(t *testing.T) {
 		t.Errorf("refused OIDC login: %v", err)
 	}
 }
+
+// A dry run plans the writes of a reset without sending them; the real
+// reset then sends exactly those (but the revision hash only the change
+// tells) — over OIDC and, with sessions a reset must end itself, legacy.
+func TestDryRunPlansTheResetsWrites(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		name := "oidc"
+		opts := []zitifake.Option{zitifake.At(testEpoch), zitifake.AdminUnlisted()}
+		if legacy {
+			name = "legacy"
+			opts = append(opts, zitifake.LegacyOnly())
+		}
+		t.Run(name, func(t *testing.T) {
+			f := zitifake.Start(t, opts...)
+			c, err := New(configFor(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			id := f.CreateIdentity("laptop", "", testEpoch.Add(time.Hour))
+			f.Enroll(id)
+			f.AddAPISessions(id, 2)
+			if legacy {
+				f.AddAPISessionsVia(id, "updb-of-another-login", 2)
+			}
+			m, err := c.Identity(ctx, c.NetworkID(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n0 := len(f.Writes())
+			dctx, plan := backend.WithDryRun(ctx)
+			if _, err := c.ResetEnrollment(dctx, c.NetworkID(), id, m.Revision, testEpoch.Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if w := f.Writes()[n0:]; len(w) != 0 {
+				t.Fatalf("the dry run sent %q", w)
+			}
+			if got, _ := f.IdentityByName("laptop"); got.Authenticators != 1 || got.Enrollment != nil {
+				t.Fatalf("the dry run changed the identity: %+v", got)
+			}
+			if _, err := c.ResetEnrollment(ctx, c.NetworkID(), id, m.Revision, testEpoch.Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			sent := f.Writes()[n0:]
+			reqs := plan.Requests()
+			if len(reqs) != len(sent) {
+				t.Fatalf("planned %d writes, sent %d:\nplanned %v\nsent %q", len(reqs), len(sent), reqs, sent)
+			}
+			deletes := 0
+			for i, r := range reqs {
+				want := strings.TrimSpace(r.String())
+				if pre, _, ok := strings.Cut(want, DryRunHash); ok {
+					want = pre
+				}
+				if !strings.HasPrefix(sent[i], want) {
+					t.Errorf("write %d: sent %q, planned %q", i, sent[i], want)
+				}
+				if strings.HasPrefix(want, "DELETE "+apiPath+"/api-sessions/") {
+					deletes++
+				}
+			}
+			if legacy && deletes != 2 {
+				t.Errorf("%d session deletes planned, want the 2 no authenticator takes with it", deletes)
+			}
+		})
+	}
+}
+
+// A read-only login (ziti edge login --token) refuses every change.
+func TestReadOnlyRefusesChanges(t *testing.T) {
+	f := newFake(t)
+	cfg := configFor(f)
+	cfg.ReadOnly = true
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Identities(t.Context(), c.NetworkID(), model.ListQuery{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateIdentity(t.Context(), c.NetworkID(), model.NewIdentity{Name: "x", ExpiresAt: testEpoch.Add(time.Hour)})
+	mustErr(t, "read-only create", err, backend.ErrForbidden, "read-only")
+	if w := f.Writes(); len(w) != 0 {
+		t.Errorf("writes sent: %q", w)
+	}
+}
+
+// ReadZitiCLI reads the file a real `ziti edge login` v2.0.3 wrote.
+func TestReadZitiCLIAsRecorded(t *testing.T) {
+	entries, def, err := ReadZitiCLI(filepath.Join("testdata", "signin", "ziti-cli.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def != "default" || len(entries) != 3 {
+		t.Fatalf("default %q, %d entries", def, len(entries))
+	}
+	d, lab2, leg := entries[0], entries[1], entries[2]
+	if d.Key != "default" || d.NetworkName() != "ziti:default" || d.Controller != "https://127.0.0.1:1280" || d.Username != "admin" ||
+		d.CACert != "/work/lab/qs/pki/root-ca/certs/root-ca.cert" || !d.Session.OIDC || !IsJWT(d.Session.Token) || !IsJWT(d.Session.RefreshToken) {
+		t.Errorf("default: %+v", d)
+	}
+	if !strings.Contains(d.Session.FixCommand, "ziti edge login https://127.0.0.1:1280 -u admin") {
+		t.Errorf("fix command %q", d.Session.FixCommand)
+	}
+	if lab2.Key != "lab2" || !strings.HasSuffix(lab2.CACert, "certs/127.0.0.1_1280") {
+		t.Errorf("lab2: %+v", lab2)
+	}
+	if leg.Key != "legacy" || leg.Session.OIDC || leg.Session.Token != "REDACTED-SESSION" || !leg.ReadOnly {
+		t.Errorf("legacy: %+v", leg)
+	}
+	if got := jwtExpiry(d.Session.Token); got.IsZero() {
+		t.Errorf("the recorded access token's expiry was not read")
+	}
+	if none, _, err := ReadZitiCLI(filepath.Join(t.TempDir(), "missing.json")); err != nil || none != nil {
+		t.Errorf("a missing file: %v %v", none, err)
+	}
+}
