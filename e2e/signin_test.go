@@ -126,7 +126,7 @@ func TestZitiCLISessionIsANetwork(t *testing.T) {
 	if !strings.Contains(r.Stdout, `"laptop-alice"`) || fake.OIDCRefreshes() != 1 {
 		t.Errorf("after the renewal: %s (refreshes %d)", r, fake.OIDCRefreshes())
 	}
-	noSecrets(t, "--verbose", r.Stdout+r.Stderr, expired, refresh2, access, refresh)
+	noSecrets(t, "--verbose", r.Stdout+r.Stderr, append(fake.IssuedSecrets(), expired, refresh2, access, refresh)...)
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Errorf("idcon wrote ziti-cli.json")
 	}
@@ -138,7 +138,7 @@ func TestZitiCLISessionIsANetwork(t *testing.T) {
 	if r.Code != 1 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, "ziti edge login "+fake.URL+" -u admin") {
 		t.Errorf("unrenewable session: want one line naming `ziti edge login URL -u admin`:\n%s", r)
 	}
-	noSecretsInFiles(t, []string{home, filepath.Dir(env.DB)}, map[string]bool{path: true}, expired, refresh2, access, refresh)
+	noSecretsInFiles(t, []string{home, filepath.Dir(env.DB)}, map[string]bool{path: true}, fake.IssuedSecrets()...)
 }
 
 // pwConfig writes an idcon config naming the fake with a username and no
@@ -175,7 +175,8 @@ func TestPasswordPromptCLI(t *testing.T) {
 	term.Send("Enter")
 	screen := term.WaitFor(10*time.Second, "laptop-alice")
 	noSecrets(t, "the terminal", screen, "correct-horse-42", "wrong-battery")
-	noSecretsInFiles(t, []string{env.Home, filepath.Dir(env.DB)}, nil, "correct-horse-42", "wrong-battery")
+	noSecrets(t, "the terminal", screen, fake.IssuedSecrets()...)
+	noSecretsInFiles(t, []string{env.Home, filepath.Dir(env.DB)}, nil, append(fake.IssuedSecrets(), "correct-horse-42", "wrong-battery")...)
 }
 
 // An MFA admin signs in with a TOTP code: --mfa-code, IDCON_MFA_CODE, a
@@ -205,7 +206,7 @@ func TestMFASignInCLI(t *testing.T) {
 	if !strings.Contains(r.Stdout, "laptop-alice") || !strings.Contains(r.Stderr, "POST /oidc/login/totp → 302") {
 		t.Errorf("with --mfa-code: %s", r)
 	}
-	noSecrets(t, "--verbose", r.Stdout+r.Stderr, code, fake.Password)
+	noSecrets(t, "--verbose", r.Stdout+r.Stderr, append(fake.IssuedSecrets(), code, fake.Password)...)
 	envCode := env
 	envCode.Vars = append(append([]string{}, env.Vars...), "IDCON_MFA_CODE="+recovery[0])
 	MustRun(t, envCode, "--config", cfg, "identity", "list", "--network", "ctrl")
@@ -219,7 +220,7 @@ func TestMFASignInCLI(t *testing.T) {
 	term.Send("Enter")
 	screen := term.WaitFor(10*time.Second, "laptop-alice")
 	noSecrets(t, "the terminal", screen, code, recovery[0])
-	noSecretsInFiles(t, []string{home, filepath.Dir(env.DB)}, map[string]bool{cfg: true}, code, recovery[0], fake.Password)
+	noSecretsInFiles(t, []string{home, filepath.Dir(env.DB)}, map[string]bool{cfg: true}, append(fake.IssuedSecrets(), code, recovery[0], fake.Password)...)
 }
 
 // --dry-run of a reset prints the exact writes the real reset then sends,
@@ -253,6 +254,13 @@ func TestDryRunResetMatchesTheRealReset(t *testing.T) {
 
 	e.mustRun(t, "enrollment", "reset", "laptop-alice", "--network", "ctrl", "--expires", "+7d", "--yes", "--json")
 	real := e.fake.Writes()[writes0:]
+	// The audit log (one line for the real reset, none for the dry runs)
+	// and every file holds no password, token or code.
+	audit := MustRun(t, e.Env, "audit", "--json")
+	if n := strings.Count(strings.TrimSpace(audit.Stdout), "\n") + 1; !strings.Contains(audit.Stdout, "reset") || n != 1 {
+		t.Errorf("audit after two dry runs and a reset: want one reset line:\n%s", audit.Stdout)
+	}
+	noSecretsInFiles(t, []string{e.Home, filepath.Dir(e.DB)}, map[string]bool{e.config: true}, append(e.fake.IssuedSecrets(), e.fake.Password)...)
 	if len(real) != len(plan.Requests) {
 		t.Fatalf("the dry run planned %d writes, the reset sent %d:\nplanned %+v\nsent %q", len(plan.Requests), len(real), plan.Requests, real)
 	}
@@ -423,7 +431,8 @@ func TestConsoleSignInDialogs(t *testing.T) {
 	}
 	term.Send("Escape")
 	term.WaitGone(5*time.Second, "Controller requests")
-	noSecretsInFiles(t, []string{env.Home, filepath.Dir(env.DB)}, nil, "correct-horse-42", "wrong-battery", code)
+	noSecrets(t, "the requests pane", screen, fake.IssuedSecrets()...)
+	noSecretsInFiles(t, []string{env.Home, filepath.Dir(env.DB)}, nil, append(fake.IssuedSecrets(), "correct-horse-42", "wrong-battery", code)...)
 }
 
 // On the real lab: the console signs an MFA admin in through its dialogs

@@ -91,6 +91,7 @@ type Controller struct {
 	totp         map[string]*fTOTP // identity ID → its enrolled TOTP
 	totpRequired map[string]bool   // identity ID → its logins need a code
 	refreshes    int
+	issued       []string // every token and code handed out (IssuedSecrets)
 
 	// Test knobs.
 	rateLimited int            // answer this many more reads with 429

@@ -174,8 +174,10 @@ func (f *Controller) IssueOIDCSession(accessExpiry time.Time) (access, refresh s
 		}
 	}
 	s := f.newOIDCSession(a.identityID, a.id, []string{"password"})
-	access, refresh = f.oidcTokens(s, "")
-	return f.signAccess(s, accessExpiry), refresh
+	_, refresh = f.oidcTokens(s, "")
+	access = f.signAccess(s, accessExpiry)
+	f.issued = append(f.issued, access)
+	return access, refresh
 }
 
 // OIDCRefreshes counts the refresh_token grants the fake has answered.
@@ -197,7 +199,21 @@ func (f *Controller) oidcTokens(s *oidcSession, nonce string) (access, refresh s
 	now := f.now()
 	access = f.signAccess(s, now.Add(accessLifetime))
 	refresh = f.sign(f.claims(s, "r", now, now.Add(refreshLifetime)))
+	f.issued = append(f.issued, access, refresh)
 	return access, refresh
+}
+
+// IssuedSecrets lists every secret the fake handed out: access, refresh
+// and ID tokens, authorization codes, legacy session tokens — for tests
+// that check none of them shows where it mustn't.
+func (f *Controller) IssuedSecrets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Clone(f.issued)
+	for _, s := range f.apiSessions {
+		out = append(out, s.token)
+	}
+	return out
 }
 
 func (f *Controller) signAccess(s *oidcSession, exp time.Time) string {
@@ -344,6 +360,7 @@ func (f *Controller) handleOIDC(r *http.Request, body []byte) (int, http.Header,
 			return jsonAnswer(http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "auth request not authenticated"})
 		}
 		ar.code = "eyJhbGciOiJBMjU2R0NNS1ciLCJlbmMiOiJBMjU2R0NNIn0." + rand.Text() + "." + rand.Text() + "." + rand.Text() + "." + rand.Text()
+		f.issued = append(f.issued, ar.code)
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
 		return redirect(oidcRedirect + "?code=" + url.QueryEscape(ar.code) + "&state=" + url.QueryEscape(ar.state))
 	case "POST /oauth/token":
@@ -399,6 +416,7 @@ func (f *Controller) idToken(s *oidcSession, nonce string) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 	tok.Header["kid"] = f.oidcKid()
 	out, _ := tok.SignedString(f.key)
+	f.issued = append(f.issued, out)
 	return out
 }
 

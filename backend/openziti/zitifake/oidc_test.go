@@ -400,3 +400,47 @@ func TestFakeVersionCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// What a Bearer can't do, as recorded (07): DELETE /api-sessions/{id} is
+// refused (401), DELETE /current-api-session ends nothing (404); deleting
+// an authenticator takes its API sessions with it.
+func TestFakeBearerLimitsAsRecorded(t *testing.T) {
+	recs := signinRecordings(t, "07-bearer-limits.json")
+	f := Start(t, At(time.Now().UTC()), OffSpecRequests()) // the 401 answers a request the spec refuses
+	access, _ := f.IssueOIDCSession(f.Now().Add(time.Hour))
+	b := map[string]string{"Authorization": "Bearer " + access}
+	p := newReplayer(t, f)
+	id := f.CreateIdentity("probe", "", time.Time{})
+	body, _ := json.Marshal(map[string]any{"method": "updb", "identityId": id, "username": "probe", "password": "probe-pass"})
+	_, out := p.send(recs[1], b, nil, body)
+	var created struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	_ = json.Unmarshal(out, &created)
+	login, _ := json.Marshal(map[string]string{"username": "probe", "password": "probe-pass"})
+	_, out = p.send(recs[2], nil, nil, login)
+	var s struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	_ = json.Unmarshal(out, &s)
+	filter := "/edge/management/v1/api-sessions?" + url.Values{"filter": {`identity="` + id + `"`}}.Encode()
+	list := func(rec signinRecording, want int) {
+		rec.Request.Path = filter
+		_, out := p.send(rec, b, nil, nil)
+		var l struct{ Data []any }
+		_ = json.Unmarshal(out, &l)
+		if len(l.Data) != want {
+			t.Errorf("%s: %d sessions, want %d", rec.Note, len(l.Data), want)
+		}
+	}
+	list(recs[3], 1)
+	del := recs[4]
+	del.Request.Path = "/edge/management/v1/api-sessions/" + s.Data.ID
+	p.send(del, b, nil, nil)
+	p.send(recs[5], b, nil, nil)
+	p.send(recs[6], b, nil, nil)
+	da := recs[7]
+	da.Request.Path = "/edge/management/v1/authenticators/" + created.Data.ID
+	p.send(da, b, nil, nil)
+	list(recs[8], 0)
+}

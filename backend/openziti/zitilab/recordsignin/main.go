@@ -320,6 +320,7 @@ func bearer(t string) map[string]string { return map[string]string{"Authorizatio
 
 func main() {
 	out := flag.String("out", filepath.Join("backend", "openziti", "testdata", "signin"), "where to write the fixtures")
+	only := flag.String("only", "", "record only this part: bearer (07-bearer-limits.json)")
 	flag.Parse()
 	lab := os.Getenv("ZITI_LAB")
 	if lab == "" {
@@ -341,6 +342,10 @@ func main() {
 	}}
 	const adminPass = "admin123"
 	r.secrets = append(r.secrets, adminPass)
+	if *only == "bearer" {
+		recordBearerLimits(r, *out, adminPass)
+		return
+	}
 
 	// 1. Discovery: capabilities, the OIDC configuration and keys.
 	r.do(call{method: "GET", path: mgmt + "/version", note: "capabilities name OIDC_AUTH: the controller offers OIDC"})
@@ -525,4 +530,44 @@ func waitNextStep() {
 	now := time.Now()
 	next := now.Truncate(30 * time.Second).Add(30*time.Second + 500*time.Millisecond)
 	time.Sleep(next.Sub(now))
+}
+
+// recordBearerLimits records what an OIDC (Bearer) session can't do that a
+// legacy one can, and what deleting an authenticator does to its sessions:
+// 07-bearer-limits.json.
+func recordBearerLimits(r *recorder, out, adminPass string) {
+	tk := r.oidcLogin("admin", adminPass, nil, map[string]string{})
+	r.log = nil // the login is in 02
+	r.secrets = append(r.secrets, tk.Access, tk.Refresh)
+	b := bearer(tk.Access)
+	name := fmt.Sprintf("signin-rec-probe-%d", time.Now().Unix()%100000)
+	pass := random(12)
+	r.secrets = append(r.secrets, pass)
+	st, _, body := r.do(call{method: "POST", path: mgmt + "/identities", hdr: b, json: map[string]any{"name": name, "type": "Default", "isAdmin": false}, note: "a probe identity (not an admin)"})
+	must(st, http.StatusCreated, "probe", body)
+	id := createdID(body)
+	defer func() {
+		r.do(call{method: "DELETE", path: mgmt + "/identities/" + id, hdr: b, note: "clean up"})
+		r.write(out, "07-bearer-limits.json")
+	}()
+	st, _, body = r.do(call{method: "POST", path: mgmt + "/authenticators", hdr: b, json: map[string]any{"method": "updb", "identityId": id, "username": name, "password": pass}, note: "its password"})
+	must(st, http.StatusCreated, "probe password", body)
+	auth := createdID(body)
+	st, _, body = r.do(call{method: "POST", path: client + "/authenticate?method=password", json: map[string]string{"username": name, "password": pass}, note: "the probe logs in (legacy): one API session"})
+	must(st, http.StatusOK, "probe login", body)
+	var ls struct {
+		Data struct{ ID, Token string } `json:"data"`
+	}
+	_ = json.Unmarshal(body, &ls)
+	r.secrets = append(r.secrets, ls.Data.Token)
+	for i := range r.log { // the login answer held the token before it was known
+		r.log[i].Response.Body = r.redactAny(r.log[i].Response.Body)
+	}
+	filter := url.Values{"filter": {`identity="` + id + `"`}}.Encode()
+	r.do(call{method: "GET", path: mgmt + "/api-sessions?" + filter, hdr: b, note: "its API session, listed with a Bearer"})
+	r.do(call{method: "DELETE", path: mgmt + "/api-sessions/" + ls.Data.ID, hdr: b, note: "DELETE /api-sessions/{id} with a Bearer: refused (the spec lists only ztSession here)"})
+	r.do(call{method: "DELETE", path: mgmt + "/current-api-session", hdr: b, note: "DELETE /current-api-session with a Bearer: an OIDC session is not ended this way"})
+	r.do(call{method: "GET", path: mgmt + "/identities?limit=1", hdr: b, note: "the Bearer still works after that"})
+	r.do(call{method: "DELETE", path: mgmt + "/authenticators/" + auth, hdr: b, note: "deleting the probe's only authenticator"})
+	r.do(call{method: "GET", path: mgmt + "/api-sessions?" + filter, hdr: b, note: "its API session went with it"})
 }
