@@ -236,9 +236,11 @@ func TestBulkFailureMidBatchLeavesTheIdentityUntouched(t *testing.T) {
 	if before.liveCerts != 1 || before.sessions != 2 {
 		t.Fatalf("the victim starts with %+v", before)
 	}
-	// The last statement of a reset fails for the victim only.
-	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_victim BEFORE UPDATE OF token_id ON identities
-		WHEN NEW.id = '`+v.ID+`' AND NEW.token_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+	// The last statement of a reset (the new token's insert, after the
+	// identity's row, certificates and sessions were changed) fails for
+	// the victim only.
+	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_victim BEFORE INSERT ON tokens
+		WHEN NEW.identity_id = '`+v.ID+`' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
 		t.Fatal(err)
 	}
 	exp := clock.Now().Add(3 * day)
