@@ -1,7 +1,10 @@
 # idcon: the two commands a newcomer needs are `make run` and `make test`.
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/idcon/idcon/cli.Version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The commit's date (UTC), not the build's: two builds of one commit are the same bytes.
+DATE    ?= $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null)
+LDFLAGS := -X github.com/idcon/idcon/cli.Version=$(VERSION) -X github.com/idcon/idcon/cli.Commit=$(COMMIT) -X github.com/idcon/idcon/cli.Date=$(DATE)
 
 .PHONY: run build test test-lab bench bench-go lint fuzz mutate clean
 

@@ -40,7 +40,7 @@ reset, reissue and delete enrollment tokens, and hand tokens to users.
 Run idcon without a subcommand to open the console; use the subcommands
 in scripts. Add --json to the commands that show things for output that
 scripts can read.`,
-		Version:       Version,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,
