@@ -62,6 +62,9 @@ type session struct {
 	// smtpErr says why registration emails can't be sent (no mail server
 	// set up), or is nil; worked out once, when the session starts.
 	smtpErr error
+	// orders is each network's list order (sort.go), by network ID, kept
+	// for the session.
+	orders map[string]listOrder
 }
 
 // unavailable is why this session can't take action: the actor may not
