@@ -551,3 +551,26 @@ func TestBulkSelectionsShort(t *testing.T) {
 		t.Errorf("reset of [home-c, home-c]: %+v, %v; want home-c once, 4 sessions dropped", results, err)
 	}
 }
+
+// TestBulkBatchesHoldTheLockAboutAsLongAsAimed: the next batch holds as
+// many identities as bulkBatchTime (300 ms) allows at the last one's pace,
+// growing at most fourfold, never under 100 nor over 16,000.
+func TestBulkBatchesHoldTheLockAboutAsLongAsAimed(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		took time.Duration
+		want int
+	}{
+		{500, 100 * time.Millisecond, 1500},    // 300 ms at 5,000 a second
+		{500, 10 * time.Millisecond, 2000},     // fourfold at most
+		{4000, time.Second, 1200},              // a slow batch shrinks the next
+		{4000, 0, 16000},                       // no measurable time: fourfold
+		{15000, 100 * time.Millisecond, 16000}, // the bound
+		{500, time.Minute, 100},                // the floor
+		{0, time.Second, 500},
+	} {
+		if got := nextBatchSize(c.n, c.took); got != c.want {
+			t.Errorf("after %d in %v: %d, want %d", c.n, c.took, got, c.want)
+		}
+	}
+}
