@@ -207,7 +207,7 @@ func (b *bulkFlow) confirm() component {
 	st := &b.st.s.styles
 	need, _ := backend.BulkState(f.action)
 	verb := map[model.Action]string{model.ActionReset: "Reset", model.ActionReissue: "Reissue"}[f.action]
-	c := &confirmDialog{s: b.st.s, focus: 1, keys: newConfirmKeys(strings.ToLower(verb), "cancel")}
+	c := newConfirm(b.st.s, newConfirmKeys(strings.ToLower(verb), "cancel"), "", nil, [2]string{})
 	exp := fmtDateTime(f.expiresAt, b.st.s.opts.Location)
 	if f.summary == nil {
 		c.title = fmt.Sprintf("%s enrollment of %s?", verb, plural(f.marked, "marked identity", "marked identities"))
