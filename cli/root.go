@@ -65,9 +65,10 @@ scripts can read.`,
 		a.enrollmentCommand(),
 		a.enrollCommand(),
 		a.connectCommand(),
-		a.serveCommand(), // serve.go
-		a.auditCommand(), // audit.go
-		a.dbCommand(),    // db.go
+		a.serveCommand(),  // serve.go
+		a.auditCommand(),  // audit.go
+		a.dbCommand(),     // db.go
+		a.healthCommand(), // health.go
 	)
 	return root
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,5 +47,30 @@ func TestDBBackup(t *testing.T) {
 	}
 	if r := runCLI(t, home, nil, nil, "db", "backup"); r.code != exitUsage || !strings.Contains(r.stderr, "needs FILE") {
 		t.Errorf("without FILE: %+v", r)
+	}
+}
+
+// TestHealthCommand: exit 0 on a healthy report, 1 naming what is down on
+// an unhealthy one or when nothing answers.
+func TestHealthCommand(t *testing.T) {
+	body, code := `{"status":"ok","ssh":{"up":true},"backends":[{"name":"embedded","ok":true}]}`, 200
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(code)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", srv.URL+"/healthz"); r.code != exitOK || r.stdout != "healthy\n" {
+		t.Errorf("healthy: %+v", r)
+	}
+	body, code = `{"status":"unhealthy","ssh":{"up":true},"backends":[{"name":"ctrl","ok":false,"error":"no answer within 2s"}]}`, 503
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", srv.URL+"/healthz"); r.code != exitError || !strings.Contains(r.stderr, "ctrl: no answer within 2s") {
+		t.Errorf("unhealthy: %+v", r)
+	}
+	srv.Close()
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", srv.URL+"/healthz"); r.code != exitError || !strings.Contains(r.stderr, "does not answer") {
+		t.Errorf("nothing listening: %+v", r)
+	}
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", "ftp://x"); r.code != exitUsage {
+		t.Errorf("not http: %+v", r)
 	}
 }
