@@ -184,6 +184,9 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			if writeErr = enc.Encode(line); writeErr != nil {
 				return false
 			}
+			if a.bulkDone != nil {
+				a.bulkDone(ctx, rep.Done)
+			}
 			return true
 		})
 		var undone *backend.UndoneError

@@ -91,6 +91,10 @@ type environment struct {
 	getenv         func(string) string
 	now            func() time.Time
 	console        func(context.Context, ConsoleEnv) error
+	// bulkDone, set only by tests, is told of each identity a bulk reset
+	// or reissue has changed (done of them so far), with the run's
+	// context: a test stops the run at a point it chooses.
+	bulkDone func(ctx context.Context, done int)
 }
 
 // run executes one command line and returns its exit code.

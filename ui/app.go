@@ -75,7 +75,10 @@ func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer, extra .
 		return errors.New("ui: no backend configured")
 	}
 	o := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, extra...)
-	_, err := tea.NewProgram(New(opts), o...).Run()
+	m, err := tea.NewProgram(New(opts), o...).Run()
+	if a, ok := m.(*App); ok {
+		a.bulk.stop() // ctrl+c mid-run: its last changes, and their audit lines, are written before the console returns
+	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -13,7 +13,7 @@ import (
 
 // component is what every screen and dialog implements. Only the root
 // returns a tea.View; components return strings sized by SetSize, and emit
-// what the admin asked for as messages (commands) for the root to perform.
+// what the admin asked for as messages (commands) for a flow to perform.
 type component interface {
 	help.KeyMap
 	Init() tea.Cmd

@@ -58,7 +58,7 @@ type identitiesScreen struct {
 	marks marks    // for the bulk actions (bulk.go)
 	bulk  bulkKeys //
 
-	// canBack is set by the root when there is a network picker to go
+	// canBack is set by the networks flow when there is a network picker to go
 	// back to (more than one network).
 	canBack bool
 	quiet   quietFetch    // the poll's request, if one is in flight (refresh.go)
@@ -293,7 +293,7 @@ func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Reverse):
 		return s.reverseSort() // sort.go
 	case key.Matches(msg, k.Create):
-		return msgCmd(createRequestedMsg{}) // create.go; the root says no to a viewer
+		return msgCmd(createRequestedMsg{}) // create.go; the create flow says no to a viewer
 	default:
 		return nil
 	}

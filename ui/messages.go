@@ -6,9 +6,11 @@ import (
 	"github.com/idcon/idcon/model"
 )
 
-// Messages travel up from screens and dialogs to the root, and back from
-// the tea.Cmds that do I/O. Results carry the sequence number of their
-// request so that a stale answer never overwrites a newer one.
+// Messages the rooms and several flows share (each flow declares its own in
+// its file). They travel up from screens and dialogs to the router, which
+// hands them to the flows, and back from the tea.Cmds that do I/O. Results
+// carry the sequence number of their request so that a stale answer never
+// overwrites a newer one.
 type (
 	// pageLoadedMsg answers a page request of the identities list. gen
 	// identifies the query (filter, state, page size) it was asked for.
