@@ -59,8 +59,7 @@ func New(opts Options) tea.Model {
 	// and the confirmation's answers while they are under way; the
 	// clipboard flow takes Download JWT under the SSH server before the
 	// handover flow would.
-	// The sign-in flow first: its dialog goes over any other.
-	a.signin = newSigninFlow(st)
+	a.signin = newSigninFlow(st) // first: its dialog goes over any other
 	a.flows = []flow{a.signin, a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	a.restyle(true)
@@ -206,7 +205,6 @@ func (a *App) enableGlobalKeys() {
 	a.keys.Networks.SetEnabled(!typing && a.dialog == nil && a.picker() == nil)
 	a.keys.ForceQuit.SetEnabled(typing || a.dialog != nil)
 	a.keys.Refresh.SetEnabled(a.dialog == nil)
-	a.keys.Requests.SetEnabled(!typing && a.dialog == nil && a.s.opts.SignIn != nil)
 }
 
 func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -235,9 +233,6 @@ func (a *App) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return a.nets.openPicker()
 	case key.Matches(msg, a.keys.Refresh):
 		return a.update(refreshMsg{}) // refresh.go, netpoll.go
-	case key.Matches(msg, a.keys.Requests):
-		a.openDialog(newRequestsDialog(a.s, a.s.opts.SignIn.Requests())) // signin.go
-		return nil
 	}
 	var cmd tea.Cmd
 	if c := a.focused(); c != nil {
@@ -286,7 +281,7 @@ func (a *App) helpKeys() help.KeyMap {
 	// ctrl+c quits everywhere: the full help always says so.
 	force := a.keys.ForceQuit
 	force.SetEnabled(true)
-	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Requests, a.keys.Help, a.keys.Quit, force}}
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.signin.requestsKey(), a.keys.Help, a.keys.Quit, force}}
 }
 
 func (a *App) helpView() string {

@@ -9,7 +9,7 @@ import (
 // help that composes them with the focused component's.
 
 type globalKeys struct {
-	Networks, Refresh, Requests, Help, Quit, ForceQuit key.Binding
+	Networks, Refresh, Help, Quit, ForceQuit key.Binding
 }
 
 func newGlobalKeys() globalKeys {
@@ -17,7 +17,6 @@ func newGlobalKeys() globalKeys {
 		Networks:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "networks")),
 		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "refresh")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
-		Requests:  key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "controller requests")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}

@@ -139,7 +139,19 @@ func (f *signinFlow) listen() tea.Cmd {
 	}
 }
 
+// requestsKey is R, which opens the requests pane: enabled (and so listed
+// in ?) when the console has a SignIn and nothing takes the key.
+func (f *signinFlow) requestsKey() key.Binding {
+	k := key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "controller requests"))
+	k.SetEnabled(f.b != nil && f.st.dialog == nil && !f.st.typing())
+	return k
+}
+
 func (f *signinFlow) update(msg tea.Msg) (tea.Cmd, bool) {
+	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, f.requestsKey()) {
+		f.st.openDialog(newRequestsDialog(f.st.s, f.b.Requests()))
+		return nil, true
+	}
 	if f.cur != nil && f.st.dialog != f.dlg {
 		// Something else replaced the dialog meanwhile: the question
 		// comes back on top, what replaced it after.
