@@ -202,6 +202,20 @@ func (d *fieldDialog) failed(err error) {
 	d.setState(f.state)
 }
 
+// settled takes the answer to the request seq: true when it succeeded;
+// false when the dialog waits for no such answer, or when it failed (the
+// dialog then shows why, as failed does).
+func (d *fieldDialog) settled(seq int, err error) bool {
+	if d.seq != seq || !d.Busy() {
+		return false
+	}
+	if err != nil {
+		d.failed(err)
+		return false
+	}
+	return true
+}
+
 func (d *fieldDialog) request(again bool) tea.Cmd {
 	return msgCmd(d.spec.Request(d.value, again))
 }
