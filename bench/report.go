@@ -315,7 +315,9 @@ run's own.
 
 - **4 and 4b, the bulk reset.** The CLI reset of 102,192 identities on a 255,000-identity demo took
   33.6 s of CPU before (at load 2.8; 28 s wall) and 19.1 s after (at load 11-13, when the wall time was
-  38 s with the process getting under half the machine: CPU, not wall, is the comparable figure). Where it went: the savepoints' journal was a temporary file written with a system
+  38 s with the process getting under half the machine: CPU, not wall, is the comparable figure). Side
+  by side at load 3-5, the idcon of f41b012 and this one on copies of the same database: 28.6 s wall and
+  26.9 s CPU before, 14.9-15.6 s wall and 17.6-20.2 s CPU after (three runs). Where it went: the savepoints' journal was a temporary file written with a system
   call per page (4.2 s): it is kept in memory now (temp_store, on the bulk connection only). Each
   identity was read again inside the transaction (2.4 s): the UPDATE now carries the revision it was
   read at and finds it or not (RETURNING its session count), and only an identity it does not find is
