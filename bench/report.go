@@ -315,7 +315,9 @@ run's own.
 
 - **4 and 4b, the bulk reset.** The CLI reset of 102,192 identities on a 255,000-identity demo took
   33.6 s of CPU before (at load 2.8; 28 s wall) and 19.1 s after (at load 11-13, when the wall time was
-  38 s with the process getting under half the machine: CPU, not wall, is the comparable figure). Where it went: the savepoints' journal was a temporary file written with a system
+  38 s with the process getting under half the machine: CPU, not wall, is the comparable figure). Side
+  by side at load 3-5, the idcon of f41b012 and this one on copies of the same database: 28.6 s wall and
+  26.9 s CPU before, 14.9-15.6 s wall and 17.6-20.2 s CPU after (three runs). Where it went: the savepoints' journal was a temporary file written with a system
   call per page (4.2 s): it is kept in memory now (temp_store, on the bulk connection only). Each
   identity was read again inside the transaction (2.4 s): the UPDATE now carries the revision it was
   read at and finds it or not (RETURNING its session count), and only an identity it does not find is
@@ -333,6 +335,8 @@ run's own.
   SIGINT at 700 of 1,191; ui TestCtrlCInABulkRunWaitsForItsEnd), and the token file, the audit log,
   the summary and the database agree. ctrl+c in the console used to return at once, and the CLI then
   closed the audit log under the run (500 audited of 700 reset): the console now waits for the run to stop.
+- **7 at 1,000,000, seeding.** Unchanged in kind; schema 6's two smaller indexes are cheaper to build.
+  One ` + "`idcon demo --identities 1000000`" + ` at load 1.6: 35.5 s wall, 54 s CPU, 481 MB peak.
 - **2a and 2b at 1,000,000, the filter.** What the store learns about a text filter is kept while the
   trigram index is unchanged: its count, and where its first match is in the name order. The check
   is FTS5's structure record (one small row, rewritten by every transaction that changes the index, in
@@ -340,7 +344,7 @@ run's own.
   a shorter filter it extends (whatever holds "alice" holds "alic"), instead of at the network's first
   name: the page of "al" passed 6,500 names to fill. Store.Identities at 1,000,000, page of 38, median of
   15, under load 11-16: "alice" 6.9 ms → 0.44 ms, "alic" 5.8 → 1.2, "ali" 3.5-4.1 → 0.4-0.5, "al" 2.6 → 0.75,
-  "a" 0.5 → 0.3-1.1. The first time a phrase is typed its count still costs the trigram match (3.5-4 ms for
+  "a" 0.5 → 0.3-1.1; at load 1.7, every one of them 0.29-0.40 ms. The first time a phrase is typed its count still costs the trigram match (3.5-4 ms for
   "alice"), so the figure's first round of keys is slower than the other seven: that is what 2b, the
   slowest key, shows.
 `
@@ -379,7 +383,9 @@ var whyMissed = map[string]string{
 		"rows (the old cursor row loses its reverse video, the new one gains it), about 2 × 100 cells at 120 columns.",
 	"4": "As 4b: the one SQLite writer is the floor. The first two batches are 500 (a cancel or another " +
 		"process's write never waits long at the start), and 10,000 is only a few batches: the commits of " +
-		"the small first ones weigh more than in 4b.",
+		"the small first ones weigh more than in 4b. A probe of Store.BulkApply on a 100,000 demo at load 1.5 " +
+		"reset 10,000 in 1.26-1.35 s (three runs; 1.56 s in issue 16's make bench): about 125 µs an identity, " +
+		"where 0.8 s needs 80.",
 	"5": "Cold start includes opening SQLite and the first page query; the console's own part is figure 1.",
 }
 
