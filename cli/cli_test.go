@@ -83,13 +83,6 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	}
 }
 
-func TestVersion(t *testing.T) {
-	r := runCLI(t, t.TempDir(), nil, nil, "--version")
-	if r.code != exitOK || r.stdout != "idcon version "+Version+"\n" {
-		t.Errorf("--version: %d %q %q", r.code, r.stdout, r.stderr)
-	}
-}
-
 // TestConsoleHook: the root command opens the database and hands it to
 // the console; --demo opens the demo database, seeded on first use.
 func TestConsoleHook(t *testing.T) {

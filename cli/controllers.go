@@ -34,6 +34,7 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 		if err != nil {
 			return err
 		}
+		a.signin = a.cliSignin()
 		b, warnings, closeControllers := a.joinNetworks(cfg, s, true)
 		defer closeControllers()
 		for _, w := range warnings {
@@ -56,36 +57,59 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 // status, so one bad entry doesn't keep the admin from the other networks.
 // With forCLI, controllers' errors carry the advice the CLI gives.
 func (a *app) joinNetworks(cfg config.Config, s *embedded.Store, forCLI bool) (backend.Backend, []string, func()) {
-	members := []backend.Backend{s}
+	members, warnings, closeFn := a.joinMembers(cfg, s, forCLI)
+	bs := make([]backend.Backend, len(members))
+	for i, m := range members {
+		bs[i] = m.Backend
+	}
+	return multi.New(bs...), warnings, closeFn
+}
+
+// member is one backend joinNetworks joins, with the name the health
+// check gives it (idcon serve --health-listen).
+type member struct {
+	Name string
+	backend.Backend
+}
+
+// joinMembers is joinNetworks's members, one by one: the store, each
+// controller, NetFoundry.
+func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]member, []string, func()) {
+	members := []member{{"embedded", s}}
 	var warnings []string
 	var clients []*openziti.Client
+	taken := map[string]bool{}
 	for _, n := range cfg.Networks {
+		taken[n.Name] = true
 		oc, err := a.controllerConfig(cfg, n)
+		oc.Ask, oc.Observe = a.signin.ask, a.signin.observe
 		var c *openziti.Client
 		if err == nil {
 			c, err = openziti.New(oc)
 		}
 		if err != nil {
-			members = append(members, unusableNetwork{
-				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error()},
+			members = append(members, member{n.Name, unusableNetwork{
+				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error(), Address: n.Controller},
 				err: err,
-			})
+			}})
 			continue
 		}
 		clients = append(clients, c)
 		warnings = append(warnings, c.Warnings()...)
 		if forCLI {
-			members = append(members, controllerMember{Client: c, name: n.Name, address: n.Controller})
+			members = append(members, member{n.Name, controllerMember{Client: c, name: n.Name, address: n.Controller}})
 		} else {
-			members = append(members, c)
+			members = append(members, member{n.Name, c})
 		}
 	}
+	zm, zc, zw := a.zitiCLIMembers(taken, forCLI, a.signin)
+	members, clients, warnings = append(members, zm...), append(clients, zc...), append(warnings, zw...)
 	nf, nfWarnings := a.netfoundryMember(cfg) // nil when NetFoundry isn't in use
 	if nf != nil {
-		members = append(members, nf)
+		members = append(members, member{"netfoundry", nf})
 		warnings = append(warnings, nfWarnings...)
 	}
-	return multi.New(members...), warnings, func() {
+	return members, warnings, func() {
 		for _, c := range clients {
 			_ = c.Close()
 		}
@@ -122,9 +146,9 @@ func (a *app) controllerConfig(cfg config.Config, n config.Controller) (openziti
 		if oc.Password == "" {
 			return oc, backend.Invalid("network %s: the environment variable %s (its passwordEnv) is not set: export it with the controller's password for %s", n.Name, n.PasswordEnv, n.Username)
 		}
-	case n.Username != "":
-		return oc, backend.Invalid("network %s has a username but no passwordEnv: name the environment variable that holds its password with passwordEnv:", n.Name)
 	}
+	// A username without passwordEnv: the password is asked at the login
+	// (signin.go), never under idcon serve.
 	if n.CA == "" {
 		path, err := a.trustFile(n.Name)
 		if err != nil {
@@ -274,3 +298,11 @@ func (u unusableNetwork) DeleteEnrollment(context.Context, string, string, int64
 func (u unusableNetwork) TokenJWT(context.Context, string, string) (string, error) { return "", u.err }
 
 func (u unusableNetwork) Close() error { return nil }
+
+// serveMembers are the networks idcon serve offers: its controllers sign
+// in with the server's own credentials and never ask anyone (no prompt, no
+// dialog: an SSH admin is never asked for the controller password).
+func (a *app) serveMembers(cfg config.Config, s *embedded.Store) ([]member, []string, func()) {
+	a.signin = signinHooks{}
+	return a.joinMembers(cfg, s, false)
+}

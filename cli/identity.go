@@ -60,9 +60,16 @@ repeats are dropped, and one may not start with # or @.`,
 				if err != nil {
 					return err
 				}
-				tok, err := b.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, Attributes: attrs, ExpiresAt: exp})
+				pctx, plan, err := a.planContext(ctx, n)
 				if err != nil {
 					return err
+				}
+				tok, err := b.CreateIdentity(pctx, n.ID, model.NewIdentity{Name: args[0], Email: email, Attributes: attrs, ExpiresAt: exp})
+				if err != nil {
+					return err
+				}
+				if plan != nil {
+					return a.reportPlan(n, "create "+displayName(args[0]), plan, asJSON)
 				}
 				if asJSON {
 					return writeJSON(a.stdout, toIdentityJSON(tok.Identity, n, now))
@@ -79,6 +86,7 @@ repeats are dropped, and one may not start with # or @.`,
 	f.StringVar(&attributes, "attributes", "", "role attributes, comma-separated: staff,laptops")
 	f.StringVar(&expires, "expires", defaultExpiry, "when the token expires: YYYY-MM-DD, RFC 3339, or +7d / +36h / +90s")
 	f.BoolVar(&asJSON, "json", false, "print the identity as JSON")
+	a.addDryRun(cmd)
 	return cmd
 }
 
@@ -97,22 +105,24 @@ them: numbers by value (build-2 before build-10), case and accents ignored.
 case); --state keeps one state: enrolled, pending, expired or none.
 
 --sort orders by name, state (enrolled, pending, expired, none; names
-within), expires (the soonest first; those without a token last),
-sessions (the most first) or created (the oldest first); --desc reverses
-it. A controller network can't sort by sessions: it says so.
+within), expiry (or expires: the soonest first; those without a token
+last), sessions (the most first) or created (the oldest first). --desc,
+or a leading - (--sort -expiry: the latest expiry first; --sort -created:
+the newest first), reverses it. A controller network sorts by name,
+state, expiry and created, not by sessions: it says so.
 
 With --json: {"items":[...],"total":N}, each item shaped as identity show
 --json prints it, and total the number matching in all.`,
-		Example: "  idcon identity list --filter alice --state pending\n  idcon identity list --limit 100 --offset 100 --json",
+		Example: "  idcon identity list --filter alice --state pending\n  idcon identity list --sort -expiry\n  idcon identity list --limit 100 --offset 100 --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := model.ListQuery{Filter: filter, Offset: offset, Limit: limit, Desc: desc}
 			if sort != "" {
-				f, ok := model.ParseSortField(sort)
+				f, d, ok := model.ParseSort(strings.TrimSpace(sort))
 				if !ok {
-					return usagef("--sort %q is not a sort; use name, state, expires, sessions or created", sort)
+					return usagef("--sort %q is not a sort; use name, state, expiry, sessions or created, with a leading - for the reverse (-expiry)", sort)
 				}
-				q.Sort = f
+				q.Sort, q.Desc = f, q.Desc || d
 			}
 			if state != "" {
 				st, ok := model.ParseState(state)
@@ -172,8 +182,8 @@ With --json: {"items":[...],"total":N}, each item shaped as identity show
 	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
 	f.StringVar(&filter, "filter", "", "keep identities whose name or email contains this text")
 	f.StringVar(&state, "state", "", "keep one state: enrolled, pending, expired or none")
-	f.StringVar(&sort, "sort", "name", "order by name, state, expires, sessions or created")
-	f.BoolVar(&desc, "desc", false, "reverse the order")
+	f.StringVar(&sort, "sort", "name", "order by name, state, expiry, sessions or created; -expiry reverses it")
+	f.BoolVar(&desc, "desc", false, "reverse the order (the same as a leading - in --sort)")
 	f.IntVar(&limit, "limit", defaultPageSize, fmt.Sprintf("identities per page (at most %d)", model.MaxPageSize))
 	f.IntVar(&offset, "offset", 0, "identities to skip")
 	f.BoolVar(&asJSON, "json", false, "print JSON for scripts")

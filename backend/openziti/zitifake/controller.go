@@ -82,9 +82,18 @@ type Controller struct {
 	apiSessions    map[string]*fAPISession
 	revocations    map[string]time.Time // revoked identity ID → the revocation's expiry
 	requests       []string             // "METHOD /path?query" of every request, in order
+	writes         []string             // "METHOD /path?query BODY" of every write to the API (no logins), in order
+
+	// OIDC (oidc.go).
+	legacyOnly   bool
+	authRequests map[string]*fAuthRequest
+	oidcSessions map[string]*oidcSession
+	totp         map[string]*fTOTP // identity ID → its enrolled TOTP
+	totpRequired map[string]bool   // identity ID → its logins need a code
+	refreshes    int
+	issued       []string // every token and code handed out (IssuedSecrets)
 
 	// Test knobs.
-	mfa         bool           // answer logins with an MFA auth query
 	rateLimited int            // answer this many more reads with 429
 	failNext    map[string]int // "METHOD /path" → status to answer once with an error
 	clientCAs   *x509.CertPool // for method=cert logins
@@ -117,6 +126,7 @@ type fAuthenticator struct {
 
 type fAPISession struct {
 	id, identityID, authenticatorID, token string
+	mfaPending                             bool // a legacy login still waiting for its TOTP code
 	createdAt, updatedAt                   time.Time
 }
 
@@ -130,6 +140,7 @@ type options struct {
 	adminUnlisted   bool
 	unchecked       bool
 	offSpecRequests bool
+	legacyOnly      bool
 }
 
 // Unchecked skips checking the fake's answers against the spec, which
@@ -189,6 +200,11 @@ func Start(t testing.TB, opts ...Option) *Controller {
 		apiSessions:    map[string]*fAPISession{},
 		revocations:    map[string]time.Time{},
 		failNext:       map[string]int{},
+		legacyOnly:     o.legacyOnly,
+		authRequests:   map[string]*fAuthRequest{},
+		oidcSessions:   map[string]*oidcSession{},
+		totp:           map[string]*fTOTP{},
+		totpRequired:   map[string]bool{},
 	}
 	// The PKI of a quickstart controller: root → intermediate → server
 	// certificate (RSA 4096, whose key signs the enrollment JWTs).
@@ -401,11 +417,11 @@ func (f *Controller) RateLimit(n int) {
 	f.rateLimited = n
 }
 
-// RequireMFA makes logins answer with a pending MFA auth query.
-func (f *Controller) RequireMFA(on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.mfa = on
+// RequireMFA enrols TOTP for the admin (Username) and makes its logins
+// need a code (on), or not; it returns the TOTP secret (TOTPCode makes
+// its codes) and the recovery codes.
+func (f *Controller) RequireMFA(on bool) (secret string, recovery []string) {
+	return f.EnrollTOTP(f.Username, on)
 }
 
 // SetPassword changes the admin password the fake accepts.
@@ -430,6 +446,11 @@ func (f *Controller) ExpireAdminSessions() {
 			delete(f.apiSessions, k)
 		}
 	}
+	for k, s := range f.oidcSessions {
+		if i := f.identities[s.identityID]; i != nil && i.isAdmin {
+			delete(f.oidcSessions, k)
+		}
+	}
 }
 
 // ClientCertFiles issues an admin client certificate from a client CA the
@@ -449,6 +470,14 @@ func (f *Controller) ClientCertFiles() (certFile, keyFile string) {
 	f.mu.Unlock()
 	return writeFile(f.t, f.dir, "admin-cert.pem", PEM(leaf)),
 		writeFile(f.t, f.dir, "admin-key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+}
+
+// Writes returns "METHOD /path?query BODY" of every write to the API so
+// far (logins left out), in order, bodies as sent.
+func (f *Controller) Writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.writes)
 }
 
 // Requests returns "METHOD /path?query" of every request so far, in order.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -117,14 +118,22 @@ func newSpecValidator(serverURL string) (*specValidator, error) {
 	return &specValidator{router: r}, nil
 }
 
-// zitiSession is the spec's ztSession security scheme (an API key in the
-// zt-session header); oauth2, its alternative, is never used by idcon.
+// zitiSession checks the spec's security schemes: ztSession (an API key in
+// the zt-session header, a legacy session) or oauth2 (an OIDC access
+// token as Authorization: Bearer, which a v2 controller takes).
 func zitiSession(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	if in.SecuritySchemeName != "ztSession" {
-		return errors.New("only the zt-session header is used")
-	}
-	if in.RequestValidationInput.Request.Header.Get("zt-session") == "" {
-		return errors.New("no zt-session header")
+	h := in.RequestValidationInput.Request.Header
+	switch in.SecuritySchemeName {
+	case "ztSession":
+		if h.Get("zt-session") == "" {
+			return errors.New("no zt-session header")
+		}
+	case "oauth2":
+		if !strings.HasPrefix(h.Get("Authorization"), "Bearer ") {
+			return errors.New("no Authorization: Bearer header")
+		}
+	default:
+		return fmt.Errorf("unknown security scheme %s", in.SecuritySchemeName)
 	}
 	return nil
 }
