@@ -169,6 +169,8 @@ func recordedOffSpec(in *openapi3filter.RequestValidationInput, status int) bool
 	switch {
 	case status == 606:
 		return true
+	case status == http.StatusServiceUnavailable:
+		return true // CLUSTER_NO_LEADER (ha-v2.0.3/02-failure.json)
 	case strings.HasSuffix(in.Route.Path, "/re-enroll"):
 		return status == http.StatusBadRequest || status == http.StatusConflict
 	case strings.HasSuffix(in.Route.Path, "/refresh"):
@@ -225,7 +227,15 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 		return f.handleClient(r, body)
 	}
 	if route == "POST /authenticate" {
-		return f.authenticate(r, body)
+		rep := f.authenticate(r, body)
+		f.stampNode(r)
+		return rep
+	}
+	if f.noQuorum && r.Method != http.MethodGet && route != "DELETE /current-api-session" {
+		return noLeader() // ha-v2.0.3/02-failure.json
+	}
+	if route == "GET /controllers" && f.cluster != nil {
+		return f.cluster.list(r)
 	}
 	if route == "GET /version" {
 		return ok(f.versionJSON())
@@ -234,6 +244,9 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 		return f.authenticateMFA(r, body)
 	}
 	sess := f.adminSession(r.Header.Get("zt-session"))
+	if sess != nil && sess.node != nodeOf(r) {
+		sess = nil // a legacy session works on its own node only (ha-v2.0.3/01-cluster.json)
+	}
 	if sess == nil {
 		bearer, given := f.bearerSession(r)
 		switch {
@@ -454,6 +467,7 @@ func (f *Controller) login(a *fAuthenticator) *fAPISession {
 	sid := cuid()
 	s := &fAPISession{id: sid, identityID: a.identityID, authenticatorID: a.id, token: rand.Text(), createdAt: now, updatedAt: now}
 	f.apiSessions[sid] = s
+	f.lastSess = s
 	return s
 }
 

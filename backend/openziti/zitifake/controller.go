@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -68,6 +67,10 @@ type Controller struct {
 	unlisted        bool   // AdminUnlisted
 	unchecked       bool   // Unchecked
 	offSpecRequests bool   // OffSpecRequests
+
+	cluster  *Cluster // set by StartCluster
+	noQuorum bool     // Cluster.LoseQuorum
+	lastSess *fAPISession
 
 	mu             sync.Mutex
 	fixed          bool          // the clock is the test's, moved by Advance only
@@ -125,6 +128,7 @@ type fAuthenticator struct {
 }
 
 type fAPISession struct {
+	node int // the cluster node that issued it (0: the first, or the only one)
 	id, identityID, authenticatorID, token string
 	mfaPending                             bool // a legacy login still waiting for its TOTP code
 	createdAt, updatedAt                   time.Time
@@ -223,7 +227,7 @@ func Start(t testing.TB, opts ...Option) *Controller {
 	f.unchecked = o.unchecked
 	f.offSpecRequests = o.offSpecRequests
 
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(f.nodeHandler(0))
 	// Handshakes the tests make fail on purpose needn't be logged.
 	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if o.plain {
