@@ -231,3 +231,7 @@ func cut(s string, n int) string {
 // DefaultPath is where the audit log lives unless configured otherwise:
 // audit.log in idcon's data directory.
 func DefaultPath() string { return filepath.Join(config.DataDir(), "audit.log") }
+
+// Scrub replaces anything in s shaped like a token (a compact JWT) with
+// "[token]", for text bound for a log.
+func Scrub(s string) string { return scrub(s) }

@@ -56,7 +56,25 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 // status, so one bad entry doesn't keep the admin from the other networks.
 // With forCLI, controllers' errors carry the advice the CLI gives.
 func (a *app) joinNetworks(cfg config.Config, s *embedded.Store, forCLI bool) (backend.Backend, []string, func()) {
-	members := []backend.Backend{s}
+	members, warnings, closeFn := a.joinMembers(cfg, s, forCLI)
+	bs := make([]backend.Backend, len(members))
+	for i, m := range members {
+		bs[i] = m.Backend
+	}
+	return multi.New(bs...), warnings, closeFn
+}
+
+// member is one backend joinNetworks joins, with the name the health
+// check gives it (idcon serve --health-listen).
+type member struct {
+	Name string
+	backend.Backend
+}
+
+// joinMembers is joinNetworks's members, one by one: the store, each
+// controller, NetFoundry.
+func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]member, []string, func()) {
+	members := []member{{"embedded", s}}
 	var warnings []string
 	var clients []*openziti.Client
 	for _, n := range cfg.Networks {
@@ -66,26 +84,26 @@ func (a *app) joinNetworks(cfg config.Config, s *embedded.Store, forCLI bool) (b
 			c, err = openziti.New(oc)
 		}
 		if err != nil {
-			members = append(members, unusableNetwork{
+			members = append(members, member{n.Name, unusableNetwork{
 				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error()},
 				err: err,
-			})
+			}})
 			continue
 		}
 		clients = append(clients, c)
 		warnings = append(warnings, c.Warnings()...)
 		if forCLI {
-			members = append(members, controllerMember{Client: c, name: n.Name, address: n.Controller})
+			members = append(members, member{n.Name, controllerMember{Client: c, name: n.Name, address: n.Controller}})
 		} else {
-			members = append(members, c)
+			members = append(members, member{n.Name, c})
 		}
 	}
 	nf, nfWarnings := a.netfoundryMember(cfg) // nil when NetFoundry isn't in use
 	if nf != nil {
-		members = append(members, nf)
+		members = append(members, member{"netfoundry", nf})
 		warnings = append(warnings, nfWarnings...)
 	}
-	return multi.New(members...), warnings, func() {
+	return members, warnings, func() {
 		for _, c := range clients {
 			_ = c.Close()
 		}

@@ -31,12 +31,15 @@ func (a *app) qrCommand() *cobra.Command {
 dark on light whatever the terminal's theme, with the identity's name and
 the token's expiry under it. The mobile edge client scans it.
 
-On a terminal idcon picks the largest form that fits, as the console does:
-an image where the terminal is known to draw one (kitty graphics for kitty,
-Ghostty and WezTerm; iTerm2 images for iTerm2; sixels for foot), else half
+On a terminal idcon picks the form the console would, asking the terminal
+as the console does: an image where the terminal answers the kitty graphics
+query or says sixel (and for iTerm2, WezTerm, foot by name), else half
 blocks, or sextants where the terminal is known to draw them (kitty,
-WezTerm, foot, Ghostty, Windows Terminal, VTE 0.76 and later). Inside tmux
-or screen it draws text. When no form fits, it says what size it needs.
+WezTerm, foot, Ghostty, Windows Terminal, VTE 0.76 and later). Where none
+of those fits, it draws the densest form that does (sextants) and warns
+that the terminal may not draw it. Inside tmux or screen it draws text. It
+says on stderr which form it used; only when no form fits does it refuse,
+naming the smallest size that would do.
 --format forces a form: text (half blocks), quadrant, sextant, kitty,
 iterm2 or sixel (for an image through tmux, turn its allow-passthrough on).
 IDCON_QR sets the same for the console and the CLI.
@@ -142,12 +145,12 @@ func (a *app) writeQRPNG(q delivery.QRCode, id model.Identity, tf *tokenFile) er
 	return err
 }
 
-// printQR writes the code in the form the terminal suits (or format) and,
-// under it, the identity's name and the token's expiry.
+// printQR writes the code in the form the terminal suits (or format) with
+// the identity's name and the token's expiry.
 func (a *app) printQR(q delivery.QRCode, id model.Identity, format string) error {
-	under := displayName(id.Name) + "\n"
+	name, expiry := displayName(id.Name), ""
 	if id.Enrollment != nil {
-		under += "token expires " + fmtWhen(id.Enrollment.ExpiresAt, a.now()) + "\n"
+		expiry = "token expires " + fmtWhen(id.Enrollment.ExpiresAt, a.now())
 	}
 	t := delivery.TerminalFromEnv(a.getenv)
 	if format != "auto" {
@@ -160,12 +163,22 @@ func (a *app) printQR(q delivery.QRCode, id model.Identity, format string) error
 	f, isFile := a.stdout.(*os.File)
 	if !isFile || !term.IsTerminal(int(f.Fd())) {
 		// A pipe or a file: text, without colours unless forced
-		// (colorprofile decides), dark glyphs for a light page.
+		// (colorprofile decides), dark glyphs for a light page, the name
+		// and the expiry under it.
+		under := name + "\n"
+		if expiry != "" {
+			under += expiry + "\n"
+		}
 		form := delivery.HalfBlocks
 		if tf, ok := delivery.TextFormNamed(format); ok {
 			form = tf
 		} else if delivery.GraphicsNamed(format) != delivery.NoGraphics {
-			return a.printQRImage(q, t, under, 0, 0)
+			choices, def := q.Choices(t, 80, 22)
+			if def < 0 || !choices[def].IsImage() {
+				nc, nr := q.Needs(t)
+				return failf("the QR code image needs %d×%d; an 80×24 terminal is assumed: use --format png -o FILE", nc, nr+2)
+			}
+			return a.printQRImage(q, t, choices[def], "", under)
 		}
 		if noColor {
 			_, err := io.WriteString(a.stdout, q.Text(form, delivery.InkPlain)+"\n"+under)
@@ -174,26 +187,47 @@ func (a *app) printQR(q delivery.QRCode, id model.Identity, format string) error
 		_, err := io.WriteString(colorprofile.NewWriter(a.stdout, a.colorEnviron()), q.Text(form, delivery.InkColor)+"\n"+under)
 		return err
 	}
+	// On a terminal: the console's choice for its size (delivery.Pick),
+	// from what the terminal answers as well as what its environment says.
+	// The line about the form (stderr) and the name go above the code, so
+	// that when the code takes the whole terminal they are what scrolls
+	// away, not its quiet zone.
 	cols, rows, err := term.GetSize(int(f.Fd()))
 	if err != nil {
 		cols, rows = 80, 24
 	}
-	choices, def := q.Choices(t, cols, rows-2)
+	if t.Force == "" {
+		askTerminal(&t, qrAskTimeout)
+	}
+	choices, def, _ := q.Pick(t, cols, rows)
+	var caveat string
 	if def < 0 {
+		// Nothing the terminal is known to draw fits, and there is no +
+		// to press: the densest form that fits, saying so.
+		if def = delivery.Densest(choices); def < 0 {
+			form, nc, nr := q.Smallest(t)
+			return failf("the QR code needs %d×%d (in %s); this terminal is %d×%d: enlarge it, or use %s",
+				nc, nr+1, form, cols, rows, a.netHint("enrollment", "qr", id.Name, "--format", "png", "-o", "FILE"))
+		}
 		nc, nr := q.Needs(t)
-		return failf("the QR code needs %d×%d; this terminal is %d×%d: enlarge it, try --format sextant, or use %s",
-			nc, nr+2, cols, rows, a.netHint("enrollment", "qr", id.Name, "--format", "png", "-o", "FILE"))
+		caveat = fmt.Sprintf(", which this terminal may not draw: if you see boxes, enlarge it to %d×%d or use --format png -o FILE", nc, nr+1)
 	}
 	c := choices[def]
+	fmt.Fprintf(a.stderr, "idcon: the QR code in %s (%d×%d)%s\n", c, c.Cols, c.Rows, caveat)
+	info := name
+	if expiry != "" {
+		info += " · " + expiry
+	}
+	above := safetext.Line(info, cols) + "\n"
 	if c.IsImage() {
-		return a.printQRImage(q, t, under, cols, rows)
+		return a.printQRImage(q, t, c, above, "")
 	}
 	ink := delivery.InkColor
 	var w io.Writer = colorprofile.NewWriter(a.stdout, a.colorEnviron())
 	if noColor {
 		ink, w = delivery.MonochromeInk(!lightBackground(a.getenv("COLORFGBG"))), a.stdout
 	}
-	_, err = io.WriteString(w, q.Text(c.Form, ink)+"\n"+under)
+	_, err = io.WriteString(w, above+q.Text(c.Form, ink)+"\n")
 	return err
 }
 
@@ -205,37 +239,27 @@ func forcedGraphics(t delivery.Terminal, g delivery.Graphics) delivery.Terminal 
 	return t
 }
 
-// printQRImage draws the code as an image at the cursor and moves below it.
-// cols×rows is the terminal (0×0 when unknown: 80×24 is assumed).
-func (a *app) printQRImage(q delivery.QRCode, t delivery.Terminal, under string, cols, rows int) error {
-	if cols <= 0 || rows <= 0 {
-		cols, rows = 80, 24
-	}
-	choices, def := q.Choices(t, cols, rows-2)
-	if def < 0 || !choices[def].IsImage() {
-		nc, nr := q.Needs(t)
-		return failf("the QR code image needs %d×%d; this terminal is %d×%d: enlarge it", nc, nr+2, cols, rows)
-	}
-	c := choices[def]
+// printQRImage draws the code as image c at the cursor, with above before
+// it and under after it, and moves below it.
+func (a *app) printQRImage(q delivery.QRCode, t delivery.Terminal, c delivery.QRChoice, above, under string) error {
 	var img string
 	var err error
+	below := "\n"
 	switch c.Graphics {
 	case delivery.Kitty:
 		// The cursor stays at the image's top left: the newlines below
 		// move past it.
 		img, err = q.KittyImage(1, c.Scale, c.Cols, c.Rows)
-		img += strings.Repeat("\n", c.Rows)
+		below = strings.Repeat("\n", c.Rows)
 	case delivery.ITerm2:
 		img, err = q.ITerm2Image(c.Scale, c.Cols, c.Rows)
-		img += "\n"
 	case delivery.Sixel:
 		img, err = q.SixelImage(c.Scale)
-		img += "\n"
 	}
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(a.stdout, t.Wrap(img)+under)
+	_, err = io.WriteString(a.stdout, above+t.Wrap(img)+below+under)
 	return err
 }
 

@@ -97,22 +97,24 @@ them: numbers by value (build-2 before build-10), case and accents ignored.
 case); --state keeps one state: enrolled, pending, expired or none.
 
 --sort orders by name, state (enrolled, pending, expired, none; names
-within), expires (the soonest first; those without a token last),
-sessions (the most first) or created (the oldest first); --desc reverses
-it. A controller network can't sort by sessions: it says so.
+within), expiry (or expires: the soonest first; those without a token
+last), sessions (the most first) or created (the oldest first). --desc,
+or a leading - (--sort -expiry: the latest expiry first; --sort -created:
+the newest first), reverses it. A controller network sorts by name,
+state, expiry and created, not by sessions: it says so.
 
 With --json: {"items":[...],"total":N}, each item shaped as identity show
 --json prints it, and total the number matching in all.`,
-		Example: "  idcon identity list --filter alice --state pending\n  idcon identity list --limit 100 --offset 100 --json",
+		Example: "  idcon identity list --filter alice --state pending\n  idcon identity list --sort -expiry\n  idcon identity list --limit 100 --offset 100 --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := model.ListQuery{Filter: filter, Offset: offset, Limit: limit, Desc: desc}
 			if sort != "" {
-				f, ok := model.ParseSortField(sort)
+				f, d, ok := model.ParseSort(strings.TrimSpace(sort))
 				if !ok {
-					return usagef("--sort %q is not a sort; use name, state, expires, sessions or created", sort)
+					return usagef("--sort %q is not a sort; use name, state, expiry, sessions or created, with a leading - for the reverse (-expiry)", sort)
 				}
-				q.Sort = f
+				q.Sort, q.Desc = f, q.Desc || d
 			}
 			if state != "" {
 				st, ok := model.ParseState(state)
@@ -172,8 +174,8 @@ With --json: {"items":[...],"total":N}, each item shaped as identity show
 	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
 	f.StringVar(&filter, "filter", "", "keep identities whose name or email contains this text")
 	f.StringVar(&state, "state", "", "keep one state: enrolled, pending, expired or none")
-	f.StringVar(&sort, "sort", "name", "order by name, state, expires, sessions or created")
-	f.BoolVar(&desc, "desc", false, "reverse the order")
+	f.StringVar(&sort, "sort", "name", "order by name, state, expiry, sessions or created; -expiry reverses it")
+	f.BoolVar(&desc, "desc", false, "reverse the order (the same as a leading - in --sort)")
 	f.IntVar(&limit, "limit", defaultPageSize, fmt.Sprintf("identities per page (at most %d)", model.MaxPageSize))
 	f.IntVar(&offset, "offset", 0, "identities to skip")
 	f.BoolVar(&asJSON, "json", false, "print JSON for scripts")

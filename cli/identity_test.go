@@ -92,3 +92,54 @@ func TestIdentityListSort(t *testing.T) {
 		t.Errorf("--sort bogus: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestIdentityListSortNamesAndDescending: --sort takes expiry (the word the
+// console says) as well as expires, and a leading - for descending, the same
+// as --desc: the latest expiry first, the newest identity first.
+func TestIdentityListSortNamesAndDescending(t *testing.T) {
+	home := t.TempDir()
+	// Made in this order: c-first expires last, a-third first.
+	for _, args := range [][]string{{"network", "create", "office"}, {"identity", "create", "c-first", "--expires", "+3d"},
+		{"identity", "create", "b-second", "--expires", "+2d"}, {"identity", "create", "a-third", "--expires", "+1d"}} {
+		if r := runCLI(t, home, nil, nil, args...); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+	}
+	order := func(args ...string) string {
+		t.Helper()
+		r := runCLI(t, home, nil, nil, append([]string{"identity", "list"}, args...)...)
+		if r.code != 0 {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+			return ""
+		}
+		var names []string
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && strings.Contains("a-third b-second c-first", f[0]) {
+				names = append(names, f[0])
+			}
+		}
+		return strings.Join(names, " ")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sort", "expiry"}, "a-third b-second c-first"},
+		{[]string{"--sort", "expiry", "--desc"}, "c-first b-second a-third"},
+		{[]string{"--sort", "-expiry"}, "c-first b-second a-third"},
+		{[]string{"--sort", "-expires"}, "c-first b-second a-third"},
+		{[]string{"--sort", "created"}, "c-first b-second a-third"},
+		{[]string{"--sort", "-created"}, "a-third b-second c-first"},
+		{[]string{"--sort", "-name"}, "c-first b-second a-third"},
+		{[]string{"--desc"}, "c-first b-second a-third"},
+	} {
+		if got := order(c.args...); got != c.want {
+			t.Errorf("%v: %q, want %q", c.args, got, c.want)
+		}
+	}
+	for _, bad := range []string{"-", "--expiry", "-bogus"} {
+		if r := runCLI(t, home, nil, nil, "identity", "list", "--sort="+bad); r.code != 2 || !strings.Contains(r.stderr, "name, state, expiry") {
+			t.Errorf("--sort=%s: exit %d: %s", bad, r.code, r.stderr)
+		}
+	}
+}

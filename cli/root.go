@@ -67,6 +67,7 @@ scripts can read.`,
 		a.connectCommand(),
 		a.serveCommand(), // serve.go
 		a.auditCommand(), // audit.go
+		a.dbCommand(),    // db.go
 	)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,11 +18,15 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/backend/access"
+	"github.com/idcon/idcon/backend/multi"
 	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 	"github.com/idcon/idcon/sshserver"
+	"github.com/idcon/idcon/telemetry"
 	"github.com/idcon/idcon/ui"
 )
 
@@ -32,6 +37,9 @@ type serveFlags struct {
 	authorizedKeys string
 	idleTimeout    time.Duration
 	maxSessions    int
+	shutdownGrace  time.Duration
+	logFormat      string
+	healthListen   string
 }
 
 func (a *app) serveCommand() *cobra.Command {
@@ -55,8 +63,12 @@ The authorized keys file has one key per line, with its role and name:
 
 It is re-read when it changes (or on SIGHUP) without dropping sessions.
 The host key is made on the first start. SIGINT or SIGTERM stops the
-server gracefully: changes under way finish and each console is told. The
-server logs to stderr, never a token. See docs/SSH.md.`,
+server gracefully: it stops accepting, tells each console it is stopping
+and gives it --shutdown-grace to finish, lets the changes under way end,
+then closes what is left. The server logs to stderr (JSON lines unless
+stderr is a terminal; --log-format), never a token; --health-listen
+serves /healthz and Prometheus /metrics. See docs/SSH.md and
+docs/OPERATING.md.`,
 		Example: "  idcon serve\n  idcon serve --listen 0.0.0.0:2222 --authorized-keys /etc/idcon/authorized_keys",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,6 +77,19 @@ server logs to stderr, never a token. See docs/SSH.md.`,
 			}
 			if f.idleTimeout < 0 {
 				return usagef("--idle-timeout must be a duration such as 15m, or 0 for none")
+			}
+			if f.shutdownGrace < 0 {
+				return usagef("--shutdown-grace must be a duration such as 10s, or 0 to close consoles at once")
+			}
+			if f.healthListen != "" {
+				if _, _, err := net.SplitHostPort(f.healthListen); err != nil {
+					return usagef("--health-listen must be host:port, such as 127.0.0.1:9090, not %q", f.healthListen)
+				}
+			}
+			switch f.logFormat {
+			case "", "json", "text":
+			default:
+				return usagef("--log-format is json or text, not %q", f.logFormat)
 			}
 			return ran(a.serve(cmd.Context(), f))
 		},
@@ -75,6 +100,9 @@ server logs to stderr, never a token. See docs/SSH.md.`,
 	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "the keys allowed in, with their roles and names (default $XDG_DATA_HOME/idcon/authorized_keys)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", sshserver.DefaultIdleTimeout, "close a console after this long without input (0: never)")
 	fl.IntVar(&f.maxSessions, "max-sessions", sshserver.DefaultMaxSessions, "how many sessions may be open at once")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", sshserver.DefaultShutdownGrace, "on SIGTERM, how long open consoles may go on (each is told) before they are closed")
+	fl.StringVar(&f.logFormat, "log-format", "", "json or text (default json when stderr is not a terminal, else text)")
+	fl.StringVar(&f.healthListen, "health-listen", "", "serve /healthz and /metrics on this address, host:port (default: off)")
 	return cmd
 }
 
@@ -115,13 +143,23 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer trail.Close()
-	raw, warnings, closeControllers := a.joinNetworks(cfg, s, false)
+	members, warnings, closeControllers := a.joinMembers(cfg, s, false)
 	defer closeControllers()
 
-	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	logger := a.serveLogger(f.logFormat)
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
+	metrics := telemetry.NewMetrics()
+	bs := make([]backend.Backend, len(members))
+	probes := make([]telemetry.Probe, len(members))
+	for i, m := range members {
+		bs[i] = m.Backend
+		probes[i] = telemetry.Probe{Name: m.Name, Check: reachable(m.Backend)}
+	}
+	// Every session's calls are counted and their errors logged, once,
+	// below the sessions' access.Backends.
+	raw := telemetry.Instrument(multi.New(bs...), metrics, logger)
 
 	hub := access.NewChanges()
 	smtp := smtpSettings(cfg)
@@ -135,6 +173,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		AuthorizedKeysPath: f.authorizedKeys,
 		IdleTimeout:        idle,
 		MaxSessions:        f.maxSessions,
+		ShutdownGrace:      graceOrNone(f.shutdownGrace),
+		Observer:           metrics,
 		Backend:            raw,
 		Audit:              trail,
 		Changes:            hub,
@@ -167,10 +207,69 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return failf("%s", strings.ReplaceAll(trimAdvice(err.Error()), "\n", "; "))
 	}
-	logger.Info("idcon serve", "version", Version, "db", dbPath, "audit", trail.Path())
+	logger.Info("idcon serve", "version", Version, "commit", Commit, "db", dbPath, "audit", trail.Path())
+	if f.healthListen != "" {
+		h := &telemetry.Health{Listening: srv.Serving, Addr: srv.Addr().String(), Probes: probes}
+		l, err := telemetry.Listen(f.healthListen, h, metrics, logger)
+		if err != nil {
+			_ = srv.Close()
+			return failf("%v; choose another --health-listen", err)
+		}
+		go func() {
+			if err := l.Serve(); err != nil {
+				logger.Error("health and metrics stopped", "err", err)
+			}
+		}()
+		// Closed after the SSH server has stopped: /healthz says so
+		// through the drain.
+		defer l.Close()
+		logger.Info("serving health and metrics", "addr", l.Addr().String(), "paths", "/healthz /metrics")
+	}
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return srv.ListenAndServe(sctx)
+}
+
+// graceOrNone is --shutdown-grace in sshserver's terms (0 there is its
+// default; here it means none).
+func graceOrNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// serveLogger is the server's log on stderr: JSON lines, or text when
+// format says so or (format unset) stderr is a terminal.
+func (a *app) serveLogger(format string) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(a.stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(a.stderr, nil))
+}
+
+// reachable is the health check of one member: it lists its networks
+// (a controller's answer carries why it can't be reached in the network's
+// status).
+func reachable(b backend.Backend) func(context.Context) error {
+	return func(ctx context.Context) error {
+		nets, err := b.Networks(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range nets {
+			if n.Status != "" {
+				return errors.New(n.Name + ": " + n.Status)
+			}
+		}
+		return nil
+	}
 }
 
 // uiChanges feeds one console the hub's changes, in the console's own

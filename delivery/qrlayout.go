@@ -140,3 +140,64 @@ func (q QRCode) Needs(t Terminal) (cols, rows int) {
 	}
 	return cols, rows
 }
+
+// Pick is the console's choice for an area of cols×rows cells that holds
+// the code and the lines of text that go with it: Choices with two lines
+// left for the text, or with one when only that makes a form the terminal
+// is known to draw fit. lines is the lines left (2 or 1). Show QR code and
+// 'idcon enrollment qr' both choose with it.
+func (q QRCode) Pick(t Terminal, cols, rows int) (choices []QRChoice, def, lines int) {
+	choices, def = q.Choices(t, cols, rows-2)
+	if def < 0 {
+		if c, d := q.Choices(t, cols, rows-1); d >= 0 {
+			return c, d, 1
+		}
+	}
+	return choices, def, 2
+}
+
+// Densest is the index in choices of the densest text form there (the
+// fewest cells), -1 when choices holds none: what 'idcon enrollment qr'
+// draws when nothing the terminal is known to draw fits, there being no +
+// to press.
+func Densest(choices []QRChoice) int {
+	for _, f := range TextForms {
+		for i, c := range choices {
+			if !c.IsImage() && c.Form == f {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// Smallest is the smallest area (cells) in which any form of the code can
+// be drawn on t, and that form: what to name when nothing fits at all. It
+// is the densest text form, or the smallest image where t draws one
+// (unless a form was forced: then that form's). The smaller in rows wins.
+func (q QRCode) Smallest(t Terminal) (form string, cols, rows int) {
+	if forced, ok := TextFormNamed(t.Force); ok {
+		c, r := q.Size(forced)
+		return forced.String(), c, r
+	}
+	best := func(f string, c, r int) {
+		if rows == 0 || r < rows || r == rows && c < cols {
+			form, cols, rows = f, c, r
+		}
+	}
+	if g := t.Graphics(); g != NoGraphics {
+		side := q.ImageSide()
+		cw, ch := t.CellW, t.CellH
+		if cw <= 0 || ch <= 0 {
+			cw, ch = assumedCellW, assumedCellH
+		}
+		px := MinImageScale * side
+		best(g.String(), (px+cw-1)/cw, (px+ch-1)/ch)
+		if GraphicsNamed(t.Force) != NoGraphics {
+			return form, cols, rows
+		}
+	}
+	c, r := q.Size(TextForms[0])
+	best(TextForms[0].String(), c, r)
+	return form, cols, rows
+}

@@ -1,9 +1,11 @@
 package delivery
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
+	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -162,4 +164,42 @@ func TextFormNamed(s string) (TextForm, bool) {
 		return Sextants, true
 	}
 	return 0, false
+}
+
+// LearnAnswer takes one answer to CapsQuery (or to XTVERSION) into c; it
+// reports whether ev was one. Inside a multiplexer the answers are its own,
+// not the terminal's: only the cell size and the multiplexer's name are
+// taken then.
+func (c *Terminal) LearnAnswer(ev uv.Event) bool {
+	switch ev := ev.(type) {
+	case uv.KittyGraphicsEvent:
+		if ev.Options.ID != KittyQueryID {
+			return false
+		}
+		if c.Mux == "" && string(ev.Payload) == "OK" {
+			c.Kitty = true
+		}
+		return true
+	case uv.PrimaryDeviceAttributesEvent:
+		if c.Mux == "" && slices.Contains(ev, 4) {
+			c.Sixel = true
+		}
+		return true
+	case uv.CellSizeEvent:
+		if ev.Width > 0 && ev.Height > 0 {
+			c.CellW, c.CellH = ev.Width, ev.Height
+		}
+		return true
+	case uv.TerminalVersionEvent:
+		name := strings.ToLower(ev.Name)
+		switch {
+		case c.Mux != "":
+		case strings.HasPrefix(name, "tmux"), strings.HasPrefix(name, "screen"):
+			c.Mux = strings.Fields(name)[0]
+		default:
+			c.LearnName(name)
+		}
+		return true
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -61,9 +62,49 @@ var plainAnswers = []ptyAnswer{
 // what the terminal draws.
 func StartPty(t testing.TB, e Env, w, h int, answers []ptyAnswer, args ...string) *PtyTerm {
 	t.Helper()
+	return startPty(t, e, w, h, answers, nil, args...)
+}
+
+// StartPtyStderr is StartPty with the program's standard error in a file
+// of its own instead of on the terminal: stderr reads it once the program
+// has ended (WaitExit).
+func StartPtyStderr(t testing.TB, e Env, w, h int, answers []ptyAnswer, args ...string) (pt *PtyTerm, stderr func() string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stderr")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	pt = startPty(t, e, w, h, answers, f, args...)
+	return pt, func() string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+}
+
+// WaitExit waits up to d for the program to end and its last output to be
+// read.
+func (pt *PtyTerm) WaitExit(d time.Duration) {
+	pt.t.Helper()
+	select {
+	case <-pt.done:
+	case <-time.After(d):
+		pt.t.Fatalf("the program did not end in %v:\n%s", d, pt.Screen())
+	}
+}
+
+func startPty(t testing.TB, e Env, w, h int, answers []ptyAnswer, stderr *os.File, args ...string) *PtyTerm {
+	t.Helper()
 	cmd := exec.Command(binary, e.Args(args...)...)
 	cmd.Env = append(e.Environ(t), "TERM=xterm-256color")
 	cmd.Dir = t.TempDir()
+	if stderr != nil {
+		cmd.Stderr = stderr
+	}
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
 	if err != nil {
 		t.Fatal(err)
@@ -380,8 +421,8 @@ func TestConsoleQRTextAt120x40Pty(t *testing.T) {
 
 // TestQRCommandOnATerminal: 'enrollment qr' on a terminal makes the
 // console's choice from the environment: a kitty image in WezTerm at 80×24,
-// sextants in GNOME Terminal (VTE) at 120×40 when half blocks don't fit, and
-// the size it needs where nothing it knows fits.
+// sextants in GNOME Terminal (VTE) at 100×30 when half blocks don't fit, and
+// the smallest size that would where nothing fits.
 func TestQRCommandOnATerminal(t *testing.T) {
 	t.Parallel()
 	e, tok := deliveryDB(t)
@@ -389,7 +430,7 @@ func TestQRCommandOnATerminal(t *testing.T) {
 	wez := e
 	wez.Vars = append(slices.Clone(e.Vars), "TERM_PROGRAM=WezTerm")
 	pt := StartPty(t, wez, 80, 24, nil, "enrollment", "qr", "laptop-alice")
-	pt.WaitFor(10*time.Second, 0, "token expires")
+	pt.WaitExit(10 * time.Second)
 	imgs, err := qrtest.KittyImages(pt.Output())
 	if err != nil || len(imgs) != 1 {
 		t.Fatalf("WezTerm: %d kitty images (%v)", len(imgs), err)
@@ -405,7 +446,7 @@ func TestQRCommandOnATerminal(t *testing.T) {
 	vte := e
 	vte.Vars = append(slices.Clone(e.Vars), "VTE_VERSION=7800")
 	pt = StartPty(t, vte, 100, 30, nil, "enrollment", "qr", "laptop-alice")
-	pt.WaitFor(10*time.Second, 0, "token expires")
+	pt.WaitExit(10 * time.Second)
 	g, err := qrtest.ParseGrid(pt.ScreenColors(100, 30), qrtest.DarkTheme, false)
 	if err != nil {
 		t.Fatal(err)
@@ -417,8 +458,10 @@ func TestQRCommandOnATerminal(t *testing.T) {
 		t.Error("VTE at 100×30: no sextant drawn")
 	}
 
+	// Nothing fits: the smallest size that would, the sextants' and the
+	// line above them.
 	pt = StartPty(t, e, 80, 24, nil, "enrollment", "qr", "laptop-alice")
-	pt.WaitFor(10*time.Second, 0, "the QR code needs 77×41; this terminal is 80×24")
+	pt.WaitFor(10*time.Second, 0, "the QR code needs 39×27 (in sextants); this terminal is 80×24")
 }
 
 // TestQRNoColorOnADarkTerminal: with NO_COLOR, 'enrollment qr' on a
@@ -430,7 +473,7 @@ func TestQRNoColorOnADarkTerminal(t *testing.T) {
 	nc := e
 	nc.Vars = append(slices.Clone(e.Vars), "NO_COLOR=1")
 	pt := StartPty(t, nc, 100, 50, nil, "enrollment", "qr", "laptop-alice")
-	pt.WaitFor(10*time.Second, 0, "token expires")
+	pt.WaitExit(10 * time.Second)
 	if strings.Contains(pt.Output(), "38;2;") || strings.Contains(pt.Output(), "38;5;") {
 		t.Error("NO_COLOR, yet colours were written")
 	}

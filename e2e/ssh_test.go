@@ -60,7 +60,9 @@ func newKey(t *testing.T, dir, name string) sshKey {
 	return sshKey{path: p, pub: strings.TrimSpace(string(pub)), fp: fields[1]}
 }
 
-var addrRE = regexp.MustCompile(`msg="serving the console over SSH" addr=127\.0\.0\.1:(\d+)`)
+// addrRE finds the SSH address in the server's log: JSON lines, as
+// stderr is not a terminal here (--log-format's default).
+var addrRE = regexp.MustCompile(`"msg":"serving the console over SSH","addr":"127\.0\.0\.1:(\d+)"`)
 
 // seedOffice makes network office with laptop-alice (enrolled) and
 // phone-bob (pending), through the CLI.
@@ -75,6 +77,13 @@ func seedOffice(t *testing.T, e Env) {
 }
 
 func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	return startServeWith(t, nil, args...)
+}
+
+// startServeWith is startServe with more environment variables (KEY=VALUE)
+// for the server.
+func startServeWith(t *testing.T, vars []string, args ...string) *served {
 	t.Helper()
 	for _, tool := range []string{"ssh", "scp", "ssh-keygen"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -102,7 +111,9 @@ func startServe(t *testing.T, args ...string) *served {
 		t.Fatal(err)
 	}
 
-	s.proc = Start(t, e, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	served := e
+	served.Vars = append(append([]string(nil), e.Vars...), vars...)
+	s.proc = Start(t, served, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	var m []string
 	Eventually(t, 20*time.Second, "idcon serve to listen", func() bool {
 		m = addrRE.FindStringSubmatch(s.proc.Stderr())
@@ -494,7 +505,7 @@ func TestSSHTwentySessionsAtOnce(t *testing.T) {
 	after := vmRSS(t, pid)
 	t.Logf("%d sessions: server VmRSS %d KiB → %d KiB, %+d KiB (%.0f KiB a session)",
 		n, before, after, after-before, float64(after-before)/n)
-	if got := strings.Count(s.proc.Stderr(), `msg="session started" kind=console`); got != n+1 {
+	if got := strings.Count(s.proc.Stderr(), `"msg":"session started","kind":"console"`); got != n+1 {
 		t.Errorf("%d console sessions logged, want %d", got, n+1)
 	}
 

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // SortField names the column a list of identities is sorted by. Each
 // field has one natural order, the one an admin wants first; Desc asks for
@@ -38,6 +41,21 @@ func ParseSortField(s string) (SortField, bool) {
 		}
 	}
 	return "", false
+}
+
+// ParseSort reads a sort as an admin writes it: a field's name (expiry
+// is taken for expires, the word the console says), led by "-" for the
+// reverse order ("-expiry": the latest expiry first). ok is false for
+// anything else.
+func ParseSort(s string) (f SortField, desc, ok bool) {
+	if rest, found := strings.CutPrefix(s, "-"); found {
+		s, desc = rest, true
+	}
+	if s == "expiry" {
+		s = string(SortExpires)
+	}
+	f, ok = ParseSortField(s)
+	return f, desc && ok, ok
 }
 
 // StateRank is a state's place in lifecycle order (States), which

@@ -104,10 +104,10 @@ func (scpHandler) NewFileEntry(s ssh.Session, p string) (*scp.FileEntry, func() 
 	}
 	f, jwt, err := fetchToken(s.Context(), st.acc, p)
 	if err != nil {
-		st.srv.log.Info("scp download refused", "actor", st.actor.Name, "path", safetext.Line(p, 80), "err", err)
+		st.srv.log.Info("scp download refused", "admin", st.actor.Name, "path", safetext.Line(p, 80), "err", err)
 		return nil, nil, clientError(p, err)
 	}
-	st.srv.log.Info("scp download", "actor", st.actor.Name, "network", f.network.Name, "identity", f.identity.Name)
+	st.srv.log.Info("scp download", "admin", st.actor.Name, "network", f.network.Name, "identity", f.identity.Name)
 	return &scp.FileEntry{
 		Name:     f.fileName(),
 		Filepath: p,
@@ -163,11 +163,11 @@ func (h *sftpHandler) fetch(p string) fetchResult {
 	f, jwt, err := fetchToken(h.ctx, h.st.acc, p)
 	r := fetchResult{f: f, jwt: []byte(jwt), err: err}
 	if err != nil {
-		h.st.srv.log.Info("sftp download refused", "actor", h.st.actor.Name, "path", safetext.Line(p, 80), "err", err)
+		h.st.srv.log.Info("sftp download refused", "admin", h.st.actor.Name, "path", safetext.Line(p, 80), "err", err)
 		fmt.Fprint(h.st.Stderr(), clientError(strings.TrimPrefix(p, "/"), err).Error())
 		r.err = sftpError(err)
 	} else {
-		h.st.srv.log.Info("sftp download", "actor", h.st.actor.Name, "network", f.network.Name, "identity", f.identity.Name)
+		h.st.srv.log.Info("sftp download", "admin", h.st.actor.Name, "network", f.network.Name, "identity", f.identity.Name)
 	}
 	h.fetched[p] = r
 	return r
@@ -261,7 +261,7 @@ func (s *Server) serveSFTP(st *session) {
 	h := newSFTPHandler(st)
 	rs := sftp.NewRequestServer(st, h.handlers())
 	if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
-		s.log.Debug("sftp session ended", "actor", st.actor.Name, "err", err)
+		s.log.Debug("sftp session ended", "admin", st.actor.Name, "err", err)
 	}
 	// No rs.Close: it closes the channel, and the exit status sent after
 	// this handler returns would never reach the client (scp then fails).

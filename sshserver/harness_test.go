@@ -156,6 +156,9 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 		Audit:              log,
 		NewConsole:         newTestConsoleFactory(w),
 		Logger:             slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// The tests written before the grace period stop at once;
+		// drain_test.go gives one.
+		ShutdownGrace: -1,
 	}
 	for _, o := range opts {
 		o(&cfg, w)

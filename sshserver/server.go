@@ -27,6 +27,7 @@ import (
 	"github.com/idcon/idcon/audit"
 	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/backend/access"
+	"github.com/idcon/idcon/safetext"
 )
 
 // Defaults for the zero values of Config.
@@ -35,6 +36,7 @@ const (
 	DefaultIdleTimeout     = 15 * time.Minute
 	DefaultMaxSessions     = 50
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultShutdownGrace   = 10 * time.Second
 )
 
 // handshakeTimeout bounds how long a connection may take to authenticate,
@@ -59,6 +61,10 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown; 0 means
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// ShutdownGrace is how long open consoles may go on after the
+	// shutdown begins (each is told at once, with a countdown) before they
+	// are closed; 0 means DefaultShutdownGrace, negative none.
+	ShutdownGrace time.Duration
 	// Backend is the shared raw backend; each session wraps it in its own
 	// access.Backend. The server does not close it.
 	Backend backend.Backend
@@ -72,7 +78,25 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of audit entries; nil means time.Now.
 	Now func() time.Time
+	// Observer is told of sessions and refused sign-ins (the metrics);
+	// nil tells no one.
+	Observer Observer
 }
+
+// Observer is told what the server does, for its metrics.
+type Observer interface {
+	SessionStarted(kind string)
+	SessionEnded(kind string, d time.Duration)
+	// AuthFailed: a sign-in refused, with why ("unknown_key",
+	// "key_removed").
+	AuthFailed(reason string)
+}
+
+type noObserver struct{}
+
+func (noObserver) SessionStarted(string)              {}
+func (noObserver) SessionEnded(string, time.Duration) {}
+func (noObserver) AuthFailed(string)                  {}
 
 // Server is an SSH server for idcon's console.
 type Server struct {
@@ -87,6 +111,7 @@ type Server struct {
 	active   atomic.Int64 // open sessions
 	closing  atomic.Bool
 	started  atomic.Bool
+	serving  atomic.Bool // the listener accepts connections
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -117,11 +142,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
 	if cfg.Changes == nil {
 		cfg.Changes = access.NewChanges()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -192,6 +223,10 @@ func (s *Server) HostKey() gossh.PublicKey { return s.hostKey }
 // Sessions is the number of sessions open now.
 func (s *Server) Sessions() int { return int(s.active.Load()) }
 
+// Serving reports whether the listener accepts connections: from
+// ListenAndServe's start until the shutdown begins or serving fails.
+func (s *Server) Serving() bool { return s.serving.Load() }
+
 // Inflight is the number of changes and token deliveries under way now.
 func (s *Server) Inflight() int { return s.inflight.Running() }
 
@@ -223,7 +258,12 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	go s.watchKeys(watchCtx, hup)
 
 	served := make(chan error, 1)
-	go func() { served <- s.ssh.Serve(s.ln) }()
+	s.serving.Store(true)
+	go func() {
+		err := s.ssh.Serve(s.ln)
+		s.serving.Store(false)
+		served <- err
+	}()
 	s.log.Info("serving the console over SSH", "addr", s.Addr().String(),
 		"host_key", gossh.FingerprintSHA256(s.hostKey), "authorized_keys", s.cfg.AuthorizedKeysPath)
 
@@ -256,15 +296,29 @@ func (s *Server) watchKeys(ctx context.Context, hup <-chan os.Signal) {
 	}
 }
 
+// shutdown stops accepting, tells every open console the server is
+// stopping and lets the consoles go on for the grace period (changes are
+// still made and audited), then refuses new changes, waits for those under
+// way (up to ShutdownTimeout), ends the consoles left, and waits for the
+// connections to close.
 func (s *Server) shutdown() {
 	s.closing.Store(true)
-	s.log.Info("shutting down: waiting for changes in flight", "sessions", s.Sessions(), "in_flight", s.inflight.Running())
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	s.serving.Store(false)
+	grace := max(s.cfg.ShutdownGrace, 0)
+	s.log.Info("shutting down: open consoles have the grace period to finish", "sessions", s.Sessions(),
+		"in_flight", s.inflight.Running(), "grace_s", grace.Seconds())
+	ctx, cancel := context.WithTimeout(context.Background(), grace+s.cfg.ShutdownTimeout)
 	defer cancel()
 	conns := make(chan error, 1)
 	go func() { conns <- s.ssh.Shutdown(ctx) }()
 	_ = s.ln.Close() // in case Serve had not registered it yet
-	if err := s.inflight.Close(ctx); err != nil {
+	if grace > 0 && s.Sessions() > 0 {
+		s.warnConsoles(time.Now().Add(grace))
+		s.waitSessions(grace)
+	}
+	flight, cancelFlight := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancelFlight()
+	if err := s.inflight.Close(flight); err != nil {
 		s.log.Warn("gave up waiting for changes in flight", "in_flight", s.inflight.Running())
 	}
 	s.endConsoles("the server is shutting down")
@@ -275,13 +329,41 @@ func (s *Server) shutdown() {
 	s.log.Info("stopped")
 }
 
+// waitSessions waits up to d for every session to end.
+func (s *Server) waitSessions(d time.Duration) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for s.Sessions() > 0 {
+		select {
+		case <-deadline.C:
+			s.log.Info("the grace period is out: closing the consoles left", "sessions", s.Sessions())
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// warnConsoles tells every console the server stops at deadline.
+func (s *Server) warnConsoles(deadline time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for st := range s.sessions {
+		if st.kind == kindConsole {
+			st.warnStopping(deadline)
+		}
+	}
+}
+
 // authorize lets in the keys of the authorized keys file, nothing else.
 func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	if _, ok := s.keys.lookup(key); ok {
 		return true
 	}
-	s.log.Info("refused an unknown key", "fingerprint", gossh.FingerprintSHA256(key),
-		"remote", ctx.RemoteAddr().String())
+	s.cfg.Observer.AuthFailed("unknown_key")
+	s.log.Warn("auth failure: refused an unknown key", "fingerprint", gossh.FingerprintSHA256(key),
+		"remote", ctx.RemoteAddr().String(), "user", safetext.Line(ctx.User(), 64))
 	return false
 }
 

@@ -41,7 +41,8 @@ type session struct {
 
 	mu      sync.Mutex
 	program *tea.Program
-	reason  string // why the server ended the session, if it did
+	reason  string    // why the server ended the session, if it did
+	stopAt  time.Time // when the server stops, once it has said so
 }
 
 // stateOf is the session behind s (nil if s did not come through enter).
@@ -73,6 +74,25 @@ func (st *session) end(reason string) {
 	}
 }
 
+// warnStopping tells the console the server stops at deadline: its
+// screen carries a countdown (guard.go) until then.
+func (st *session) warnStopping(deadline time.Time) {
+	st.mu.Lock()
+	st.stopAt = deadline
+	p := st.program
+	st.mu.Unlock()
+	if p != nil {
+		go p.Send(stoppingMsg{})
+	}
+}
+
+// stopping is when the server stops, if it has said so.
+func (st *session) stopping() (time.Time, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.stopAt, !st.stopAt.IsZero()
+}
+
 func (st *session) endReason() string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -100,7 +120,7 @@ func (st *session) watchIdle(d time.Duration) {
 		case <-t.C:
 			idle := time.Since(time.Unix(0, st.lastInput.Load()))
 			if idle >= d {
-				st.srv.log.Info("closing an idle console", "actor", st.actor.Name, "idle", idle.Round(time.Second).String())
+				st.srv.log.Info("closing an idle console", "admin", st.actor.Name, "idle", idle.Round(time.Second).String())
 				st.end(fmt.Sprintf("closed after %s without input", d))
 				return
 			}
@@ -159,7 +179,8 @@ func (s *Server) enter(sess ssh.Session, kind string, next func(*session)) {
 		if pk := sess.PublicKey(); pk != nil {
 			fp = gossh.FingerprintSHA256(pk)
 		}
-		s.log.Info("refused a session: key no longer authorized", "fingerprint", fp)
+		s.cfg.Observer.AuthFailed("key_removed")
+		s.log.Warn("auth failure: key no longer authorized", "fingerprint", fp, "remote", sess.RemoteAddr().String())
 		fail(sess, "your key is no longer in the authorized keys file")
 		return
 	}
@@ -178,10 +199,19 @@ func (s *Server) enter(sess ssh.Session, kind string, next func(*session)) {
 	s.track(st, true)
 	defer s.track(st, false)
 	defer close(st.done)
-	s.log.Info("session started", "kind", kind, "actor", actor.Name, "role", string(actor.Role),
-		"fingerprint", actor.Fingerprint, "remote", sess.RemoteAddr().String())
+	remote := sess.RemoteAddr().String()
+	s.cfg.Observer.SessionStarted(kind)
+	s.log.Info("session started", "kind", kind, "admin", actor.Name, "role", string(actor.Role),
+		"fingerprint", actor.Fingerprint, "remote", remote)
 	defer func() {
-		s.log.Info("session ended", "kind", kind, "actor", actor.Name, "after", time.Since(st.started).Round(time.Millisecond).String())
+		d := time.Since(st.started)
+		s.cfg.Observer.SessionEnded(kind, d)
+		attrs := []any{"kind", kind, "admin", actor.Name, "role", string(actor.Role), "remote", remote,
+			"duration_s", d.Round(time.Millisecond).Seconds()}
+		if reason := st.endReason(); reason != "" {
+			attrs = append(attrs, "ended_by_server", reason)
+		}
+		s.log.Info("session ended", attrs...)
 	}()
 	next(st)
 }

@@ -141,7 +141,7 @@ func TestBulkResetConfirmsTotalsAndSummarizes(t *testing.T) {
 		}
 	}
 	hs.press("enter")
-	if hs.app.dialog != nil || hs.app.bulk != nil || hs.list().marks.any(hs.list().total) {
+	if hs.app.dialog != nil || hs.app.bulk.active() || hs.list().marks.any(hs.list().total) {
 		t.Fatal("closing the summary left the dialog, the flow or the marks")
 	}
 	if !strings.Contains(flat(hs.screen()), "server-01 pending") {
@@ -217,7 +217,7 @@ func TestBulkNothingToDo(t *testing.T) {
 		t.Fatalf("no notice for a selection with nothing to reset:\n%s", hs.screen())
 	}
 	hs.press("y", "esc")
-	if hs.app.dialog != nil || hs.app.bulk != nil || len(fb.mutations()) != 0 || !l.marks.any(l.total) {
+	if hs.app.dialog != nil || hs.app.bulk.active() || len(fb.mutations()) != 0 || !l.marks.any(l.total) {
 		t.Fatal("closing the notice: the flow should end with nothing changed and the marks kept")
 	}
 }

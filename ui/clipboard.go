@@ -5,6 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/idcon/idcon/model"
 	"github.com/idcon/idcon/safetext"
 )
 
@@ -43,10 +44,53 @@ func (s *session) clipboardWords() string {
 	return "sent to your terminal's clipboard"
 }
 
-// copyText puts text on the admin's clipboard (OSC 52) and says so, in the
-// same words as the token's copy, with the text itself: an ID is no
-// secret, and the admin can check what was sent.
-func (a *App) copyText(msg copyRequestedMsg) tea.Cmd {
-	say := msg.what + " " + a.s.clipboardWords() + ": " + safetext.Line(msg.text, 60)
-	return tea.Batch(tea.SetClipboard(msg.text), a.toasts.add(say, toastDone))
+// clipboardFlow puts text on the admin's clipboard (OSC 52, which reaches
+// the admin's terminal through SSH and tmux): an identity's ID, and under
+// the SSH server the token of Download JWT with its scp command
+// (scpdownload.go).
+type clipboardFlow struct {
+	st *stage
+}
+
+func newClipboardFlow(st *stage) *clipboardFlow { return &clipboardFlow{st: st} }
+
+func (f *clipboardFlow) update(msg tea.Msg) (tea.Cmd, bool) {
+	s := f.st.s
+	switch msg := msg.(type) {
+	case copyRequestedMsg:
+		say := msg.what + " " + s.clipboardWords() + ": " + safetext.Line(msg.text, 60)
+		return tea.Batch(tea.SetClipboard(msg.text), f.st.toast(say, toastDone)), true
+	case actionRequestedMsg:
+		if msg.action != model.ActionJWT || s.opts.RemoteDownload == nil {
+			return nil, false
+		}
+		// Over SSH a folder of the server's is no use: scpdownload.go.
+		v, cmd := allowedAction(f.st, msg.action)
+		if v != nil {
+			f.st.openDialog(newSCPDialog(s, f.st.network, v.ident))
+		}
+		return cmd, true
+	case scpTokenRequestedMsg:
+		d, ok := f.st.dialog.(*scpDialog)
+		if !ok || d.running {
+			return nil, true
+		}
+		d.running, d.errMsg = true, ""
+		d.seq = s.nextSeq()
+		return scpTokenCmd(s.opts.Backend, s.opts.Timeout, f.st.network.ID, d.ident, d.seq), true
+	case scpTokenDoneMsg:
+		d, ok := f.st.dialog.(*scpDialog)
+		if !ok || d.seq != msg.seq || !d.running {
+			return nil, true
+		}
+		d.running = false
+		if msg.err != nil {
+			d.errMsg = describeDeliveryErr("The token can't be handed out", msg.err)
+			return nil, true
+		}
+		f.st.closeDialog()
+		text := "Token of " + safetext.Line(d.ident.Name, 40) + " " + s.clipboardWords()
+		return tea.Batch(f.st.toast(text, toastDone), tea.SetClipboard(string(msg.Token))), true
+	}
+	return nil, false
 }

@@ -28,6 +28,13 @@ type component interface {
 	Typing() bool
 }
 
+// flow is one of the console's flows: the router hands it every message in
+// turn until one takes it (ok); it talks to the rest through messages and
+// the stage, and never sees the router.
+type flow interface {
+	update(msg tea.Msg) (cmd tea.Cmd, ok bool)
+}
+
 // restyler is implemented by components holding bubbles whose styles must
 // be replaced when the terminal's background is learned.
 type restyler interface{ restyle() }

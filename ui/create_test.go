@@ -47,7 +47,7 @@ func TestCreateOpensEditIdentityOnItsDeliveries(t *testing.T) {
 	if !slices.Equal(got, []string{wantCall}) {
 		t.Fatalf("calls %q, want %q", got, wantCall)
 	}
-	if hs.app.dialog != nil || hs.app.create != nil {
+	if hs.app.dialog != nil || hs.app.create.active() {
 		t.Fatalf("the form is still open (%T)", hs.app.dialog)
 	}
 	v := hs.edit()
@@ -123,7 +123,7 @@ func TestCreateRefusesAsTheCLIDoes(t *testing.T) {
 		t.Errorf("the attributes typed were lost: %q", d.inputs[fieldAttributes].Value())
 	}
 	hs.press("esc")
-	if hs.app.dialog != nil || hs.app.create != nil {
+	if hs.app.dialog != nil || hs.app.create.active() {
 		t.Errorf("esc left %T open", hs.app.dialog)
 	}
 	hs.list() // still the list

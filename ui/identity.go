@@ -62,6 +62,9 @@ type identityScreen struct {
 	busy    string // what is running, e.g. "Resetting enrollment"
 	loading bool   // the identity is being (re)loaded
 	retry   retry  // reloading it again after the backend was unreachable (retry.go)
+	// loadSeq is the latest load of the identity (ordinary or live): only
+	// its answer is shown, so a newer load or a change makes older ones moot.
+	loadSeq int
 
 	width, height int
 }
@@ -70,6 +73,21 @@ func newIdentityScreen(s *session, network string, ident model.Identity) *identi
 	v := &identityScreen{s: s, network: network, keys: newIdentityKeys()}
 	v.setIdentity(ident)
 	return v
+}
+
+// reload asks the backend for the identity again, with the spinner; note
+// is said once it has come (after a conflict, say).
+func (v *identityScreen) reload(note string) tea.Cmd {
+	v.loadSeq = v.s.nextSeq()
+	v.loading = true
+	return loadIdentityCmd(v.s.opts.Backend, v.s.opts.Timeout, v.network, v.ident.ID, v.loadSeq, note)
+}
+
+// forget makes the loads under way moot: a change is coming whose answer
+// shows the identity.
+func (v *identityScreen) forget() {
+	v.loadSeq = v.s.nextSeq()
+	v.loading = false
 }
 
 // setIdentity shows ident (as loaded, or as returned by an action) and

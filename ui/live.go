@@ -2,16 +2,12 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/model"
-	"github.com/idcon/idcon/safetext"
 )
 
 // Live updates: what another admin changes shows here without a keypress.
@@ -49,23 +45,23 @@ const (
 	liveDelay = 100 * time.Millisecond
 )
 
-// liveState is the root's bookkeeping for live updates.
-type liveState struct {
+// liveFlow keeps Edit Identity and the list current with what others
+// change, and performs the loads of the identity being edited.
+type liveFlow struct {
+	st        *stage
 	listening bool // a command is waiting on Options.Changes
 	flushing  bool // a liveDelay timer is set
 	polling   bool // a poll timer is set
 	reloading bool // a live reload of the open identity is under way
-	// netPolling: a timer to ask for the networks again is set;
-	// netAsking: the asking is under way (netpoll.go).
-	netPolling, netAsking bool
-	listPolling           bool // a timer to poll the list's page is set (refresh.go)
-	list                  bool // the list's page should be refetched
-	ident                 bool // the open identity should be reloaded
-	lastErr               string
+	list      bool // the list's page should be refetched
+	ident     bool // the open identity should be reloaded
+	lastErr   string
 
 	// by is who last changed the identity byID, as a Change said.
 	by, byID string
 }
+
+func newLiveFlow(st *stage) *liveFlow { return &liveFlow{st: st} }
 
 type (
 	// changeMsg carries one Change; ok is false once the channel closed.
@@ -76,8 +72,8 @@ type (
 	liveFlushMsg struct{}
 	pollMsg      struct{}
 	// liveLoadedMsg answers a live reload of the identity being edited. It
-	// shares the sequence of the ordinary reloads (App.editSeq), so a
-	// mutation or a newer load makes it moot.
+	// shares the sequence of the ordinary reloads (identityScreen.loadSeq),
+	// so a mutation or a newer load makes it moot.
 	liveLoadedMsg struct {
 		seq      int
 		identity model.Identity
@@ -101,213 +97,209 @@ func liveLoadCmd(b backend.Backend, timeout time.Duration, network, id string, s
 	}
 }
 
-// keepLive starts what must be running now: the wait on the changes of
-// other sessions, once, and the poll timer while an identity is open.
-func (a *App) keepLive() tea.Cmd {
+// keep starts what must be running now: the wait on the changes of other
+// sessions, once, and the poll timer while an identity is open.
+func (f *liveFlow) keep() tea.Cmd {
 	var cmds []tea.Cmd
-	if !a.live.listening && a.s.opts.Changes != nil {
-		a.live.listening = true
-		cmds = append(cmds, waitChangeCmd(a.s.opts.Changes))
+	s := f.st.s
+	if !f.listening && s.opts.Changes != nil {
+		f.listening = true
+		cmds = append(cmds, waitChangeCmd(s.opts.Changes))
 	}
-	if d := a.pollInterval(); !a.live.polling && d > 0 && a.editing() != nil {
-		a.live.polling = true
-		cmds = append(cmds, a.s.tick(d, func(time.Time) tea.Msg { return pollMsg{} }))
+	if d := pollInterval(s, f.st.network, pollRemote); !f.polling && d > 0 && f.st.editing() != nil {
+		f.polling = true
+		cmds = append(cmds, s.tick(d, func(time.Time) tea.Msg { return pollMsg{} }))
 	}
-	cmds = append(cmds, a.keepNetworksPolled(), a.keepListPolled()) // netpoll.go, refresh.go
 	return tea.Batch(cmds...)
 }
 
-func (a *App) pollInterval() time.Duration {
-	switch d := a.s.opts.PollInterval; {
+// pollInterval is how often a screen of network n asks again: as set, else
+// pollLocal on a local database and remote on a controller.
+func pollInterval(s *session, n model.Network, remote time.Duration) time.Duration {
+	switch d := s.opts.PollInterval; {
 	case d < 0:
 		return 0
 	case d > 0:
 		return d
-	case a.network.Kind == "" || a.network.Kind == "embedded":
+	case n.Kind == "" || n.Kind == "embedded":
 		return pollLocal
 	}
-	return pollRemote
+	return remote
 }
 
-// updateLive handles the messages of live updates, and the ordinary
-// identity reload so that a dialog on a stale identity learns of it.
-func (a *App) updateLive(msg tea.Msg) (tea.Cmd, bool) {
+// update handles the messages of live updates and the loads of the
+// identity being edited (so that a dialog on a stale identity learns of
+// them).
+func (f *liveFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case changeMsg:
 		if !msg.ok {
 			return nil, true // the session is ending
 		}
-		a.noteChange(msg.change)
+		f.noteChange(msg.change)
 		var cmd tea.Cmd
-		if a.s.opts.Changes != nil {
-			cmd = waitChangeCmd(a.s.opts.Changes) // the next one
+		if ch := f.st.s.opts.Changes; ch != nil {
+			cmd = waitChangeCmd(ch) // the next one
 		}
-		if (a.live.list || a.live.ident) && !a.live.flushing {
-			a.live.flushing = true
-			cmd = tea.Batch(cmd, a.s.tick(liveDelay, func(time.Time) tea.Msg { return liveFlushMsg{} }))
+		if (f.list || f.ident) && !f.flushing {
+			f.flushing = true
+			cmd = tea.Batch(cmd, f.st.s.tick(liveDelay, func(time.Time) tea.Msg { return liveFlushMsg{} }))
 		}
 		return cmd, true
 	case liveFlushMsg:
-		a.live.flushing = false
+		f.flushing = false
 		var cmds []tea.Cmd
-		if a.live.list {
-			a.live.list = false
+		if f.list {
+			f.list = false
 			// Only the list in view: one left below Edit Identity refetches
 			// when the admin comes back to it.
-			if l, ok := a.top().(*identitiesScreen); ok {
+			if l := f.st.list(); l != nil {
 				cmds = append(cmds, l.refresh())
 			}
 		}
-		if a.live.ident {
-			cmds = append(cmds, a.reloadLive())
+		if f.ident {
+			cmds = append(cmds, f.reloadLive())
 		}
 		return tea.Batch(cmds...), true
 	case pollMsg:
-		a.live.polling = false // keepLive sets the next one while it is needed
-		if a.editing() == nil {
+		f.polling = false // keep sets the next one while it is needed
+		if f.st.editing() == nil {
 			return nil, true
 		}
-		a.live.ident = true
-		return a.reloadLive(), true
+		f.ident = true
+		return f.reloadLive(), true
 	case liveLoadedMsg:
-		return a.liveLoaded(msg), true
+		return f.liveLoaded(msg), true
 	case identityLoadedMsg:
-		v := a.editing()
-		applied := v != nil && msg.seq == a.editSeq && msg.err == nil && msg.identity.ID == v.ident.ID
-		cmd := a.identityLoaded(msg)
-		if applied {
-			cmd = tea.Batch(cmd, a.checkStale(msg.identity))
-		}
-		if a.live.ident {
-			cmd = tea.Batch(cmd, a.reloadLive()) // a change came in while it loaded
+		cmd := f.identityLoaded(msg)
+		if f.ident {
+			cmd = tea.Batch(cmd, f.reloadLive()) // a change came in while it loaded
 		}
 		return cmd, true
+	case retryTickMsg:
+		if msg.target != retryIdentity {
+			return nil, false
+		}
+		return f.retryTick(msg), true
 	}
 	return nil, false
 }
 
 // noteChange marks what a change makes out of date.
-func (a *App) noteChange(c Change) {
-	if c.Network != "" && c.Network != a.network.ID {
+func (f *liveFlow) noteChange(c Change) {
+	if c.Network != "" && c.Network != f.st.network.ID {
 		return
 	}
-	a.live.list = true
-	v := a.editing()
+	f.list = true
+	v := f.st.editing()
 	if v == nil || c.IdentityID != "" && c.IdentityID != v.ident.ID {
 		return
 	}
-	a.live.ident = true
+	f.ident = true
 	if c.IdentityID != "" && c.By != "" {
-		a.live.by, a.live.byID = c.By, c.IdentityID
+		f.by, f.byID = c.By, c.IdentityID
 	}
+}
+
+// shown says that Edit Identity shows ident now, for the action flow's
+// dialog to check it is not stale.
+func (f *liveFlow) shown(ident model.Identity) tea.Cmd {
+	by := ""
+	if f.byID == ident.ID {
+		by = f.by
+	}
+	return msgCmd(identityShownMsg{ident: ident, by: by})
 }
 
 // reloadLive reloads the open identity unless something else is loading
 // or changing it (then the flag stays, for when that ends or the next
 // poll).
-func (a *App) reloadLive() tea.Cmd {
-	v := a.editing()
+func (f *liveFlow) reloadLive() tea.Cmd {
+	v := f.st.editing()
 	if v == nil {
-		a.live.ident = false
+		f.ident = false
 		return nil
 	}
 	// While the backend is unreachable its countdown (retry.go) reloads,
 	// with backoff: polling meanwhile would hammer it every interval.
-	if v.busy != "" || v.loading || a.live.reloading || v.retry.waiting() {
+	if v.busy != "" || v.loading || f.reloading || v.retry.waiting() {
 		return nil
 	}
-	a.live.ident = false
-	a.live.reloading = true
-	a.editSeq = a.s.nextSeq()
-	return liveLoadCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, v.ident.ID, a.editSeq)
+	f.ident = false
+	f.reloading = true
+	v.loadSeq = f.st.s.nextSeq()
+	o := f.st.s.opts
+	return liveLoadCmd(o.Backend, o.Timeout, f.st.network.ID, v.ident.ID, v.loadSeq)
 }
 
 // liveLoaded shows the reloaded identity. Unlike an ordinary reload it
 // draws no spinner, and a failure is said once rather than every second.
-func (a *App) liveLoaded(msg liveLoadedMsg) tea.Cmd {
-	a.live.reloading = false
-	v := a.editing()
-	if v == nil || msg.seq != a.editSeq || msg.err == nil && msg.identity.ID != v.ident.ID {
+func (f *liveFlow) liveLoaded(msg liveLoadedMsg) tea.Cmd {
+	f.reloading = false
+	v := f.st.editing()
+	if v == nil || msg.seq != v.loadSeq || msg.err == nil && msg.identity.ID != v.ident.ID {
 		return nil
 	}
 	if msg.err != nil {
 		text := describeErr(msg.err)
-		if text == a.live.lastErr {
+		if text == f.lastErr {
 			return nil
 		}
-		a.live.lastErr = text
-		return a.toasts.add(text, toastProblem)
+		f.lastErr = text
+		return f.st.toast(text, toastProblem)
 	}
-	a.live.lastErr = ""
+	f.lastErr = ""
 	v.setIdentity(msg.identity)
-	cmd := a.checkStale(msg.identity)
-	if a.live.ident {
-		cmd = tea.Batch(cmd, a.reloadLive())
+	cmd := f.shown(msg.identity)
+	if f.ident {
+		cmd = tea.Batch(cmd, f.reloadLive())
 	}
 	return cmd
 }
 
-// checkStale puts a note over the date picker or confirmation of an
-// enrollment action when the identity it was opened for has changed since,
-// and keeps it from going on.
-func (a *App) checkStale(ident model.Identity) tea.Cmd {
-	f := a.flow
-	if f.action == "" || a.dialog == nil || ident.ID != f.ident.ID || ident.Revision == f.ident.Revision {
+// identityLoaded shows the identity an ordinary (re)load brought.
+func (f *liveFlow) identityLoaded(msg identityLoadedMsg) tea.Cmd {
+	v := f.st.editing()
+	if v == nil || msg.seq != v.loadSeq || msg.identity.ID != "" && msg.identity.ID != v.ident.ID {
 		return nil
 	}
-	if _, done := a.dialog.(*staleDialog); done {
+	v.loading = false
+	if msg.err != nil {
+		return f.identityFailed(v, msg.err)
+	}
+	v.setIdentity(msg.identity)
+	cmd := f.shown(msg.identity)
+	if msg.note != "" {
+		cmd = tea.Batch(f.st.toast(msg.note, toastNote), cmd)
+	}
+	return cmd
+}
+
+// identityFailed handles a failed (re)load of the identity being edited:
+// an unreachable backend starts a countdown shown on the screen; any other
+// failure is said once in a notification.
+func (f *liveFlow) identityFailed(v *identityScreen, err error) tea.Cmd {
+	if !retryable(err) {
+		v.retry = retry{}
+		return f.st.toast(describeErr(err), toastProblem)
+	}
+	return v.retry.schedule(f.st.s, retryIdentity, f.st.network.Kind, err)
+}
+
+// retryTick counts down to reloading the identity being edited.
+func (f *liveFlow) retryTick(msg retryTickMsg) tea.Cmd {
+	v := f.st.editing()
+	if v == nil {
 		return nil
 	}
-	by := ""
-	if a.live.byID == ident.ID && a.live.by != "" {
-		by = " by " + safetext.Line(a.live.by, 30)
+	cmd, due := v.retry.count(f.st.s, msg)
+	if !due {
+		return cmd
 	}
-	text := fmt.Sprintf("%s was changed%s meanwhile: press esc and look again.", safetext.Line(ident.Name, 40), by)
-	a.openDialog(newStaleDialog(a.s, a.dialog, text))
-	return nil
-}
-
-// staleDialog is a dialog whose identity changed under it: it still shows
-// what the admin was doing, says what happened, and only closes.
-type staleDialog struct {
-	s     *session
-	inner component
-	text  string
-	keys  struct{ Close key.Binding }
-	width int
-}
-
-func newStaleDialog(s *session, inner component, text string) *staleDialog {
-	d := &staleDialog{s: s, inner: inner, text: text}
-	d.keys.Close = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close and look again"))
-	return d
-}
-
-func (d *staleDialog) Title() string             { return d.inner.Title() }
-func (d *staleDialog) Busy() bool                { return false }
-func (d *staleDialog) Typing() bool              { return false }
-func (d *staleDialog) Init() tea.Cmd             { return nil }
-func (d *staleDialog) ShortHelp() []key.Binding  { return []key.Binding{d.keys.Close} }
-func (d *staleDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
-func (d *staleDialog) SetSize(w, h int)          { d.width = w; d.inner.SetSize(w, h) }
-
-func (d *staleDialog) restyle() {
-	if r, ok := d.inner.(restyler); ok {
-		r.restyle()
+	if v.busy != "" {
+		// A change is under way: its answer shows the identity.
+		v.retry = retry{}
+		return nil
 	}
-}
-
-func (d *staleDialog) Update(msg tea.Msg) tea.Cmd {
-	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, d.keys.Close) {
-		return msgCmd(cancelledMsg{})
-	}
-	return nil
-}
-
-func (d *staleDialog) View() string {
-	w := d.width
-	if w <= 0 {
-		w = 56
-	}
-	return d.inner.View() + "\n\n" + d.s.styles.Error.Render(lipgloss.Wrap(d.text, w, " "))
+	return v.reload("")
 }

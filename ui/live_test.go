@@ -129,7 +129,7 @@ func TestConfirmationOnAChangedIdentitySaysSo(t *testing.T) {
 		t.Fatalf("keys of the stale dialog: %v", keys)
 	}
 	hs.press("esc")
-	if hs.app.dialog != nil || hs.app.flow.action != "" {
+	if hs.app.dialog != nil || hs.app.action.active() {
 		t.Fatal("esc did not close the stale dialog")
 	}
 	if hs.edit().ident.ActiveSessions != 1 {

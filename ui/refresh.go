@@ -33,63 +33,67 @@ const listPollRemote = 2 * time.Second
 // pollCostFactor bounds the list's polling to a tenth of the backend's time.
 const pollCostFactor = 10
 
-func (a *App) listPollInterval() time.Duration {
-	switch d := a.s.opts.PollInterval; {
-	case d < 0:
-		return 0
-	case d > 0:
-		return d
-	case a.network.Kind == "" || a.network.Kind == "embedded":
-		return pollLocal
-	}
-	return listPollRemote
+// refreshMsg is ctrl+r: the screen on top asks the backend again.
+type refreshMsg struct{}
+
+// refreshFlow keeps the list's visible page current, and performs ctrl+r
+// on the list and on Edit Identity (the networks flow, netpoll.go, on the
+// picker).
+type refreshFlow struct {
+	st      *stage
+	polling bool // a timer to poll the list's page is set
 }
 
-// keepListPolled sets the next poll while the list is on top.
-func (a *App) keepListPolled() tea.Cmd {
-	d := a.listPollInterval()
-	if a.live.listPolling || d <= 0 {
+func newRefreshFlow(st *stage) *refreshFlow { return &refreshFlow{st: st} }
+
+// keep sets the next poll while the list is on top.
+func (f *refreshFlow) keep() tea.Cmd {
+	d := pollInterval(f.st.s, f.st.network, listPollRemote)
+	if f.polling || d <= 0 {
 		return nil
 	}
-	l, ok := a.top().(*identitiesScreen)
-	if !ok {
+	l := f.st.list()
+	if l == nil {
 		return nil
 	}
 	d = max(d, pollCostFactor*l.took)
-	a.live.listPolling = true
-	return a.s.tick(d, func(time.Time) tea.Msg { return listPollMsg{} })
+	f.polling = true
+	return f.st.s.tick(d, func(time.Time) tea.Msg { return listPollMsg{} })
 }
 
-// updateRefresh handles the list's polls; ok is false for anything else.
-func (a *App) updateRefresh(msg tea.Msg) (tea.Cmd, bool) {
-	if _, ok := msg.(listPollMsg); !ok {
-		return nil, false
-	}
-	a.live.listPolling = false // keepListPolled sets the next one
-	if l, ok := a.top().(*identitiesScreen); ok {
-		return l.poll(), true
-	}
-	return nil, true
-}
-
-// refresh is ctrl+r: the screen on top asks the backend again.
-func (a *App) refresh() tea.Cmd {
-	switch t := a.top().(type) {
-	case *identitiesScreen:
-		return t.refresh()
-	case *identityScreen:
-		if t.busy != "" || t.loading {
-			return nil // its answer is coming
+func (f *refreshFlow) update(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case listPollMsg:
+		f.polling = false // keep sets the next one
+		if l := f.st.list(); l != nil {
+			return l.poll(), true
 		}
-		return a.reload(t, "")
-	case *networksScreen:
-		return a.pollNetworksNow()
-	case nil:
-		if !a.loading {
-			return a.loadNetworks()
+		return nil, true
+	case refreshMsg:
+		switch t := f.st.top().(type) {
+		case *identitiesScreen:
+			return t.refresh(), true
+		case *identityScreen:
+			if t.busy != "" || t.loading {
+				return nil, true // its answer is coming
+			}
+			return t.reload(""), true
 		}
+	case retryTickMsg:
+		if msg.target != retryList {
+			return nil, false
+		}
+		// The list counts down even under another screen; it asks again
+		// only when shown (coming back to it asks anyway).
+		stack := f.st.stack
+		for i := len(stack) - 1; i >= 0; i-- {
+			if l, ok := stack[i].(*identitiesScreen); ok {
+				return l.retryTick(msg, i == len(stack)-1), true
+			}
+		}
+		return nil, true
 	}
-	return nil
+	return nil, false
 }
 
 // quietFetch is a poll's page request: it draws no spinner.
@@ -119,16 +123,4 @@ func (s *identitiesScreen) busy() bool {
 		}
 	}
 	return false
-}
-
-// identityCount is the open network's identity count for the sidebar: the
-// list's total when it shows the whole network (so the two always agree),
-// else the count the networks were last loaded with.
-func (a *App) identityCount() int {
-	for _, c := range a.stack {
-		if l, ok := c.(*identitiesScreen); ok && l.network.ID == a.network.ID && !l.filtered() && l.total >= 0 {
-			return l.total
-		}
-	}
-	return a.network.Identities
 }

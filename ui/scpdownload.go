@@ -125,32 +125,3 @@ func scpTokenCmd(b backend.Backend, timeout time.Duration, network string, ident
 		return scpTokenDoneMsg{seq: seq, Token: tok, err: err}
 	}
 }
-
-// updateSCP performs the scp dialog's requests; ok is false for any other
-// message.
-func (a *App) updateSCP(msg tea.Msg) (tea.Cmd, bool) {
-	switch msg := msg.(type) {
-	case scpTokenRequestedMsg:
-		d, ok := a.dialog.(*scpDialog)
-		if !ok || d.running {
-			return nil, true
-		}
-		d.running, d.errMsg = true, ""
-		d.seq = a.s.nextSeq()
-		return scpTokenCmd(a.s.opts.Backend, a.s.opts.Timeout, a.network.ID, d.ident, d.seq), true
-	case scpTokenDoneMsg:
-		d, ok := a.dialog.(*scpDialog)
-		if !ok || d.seq != msg.seq || !d.running {
-			return nil, true
-		}
-		d.running = false
-		if msg.err != nil {
-			d.errMsg = describeDeliveryErr("The token can't be handed out", msg.err)
-			return nil, true
-		}
-		a.dialog = nil
-		text := "Token of " + safetext.Line(d.ident.Name, 40) + " " + a.s.clipboardWords()
-		return tea.Batch(a.toasts.add(text, toastDone), tea.SetClipboard(string(msg.Token))), true
-	}
-	return nil, false
-}
