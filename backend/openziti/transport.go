@@ -150,8 +150,8 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			c.dropSession(token)
 			renewed = true
 			continue
-		case status == http.StatusTooManyRequests && limited < c.rateRetries:
-			if err := c.backOff(ctx, limited, hdr); err != nil {
+		case c.retryable(ctx, method, status, limited): // 429, and 503 in a bulk run's reads (bulk.go)
+			if err := c.backOff(ctx, min(limited, 3), hdr); err != nil {
 				return err
 			}
 			limited++

@@ -89,6 +89,8 @@ type Controller struct {
 	failNext    map[string]int // "METHOD /path" → status to answer once with an error
 	clientCAs   *x509.CertPool // for method=cert logins
 	standIn     []byte         // standInCert
+
+	perf perfState // list indexes and the latency model (index.go)
 }
 
 type fIdentity struct {
@@ -130,6 +132,7 @@ type options struct {
 	adminUnlisted   bool
 	unchecked       bool
 	offSpecRequests bool
+	latency         *Latency
 }
 
 // Unchecked skips checking the fake's answers against the spec, which
@@ -206,6 +209,9 @@ func Start(t testing.TB, opts ...Option) *Controller {
 	f.unlisted = o.adminUnlisted
 	f.unchecked = o.unchecked
 	f.offSpecRequests = o.offSpecRequests
+	if o.latency != nil {
+		f.perf.model, f.perf.slots = o.latency, slotsFor(o.latency)
+	}
 
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	// Handshakes the tests make fail on purpose needn't be logged.
