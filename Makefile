@@ -6,7 +6,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 DATE    ?= $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null)
 LDFLAGS := -X github.com/idcon/idcon/cli.Version=$(VERSION) -X github.com/idcon/idcon/cli.Commit=$(COMMIT) -X github.com/idcon/idcon/cli.Date=$(DATE)
 
-.PHONY: run build test test-lab bench bench-go lint fuzz mutate clean
+.PHONY: run build test test-lab bench bench-go lint fuzz mutate clean release snapshot
 
 ## run: open the console on the demo network (created on first use, never your real database)
 run:
@@ -82,5 +82,20 @@ mutate: $(GREMLINS)
 	printf '\n== mutation scores (killed / (killed + lived)), %ss\n' $$(( $$(date +%s) - start )); printf '%b' "$$summary"; \
 	exit $$fail
 
+## release: the archives (linux/darwin x amd64/arm64), .deb and .rpm, and SHA256SUMS in dist/, from a tagged, clean HEAD (scripts/release.sh)
+NFPM_VERSION ?= v2.48.0
+NFPM         := .tools/bin/nfpm
+
+$(NFPM):
+	GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
+release: $(NFPM)
+	NFPM=$(NFPM) GO=$(GO) scripts/release.sh
+
+## snapshot: make release from any commit (TARGETS="linux/amd64" PACKAGES=deb for a quick one)
+snapshot: $(NFPM)
+	SNAPSHOT=1 NFPM=$(NFPM) GO=$(GO) scripts/release.sh
+
 clean:
 	rm -f idcon
+	rm -rf dist

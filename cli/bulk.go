@@ -128,6 +128,24 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			_, err := fmt.Fprintln(a.stderr, msg)
 			return err
 		}
+		pctx, plan, err := a.planContext(ctx, n)
+		if err != nil {
+			return err
+		}
+		if plan != nil {
+			failed := 0
+			err := bk.BulkApply(pctx, n.ID, sel, act, exp, func(r backend.BulkResult) bool {
+				if r.Err != nil {
+					failed++
+					fmt.Fprintln(a.stderr, "idcon: "+safetext.Clean(fmt.Sprintf("%s could not be planned: %s", displayName(r.Identity.Name), trimAdvice(describe(r.Err)))))
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			return a.reportPlan(n, fmt.Sprintf("%s %s %s", actionPhrase(act), plural(sum.Eligible, "identity", "identities"), what), plan, asJSON)
+		}
 		var tf *tokenFile
 		if outFile != "" {
 			if tf, err = a.prepareTokenFile(outFile); err != nil {
@@ -165,6 +183,9 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 			line := bulkTokenJSON{Identity: r.Identity.Name, ID: r.Identity.ID, JWT: r.Token.JWT, ExpiresAt: jsonTime(r.Token.ExpiresAt)}
 			if writeErr = enc.Encode(line); writeErr != nil {
 				return false
+			}
+			if a.bulkDone != nil {
+				a.bulkDone(ctx, rep.Done)
 			}
 			return true
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/idcon/idcon/backend/embedded"
 	"github.com/idcon/idcon/delivery"
 	"github.com/idcon/idcon/model"
+	"github.com/idcon/idcon/ui"
 )
 
 // Version is idcon's version, set when building:
@@ -61,6 +62,9 @@ type ConsoleEnv struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Version        string
+	// SignIn answers controller logins' questions in the console and keeps
+	// its requests pane; the controllers of Backend ask through it.
+	SignIn *ui.SignIn
 }
 
 // Main runs idcon with the arguments (without the program name) and the
@@ -87,6 +91,10 @@ type environment struct {
 	getenv         func(string) string
 	now            func() time.Time
 	console        func(context.Context, ConsoleEnv) error
+	// bulkDone, set only by tests, is told of each identity a bulk reset
+	// or reissue has changed (done of them so far), with the run's
+	// context: a test stops the run at a point it chooses.
+	bulkDone func(ctx context.Context, done int)
 }
 
 // run executes one command line and returns its exit code.

@@ -41,6 +41,9 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 			return ran(err)
 		}
 	}
+	signIn := ui.NewSignIn()
+	defer signIn.Close()
+	a.signin = signinHooks{ask: signIn.Ask, observe: signIn.Observe}
 	b, warnings, closeControllers := a.joinNetworks(cfg, s, false)
 	defer closeControllers()
 	trail, err := a.openAudit() // the local user's changes are audited too (audit.go)
@@ -65,6 +68,7 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 		Stdout:    a.stdout,
 		Stderr:    a.stderr,
 		Version:   Version,
+		SignIn:    signIn,
 
 		// What the console says to do when the database has no network.
 		CreateNetwork: a.hintCommand("network", "create", "NAME"),
@@ -87,6 +91,7 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Getenv:    env.Getenv,
 		Terminal:  env.Getenv, // this process's terminal
 		Warnings:  env.Warnings,
+		SignIn:    env.SignIn,
 
 		CreateNetwork: env.CreateNetwork,
 	}, env.Stdin, env.Stdout)

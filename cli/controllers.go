@@ -34,8 +34,10 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 		if err != nil {
 			return err
 		}
-		b, warnings, closeControllers := a.joinNetworks(cfg, s, true)
+		a.signin = a.cliSignin()
+		members, warnings, closeControllers := a.joinMembers(cfg, s, true)
 		defer closeControllers()
+		b := joined(narrowTo(ctx, members, s, a.networkFlag()))
 		for _, w := range warnings {
 			fmt.Fprintln(a.stderr, "idcon: warning: "+safetext.Clean(w))
 		}
@@ -57,11 +59,41 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 // With forCLI, controllers' errors carry the advice the CLI gives.
 func (a *app) joinNetworks(cfg config.Config, s *embedded.Store, forCLI bool) (backend.Backend, []string, func()) {
 	members, warnings, closeFn := a.joinMembers(cfg, s, forCLI)
+	return joined(members), warnings, closeFn
+}
+
+// joined is one backend over members.
+func joined(members []member) backend.Backend {
 	bs := make([]backend.Backend, len(members))
 	for i, m := range members {
 		bs[i] = m.Backend
 	}
-	return multi.New(bs...), warnings, closeFn
+	return multi.New(bs...)
+}
+
+// narrowTo keeps of members what a command naming network (--network)
+// needs: the database alone when it holds a network of that name, else the
+// database and the controller of that name; every member when the name is
+// none of theirs (a NetFoundry network, a network ID, a typo: resolving it
+// lists them all). The other controllers are then never logged in to, nor
+// is a password asked for them.
+func narrowTo(ctx context.Context, members []member, s *embedded.Store, network string) []member {
+	if network == "" || len(members) < 2 {
+		return members
+	}
+	if nets, err := s.Networks(ctx); err == nil {
+		for _, n := range nets {
+			if n.Name == network {
+				return members[:1]
+			}
+		}
+	}
+	for _, m := range members[1:] {
+		if m.Name == network {
+			return []member{members[0], m}
+		}
+	}
+	return members
 }
 
 // member is one backend joinNetworks joins, with the name the health
@@ -77,15 +109,18 @@ func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]
 	members := []member{{"embedded", s}}
 	var warnings []string
 	var clients []*openziti.Client
+	taken := map[string]bool{}
 	for _, n := range cfg.Networks {
+		taken[n.Name] = true
 		oc, err := a.controllerConfig(cfg, n)
+		oc.Ask, oc.Observe = a.signin.ask, a.signin.observe
 		var c *openziti.Client
 		if err == nil {
 			c, err = openziti.New(oc)
 		}
 		if err != nil {
 			members = append(members, member{n.Name, unusableNetwork{
-				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error()},
+				net: model.Network{ID: controllerNetworkID(n.Name), Name: n.Name, Kind: openziti.Kind, Identities: -1, Status: err.Error(), Address: n.Controller},
 				err: err,
 			}})
 			continue
@@ -98,6 +133,8 @@ func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]
 			members = append(members, member{n.Name, c})
 		}
 	}
+	zm, zc, zw := a.zitiCLIMembers(taken, forCLI, a.signin)
+	members, clients, warnings = append(members, zm...), append(clients, zc...), append(warnings, zw...)
 	nf, nfWarnings := a.netfoundryMember(cfg) // nil when NetFoundry isn't in use
 	if nf != nil {
 		members = append(members, member{"netfoundry", nf})
@@ -140,9 +177,9 @@ func (a *app) controllerConfig(cfg config.Config, n config.Controller) (openziti
 		if oc.Password == "" {
 			return oc, backend.Invalid("network %s: the environment variable %s (its passwordEnv) is not set: export it with the controller's password for %s", n.Name, n.PasswordEnv, n.Username)
 		}
-	case n.Username != "":
-		return oc, backend.Invalid("network %s has a username but no passwordEnv: name the environment variable that holds its password with passwordEnv:", n.Name)
 	}
+	// A username without passwordEnv: the password is asked at the login
+	// (signin.go), never under idcon serve.
 	if n.CA == "" {
 		path, err := a.trustFile(n.Name)
 		if err != nil {
@@ -292,3 +329,11 @@ func (u unusableNetwork) DeleteEnrollment(context.Context, string, string, int64
 func (u unusableNetwork) TokenJWT(context.Context, string, string) (string, error) { return "", u.err }
 
 func (u unusableNetwork) Close() error { return nil }
+
+// serveMembers are the networks idcon serve offers: its controllers sign
+// in with the server's own credentials and never ask anyone (no prompt, no
+// dialog: an SSH admin is never asked for the controller password).
+func (a *app) serveMembers(cfg config.Config, s *embedded.Store) ([]member, []string, func()) {
+	a.signin = signinHooks{}
+	return a.joinMembers(cfg, s, false)
+}

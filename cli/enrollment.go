@@ -65,6 +65,21 @@ func (a *app) issueCommand(act model.Action) *cobra.Command {
 				if err := a.requireAllowed(id, act, now); err != nil {
 					return err
 				}
+				pctx, plan, err := a.planContext(ctx, n)
+				if err != nil {
+					return err
+				}
+				if plan != nil {
+					if act == model.ActionReset {
+						_, err = b.ResetEnrollment(pctx, n.ID, id.ID, id.Revision, exp)
+					} else {
+						_, err = b.ReissueEnrollment(pctx, n.ID, id.ID, id.Revision, exp)
+					}
+					if err != nil {
+						return err
+					}
+					return a.reportPlan(n, actionPhrase(act)+" "+displayName(id.Name), plan, asJSON)
+				}
 				var tf *tokenFile
 				if outFile != "" {
 					if tf, err = a.prepareTokenFile(outFile); err != nil {
@@ -130,6 +145,7 @@ With --all in place of NAME, every identity with an expired token matching
 	f.StringVarP(&outFile, "output", "o", "", "write the token to this file (mode 0600) instead of printing it")
 	f.BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	bulk.register(cmd, &yes)
+	a.addDryRun(cmd)
 	return cmd
 }
 
@@ -219,6 +235,16 @@ Without --yes, idcon asks first, which needs a terminal.`,
 					return err
 				}
 				name := displayName(id.Name)
+				pctx, plan, err := a.planContext(ctx, n)
+				if err != nil {
+					return err
+				}
+				if plan != nil {
+					if _, err := b.DeleteEnrollment(pctx, n.ID, id.ID, id.Revision); err != nil {
+						return err
+					}
+					return a.reportPlan(n, "delete the enrollment of "+name, plan, asJSON)
+				}
 				if !yes {
 					q := fmt.Sprintf("Delete the enrollment of %s? Its unused token stops working and it can't be enrolled again.", name)
 					if err := a.confirm(q, "the enrollment of "+name+" was not deleted"); err != nil {
@@ -241,6 +267,7 @@ Without --yes, idcon asks first, which needs a terminal.`,
 	f.StringVar(&network, "network", "", "the network (may be left out when there is only one)")
 	f.BoolVar(&yes, "yes", false, "don't ask for confirmation")
 	f.BoolVar(&asJSON, "json", false, "print the identity afterwards as JSON")
+	a.addDryRun(cmd)
 	return cmd
 }
 

@@ -60,9 +60,16 @@ repeats are dropped, and one may not start with # or @.`,
 				if err != nil {
 					return err
 				}
-				tok, err := b.CreateIdentity(ctx, n.ID, model.NewIdentity{Name: args[0], Email: email, Attributes: attrs, ExpiresAt: exp})
+				pctx, plan, err := a.planContext(ctx, n)
 				if err != nil {
 					return err
+				}
+				tok, err := b.CreateIdentity(pctx, n.ID, model.NewIdentity{Name: args[0], Email: email, Attributes: attrs, ExpiresAt: exp})
+				if err != nil {
+					return err
+				}
+				if plan != nil {
+					return a.reportPlan(n, "create "+displayName(args[0]), plan, asJSON)
 				}
 				if asJSON {
 					return writeJSON(a.stdout, toIdentityJSON(tok.Identity, n, now))
@@ -79,6 +86,7 @@ repeats are dropped, and one may not start with # or @.`,
 	f.StringVar(&attributes, "attributes", "", "role attributes, comma-separated: staff,laptops")
 	f.StringVar(&expires, "expires", defaultExpiry, "when the token expires: YYYY-MM-DD, RFC 3339, or +7d / +36h / +90s")
 	f.BoolVar(&asJSON, "json", false, "print the identity as JSON")
+	a.addDryRun(cmd)
 	return cmd
 }
 

@@ -59,7 +59,7 @@ and the OpenZiti controllers of the config file (networks:). A network that
 can't be opened (its controller is down, its password variable isn't set)
 is listed with the reason as its status and "?" identities.
 
-With --json: [{"id","name","identities","signingKey","status"}], where
+With --json: [{"id","name","identities","signingKey","status","address"}], where
 signingKey is the PEM public key that verifies the network's enrollment
 tokens and status, present only for a network that can't be opened, says
 why.`,
@@ -91,9 +91,9 @@ why.`,
 					if status == "" {
 						status = "ready"
 					}
-					rows = append(rows, []string{displayName(n.Name), count, safetext.Line(status, 30), safetext.Line(n.ID, 40)})
+					rows = append(rows, []string{displayName(n.Name), count, safetext.Line(status, 30), safetext.Line(n.ID, 40), safetext.Line(n.Address, 60)})
 				}
-				return writeTable(a.stdout, []string{"NAME", "IDENTITIES", "STATUS", "ID"}, rows)
+				return writeTable(a.stdout, []string{"NAME", "IDENTITIES", "STATUS", "ID", "ADDRESS"}, rows)
 			})
 		},
 	}

@@ -83,10 +83,12 @@ type networkJSON struct {
 	// Status says why the network can't be opened (a controller that is
 	// down, say); left out when it can.
 	Status string `json:"status,omitempty"`
+	// Address is a controller network's URL; left out for others.
+	Address string `json:"address,omitempty"`
 }
 
 func toNetworkJSON(n model.Network) networkJSON {
-	return networkJSON{ID: n.ID, Name: n.Name, Identities: n.Identities, SigningKey: n.SigningKey, Status: n.Status}
+	return networkJSON{ID: n.ID, Name: n.Name, Identities: n.Identities, SigningKey: n.SigningKey, Status: n.Status, Address: n.Address}
 }
 
 // writeJSON writes v as indented JSON. Names are kept exact for scripts,

@@ -28,6 +28,10 @@ type app struct {
 	configFlag string
 	demo       bool
 	cmd        *cobra.Command // the command running, for the hints (hints.go)
+	verbose    bool           // --verbose: every controller request on stderr (signin.go)
+	mfaCode    string         // --mfa-code
+	dryRun     bool           // --dry-run of a mutating verb (dryrun.go)
+	signin     signinHooks    // what controllers' logins ask with and report to
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -57,6 +61,8 @@ scripts can read.`,
 	pf.StringVar(&a.dbFlag, "db", "", "the database file (default $IDCON_DB, else the config file's database:, else $XDG_DATA_HOME/idcon/idcon.db)")
 	pf.BoolVar(&a.demo, "demo", false, "use the demo database ($XDG_DATA_HOME/idcon/demo.db), never the real one")
 	pf.StringVar(&a.configFlag, "config", "", "the config file (default $XDG_CONFIG_HOME/idcon/config.yaml, which may be missing)")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print every controller request on stderr: method, path and query, status, milliseconds (secrets redacted)")
+	pf.StringVar(&a.mfaCode, "mfa-code", "", "the TOTP code (or a recovery code) for a controller login that asks for one (default $IDCON_MFA_CODE)")
 
 	root.AddCommand(
 		a.demoCommand(),
@@ -65,9 +71,10 @@ scripts can read.`,
 		a.enrollmentCommand(),
 		a.enrollCommand(),
 		a.connectCommand(),
-		a.serveCommand(), // serve.go
-		a.auditCommand(), // audit.go
-		a.dbCommand(),    // db.go
+		a.serveCommand(),  // serve.go
+		a.auditCommand(),  // audit.go
+		a.dbCommand(),     // db.go
+		a.healthCommand(), // health.go
 	)
 	return root
 }

@@ -143,7 +143,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer trail.Close()
-	members, warnings, closeControllers := a.joinMembers(cfg, s, false)
+	members, warnings, closeControllers := a.serveMembers(cfg, s)
 	defer closeControllers()
 
 	logger := a.serveLogger(f.logFormat)

@@ -1,9 +1,20 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/backend/openziti"
+	"github.com/idcon/idcon/backend/openziti/zitifake"
+	"github.com/idcon/idcon/config"
 )
 
 func TestServeRefusesBadOpsFlags(t *testing.T) {
@@ -45,5 +56,67 @@ func TestDBBackup(t *testing.T) {
 	}
 	if r := runCLI(t, home, nil, nil, "db", "backup"); r.code != exitUsage || !strings.Contains(r.stderr, "needs FILE") {
 		t.Errorf("without FILE: %+v", r)
+	}
+}
+
+// TestHealthCommand: exit 0 on a healthy report, 1 naming what is down on
+// an unhealthy one or when nothing answers.
+func TestHealthCommand(t *testing.T) {
+	body, code := `{"status":"ok","ssh":{"up":true},"backends":[{"name":"embedded","ok":true}]}`, 200
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(code)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", srv.URL+"/healthz"); r.code != exitOK || r.stdout != "healthy\n" {
+		t.Errorf("healthy: %+v", r)
+	}
+	body, code = `{"status":"unhealthy","ssh":{"up":true},"backends":[{"name":"ctrl","ok":false,"error":"no answer within 2s"}]}`, 503
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", srv.URL+"/healthz"); r.code != exitError || !strings.Contains(r.stderr, "ctrl: no answer within 2s") {
+		t.Errorf("unhealthy: %+v", r)
+	}
+	srv.Close()
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", srv.URL+"/healthz"); r.code != exitError || !strings.Contains(r.stderr, "does not answer") {
+		t.Errorf("nothing listening: %+v", r)
+	}
+	if r := runCLI(t, t.TempDir(), nil, nil, "health", "ftp://x"); r.code != exitUsage {
+		t.Errorf("not http: %+v", r)
+	}
+}
+
+// Under idcon serve a controller login never asks: a username without
+// passwordEnv leaves the network unusable, saying to set passwordEnv.
+func TestServeNeverAsksForAPassword(t *testing.T) {
+	fake := zitifake.Start(t)
+	a := &app{environment: environment{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}}
+	a.signin = signinHooks{ask: func(context.Context, openziti.Prompt) (string, error) {
+		t.Error("idcon serve asked for a password")
+		return "", errors.New("asked")
+	}}
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "idcon.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg := config.Config{Networks: []config.Controller{{Name: "ctrl", Controller: fake.URL, CA: fake.CAFile, Username: "admin"}}}
+	members, _, closeFn := a.serveMembers(cfg, s)
+	defer closeFn()
+	var found bool
+	for _, m := range members {
+		nets, err := m.Networks(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nets {
+			if n.Name == "ctrl" {
+				found = true
+				if !strings.Contains(n.Status, "passwordEnv") {
+					t.Errorf("ctrl status %q, want it to name passwordEnv", n.Status)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("no ctrl network")
 	}
 }

@@ -49,19 +49,20 @@ func waitOrder(t *testing.T, term *Term, want []string) {
 }
 
 // TestConsoleSortCycles (embedded): o steps the list through name, state,
-// expiry and sessions and back, each the backend's order (as the CLI
-// lists it), the header saying which.
+// expiry, sessions and creation and back, each the backend's order (as the
+// CLI lists it), the header saying which.
 func TestConsoleSortCycles(t *testing.T) {
 	t.Parallel()
 	e := NewDB(t)
 	MustRun(t, e, "demo", "--identities", "16")
 	term := StartTerm(t, e, 120, 40)
-	term.WaitFor(10*time.Second, "of 16", "Name▾")
+	term.WaitFor(10*time.Second, "of 16", "Name▲")
 	run := func(args ...string) Result { return MustRun(t, e, args...) }
 	byName := cliOrder(t, run, "name")
 	waitOrder(t, term, byName)
 	for _, c := range []struct{ sort, words string }{
 		{"state", "by state"}, {"expires", "by expiry, soonest first"}, {"sessions", "by sessions, most first"},
+		{"created", "by creation, oldest first"},
 	} {
 		want := cliOrder(t, run, c.sort)
 		if slices.Equal(want, byName) {
@@ -72,15 +73,64 @@ func TestConsoleSortCycles(t *testing.T) {
 		waitOrder(t, term, want)
 	}
 	term.Send("o")
-	term.WaitGone(5*time.Second, "by sessions")
-	term.WaitFor(5*time.Second, "Name▾")
+	term.WaitGone(5*time.Second, "by creation")
+	term.WaitFor(5*time.Second, "Name▲")
 	waitOrder(t, term, byName)
 }
 
-// TestConsoleSortOnController: on a controller o sorts by state and
-// expiry as the CLI does; sessions, which a controller can't sort by, is
-// said in a toast, the list goes back to name order, and the next o skips
-// it.
+// TestConsoleSortReverse (embedded): O shows each order the other way
+// round, the CLI's --sort -KEY (and --desc) listing the same rows; the
+// header's arrow and the status line say it, and the order stays with
+// the network after a visit to the picker.
+func TestConsoleSortReverse(t *testing.T) {
+	t.Parallel()
+	e := NewDB(t)
+	MustRun(t, e, "demo", "--identities", "16")
+	MustRun(t, e, "network", "create", "lab")
+	run := func(args ...string) Result { return MustRun(t, e, append(args, "--network", "demo")...) }
+	term := StartTerm(t, e, 120, 40)
+	term.WaitFor(10*time.Second, "demo", "lab")
+	term.Send("/")
+	term.Type("demo")
+	term.Send("Enter", "Enter")
+	term.WaitFor(10*time.Second, "of 16", "Name▲")
+	term.Send("O")
+	term.WaitFor(5*time.Second, "Name▼", "by name, Z to A")
+	waitOrder(t, term, cliOrder(t, run, "-name"))
+	term.Send("o", "o")
+	term.WaitFor(5*time.Second, "Expires▼", "by expiry, latest first")
+	latest := cliOrder(t, run, "-expiry")
+	if slices.Equal(latest, cliOrder(t, run, "expiry")) {
+		t.Fatal("the demo's expiry order reads the same both ways: the test can't tell them apart")
+	}
+	if r := run("identity", "list", "--sort", "expiry", "--desc", "--limit", "100"); !strings.Contains(r.Stdout, latest[0]) {
+		t.Fatalf("--desc lists no %s", latest[0])
+	}
+	waitOrder(t, term, latest)
+	term.Send("o", "o")
+	term.WaitFor(5*time.Second, "by creation, newest first")
+	waitOrder(t, term, cliOrder(t, run, "-created"))
+	term.Send("O")
+	term.WaitFor(5*time.Second, "by creation, oldest first")
+	waitOrder(t, term, cliOrder(t, run, "created"))
+	term.Send("O")
+	term.WaitFor(5*time.Second, "by creation, newest first")
+
+	// To the picker and back: the order is still the newest first.
+	term.Send("Escape")
+	term.WaitFor(5*time.Second, "lab")
+	term.WaitGone(5*time.Second, "by creation")
+	term.Send("/")
+	term.Type("demo")
+	term.Send("Enter", "Enter")
+	term.WaitFor(10*time.Second, "of 16", "by creation, newest first")
+	waitOrder(t, term, cliOrder(t, run, "-created"))
+}
+
+// TestConsoleSortOnController: on a controller o sorts by state, expiry
+// and creation as the CLI does, and O reverses them; sessions, which a
+// controller can't sort by, is said in a toast, the list goes back to name
+// order, and the next o skips it.
 func TestConsoleSortOnController(t *testing.T) {
 	t.Parallel()
 	e := newCtrlEnv(t, nil, nil)
@@ -107,15 +157,24 @@ func TestConsoleSortOnController(t *testing.T) {
 	if strings.Contains(screen, "by sessions, most first") {
 		t.Errorf("the header still says sessions:\n%s", screen)
 	}
-	term.WaitFor(5*time.Second, "Name▾")
+	term.WaitFor(5*time.Second, "Name▲")
 	waitOrder(t, term, cliOrder(t, run, "name"))
 	term.Send("o")
 	term.WaitFor(5*time.Second, "by state")
 	term.Send("o")
 	term.WaitFor(5*time.Second, "by expiry")
-	term.Send("o") // sessions skipped: name
-	term.WaitGone(5*time.Second, "by expiry")
-	term.WaitFor(5*time.Second, "Name▾")
+	// O: the controller's reverse order, as the CLI's -expiry lists it.
+	term.Send("O")
+	term.WaitFor(5*time.Second, "Expires▼", "by expiry, latest first")
+	waitOrder(t, term, cliOrder(t, run, "-expiry"))
+	term.Send("O")
+	term.WaitFor(5*time.Second, "Expires▲", "by expiry, soonest first")
+	term.Send("o") // sessions skipped: creation
+	term.WaitFor(5*time.Second, "by creation, oldest first")
+	waitOrder(t, term, cliOrder(t, run, "created"))
+	term.Send("o")
+	term.WaitGone(5*time.Second, "by creation")
+	term.WaitFor(5*time.Second, "Name▲")
 }
 
 // flatScreen is a screen's words in one line, box borders dropped, so a

@@ -150,9 +150,11 @@ func TestControllerNetworkCLI(t *testing.T) {
 		Identities int    `json:"identities"`
 		SigningKey string `json:"signingKey"`
 		Status     string `json:"status"`
+		Address    string `json:"address"`
 	}
 	nets := decode[[]network](t, e.mustRun(t, "network", "list", "--json"))
-	if len(nets) != 2 || nets[0].Name != "office" || nets[1].Name != "ctrl" || nets[1].Identities != 5 || nets[1].Status != "" {
+	if len(nets) != 2 || nets[0].Name != "office" || nets[1].Name != "ctrl" || nets[1].Identities != 5 || nets[1].Status != "" ||
+		nets[0].Address != "" || nets[1].Address != e.fake.URL {
 		t.Fatalf("network list: %+v; want office, then ctrl with 5 identities", nets)
 	}
 	if r := e.mustRun(t, "network", "list"); !strings.Contains(r.Stdout, "office") || !strings.Contains(r.Stdout, "ctrl") || r.Stderr != "" {

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,4 +278,53 @@ func TestServeHealthMetricsAndLogs(t *testing.T) {
 	if tok := strings.TrimSpace(string(token)); tok == "" || strings.Contains(s.proc.Stderr(), tok) || strings.Contains(s.proc.Stderr(), "eyJ") {
 		t.Error("the log holds the token downloaded (or a JWT)")
 	}
+}
+
+// TestSSHSIGHUPReloadsKeysKeepingConsoles: `systemctl reload` (SIGHUP to
+// the real binary) lets in a key added to the file, shuts out one taken
+// away, and alice's open console goes on. The file keeps its size and
+// mtime, so only the signal (not the once-a-second check) can notice.
+func TestSSHSIGHUPReloadsKeysKeepingConsoles(t *testing.T) {
+	s := startServe(t)
+	term := s.console(s.alice, 100, 30)
+	ak := filepath.Join(dataDir(s.home), "authorized_keys")
+	before, err := os.Stat(ak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(ak)
+	erin := newKey(t, t.TempDir(), "erin")
+	// carol's line becomes erin's, of the same length (the comment padded).
+	carolLine := `role="viewer",name="carol" ` + s.carol.pub
+	erinLine := `role="viewer",name="erin" ` + erin.pub
+	if pad := len(carolLine) - len(erinLine); pad > 0 {
+		erinLine += strings.Repeat("s", pad)
+	}
+	if len(erinLine) != len(carolLine) {
+		t.Fatalf("test setup: %d != %d", len(erinLine), len(carolLine))
+	}
+	if err := os.WriteFile(ak, []byte(strings.Replace(string(old), carolLine, erinLine, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(ak, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // two checks pass, and must not reload
+	if code, _, _ := execRun(t, s.sshArgv(erin, "-T")...); code != 255 {
+		t.Fatal("the key was taken in without SIGHUP")
+	}
+	if err := s.proc.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 10*time.Second, "erin's key to be let in after SIGHUP", func() bool {
+		code, _, _ := execRun(t, s.sshArgv(erin, "-T")...)
+		return code == 1 // signed in, refused for want of a terminal
+	})
+	if code, _, _ := execRun(t, s.sshArgv(s.carol, "-T")...); code != 255 {
+		t.Error("carol's key, taken away, still signs in after SIGHUP")
+	}
+	if s.proc.Exited() {
+		t.Fatal("SIGHUP stopped the server")
+	}
+	openFirst(term) // alice's console still answers
 }

@@ -21,6 +21,9 @@ type Network struct {
 	// SigningKey is the PEM public key that verifies the network's enrollment
 	// tokens, when the backend knows it.
 	SigningKey string
+	// Address is the controller's URL of a controller network ("" for
+	// others), shown beside its name.
+	Address string
 }
 
 // Identity is a user or device of a network.

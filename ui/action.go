@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -23,6 +24,40 @@ import (
 // on the answers of the dialogs it opened; a dialog whose identity changed
 // meanwhile (identityShownMsg, from the live flow) becomes a stale dialog
 // that only closes.
+
+// The action flow's messages.
+type (
+	// mutationDoneMsg answers reset, reissue or delete.
+	mutationDoneMsg struct {
+		seq      int
+		action   model.Action
+		identity model.Identity // the identity as it was when asked
+		token    backend.Token  // reset and reissue
+		after    model.Identity // delete
+		err      error
+	}
+)
+
+// mutateCmd performs reset, reissue or delete with the revision the admin
+// last saw, so a concurrent change is refused as a conflict.
+func mutateCmd(b backend.Backend, timeout time.Duration, network string, seq int, a model.Action, ident model.Identity, expiresAt time.Time) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		msg := mutationDoneMsg{seq: seq, action: a, identity: ident}
+		switch a {
+		case model.ActionReset:
+			msg.token, msg.err = b.ResetEnrollment(ctx, network, ident.ID, ident.Revision, expiresAt)
+		case model.ActionReissue:
+			msg.token, msg.err = b.ReissueEnrollment(ctx, network, ident.ID, ident.Revision, expiresAt)
+		case model.ActionDelete:
+			msg.after, msg.err = b.DeleteEnrollment(ctx, network, ident.ID, ident.Revision)
+		default:
+			msg.err = backend.Invalid("%s is not a change", a.Title())
+		}
+		return msg
+	}
+}
 
 // identityShownMsg: Edit Identity now shows ident as the backend holds it
 // (reloaded, or changed by someone else: by names them when a Change did).

@@ -38,6 +38,7 @@ type App struct {
 
 	help     help.Model
 	keys     globalKeys
+	signin   *signinFlow
 	spin     spinner.Model
 	spinning bool
 	isDark   bool
@@ -58,7 +59,8 @@ func New(opts Options) tea.Model {
 	// and the confirmation's answers while they are under way; the
 	// clipboard flow takes Download JWT under the SSH server before the
 	// handover flow would.
-	a.flows = []flow{a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
+	a.signin = newSigninFlow(st) // first: its dialog goes over any other
+	a.flows = []flow{a.signin, a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	a.restyle(true)
 	return a
@@ -72,7 +74,10 @@ func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer, extra .
 		return errors.New("ui: no backend configured")
 	}
 	o := append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, extra...)
-	_, err := tea.NewProgram(New(opts), o...).Run()
+	m, err := tea.NewProgram(New(opts), o...).Run()
+	if a, ok := m.(*App); ok {
+		a.bulk.stop() // ctrl+c mid-run: its last changes, and their audit lines, are written before the console returns
+	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -97,7 +102,7 @@ func (a *App) restyle(isDark bool) {
 }
 
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, askTerminal(), a.nets.load()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, askTerminal(), a.nets.load(), a.signin.listen()}
 	for _, w := range a.s.opts.Warnings {
 		cmds = append(cmds, a.toasts.add(w, toastNote))
 	}
@@ -276,7 +281,7 @@ func (a *App) helpKeys() help.KeyMap {
 	// ctrl+c quits everywhere: the full help always says so.
 	force := a.keys.ForceQuit
 	force.SetEnabled(true)
-	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.keys.Help, a.keys.Quit, force}}
+	return composedKeys{c: c, g: []key.Binding{a.keys.Networks, a.keys.Refresh, a.signin.requestsKey(), a.keys.Help, a.keys.Quit, force}}
 }
 
 func (a *App) helpView() string {

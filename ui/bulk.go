@@ -77,6 +77,21 @@ type bulkFlow struct {
 
 func newBulkFlow(st *stage) *bulkFlow { return &bulkFlow{st: st} }
 
+// stop cancels a run under way and waits for its end: the backend stops
+// after the identity under way, keeps what it did and writes its audit
+// lines. The console calls it when it quits (ctrl+c quits even mid-run),
+// so the process never ends with changes made and not yet audited.
+func (b *bulkFlow) stop() {
+	f := b.job
+	if f == nil || f.run == nil {
+		return
+	}
+	if f.cancel != nil {
+		f.cancel()
+	}
+	<-f.run.done
+}
+
 // active reports a bulk action under way, from its date picker to its
 // summary.
 func (b *bulkFlow) active() bool { return b.job != nil }
@@ -192,7 +207,7 @@ func (b *bulkFlow) confirm() component {
 	st := &b.st.s.styles
 	need, _ := backend.BulkState(f.action)
 	verb := map[model.Action]string{model.ActionReset: "Reset", model.ActionReissue: "Reissue"}[f.action]
-	c := &confirmDialog{s: b.st.s, focus: 1, keys: newConfirmKeys(strings.ToLower(verb), "cancel")}
+	c := newConfirm(b.st.s, newConfirmKeys(strings.ToLower(verb), "cancel"), "", nil, [2]string{})
 	exp := fmtDateTime(f.expiresAt, b.st.s.opts.Location)
 	if f.summary == nil {
 		c.title = fmt.Sprintf("%s enrollment of %s?", verb, plural(f.marked, "marked identity", "marked identities"))

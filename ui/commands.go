@@ -46,27 +46,6 @@ func loadIdentityCmd(b backend.Backend, timeout time.Duration, network, id strin
 	}
 }
 
-// mutateCmd performs reset, reissue or delete with the revision the admin
-// last saw, so a concurrent change is refused as a conflict.
-func mutateCmd(b backend.Backend, timeout time.Duration, network string, seq int, a model.Action, ident model.Identity, expiresAt time.Time) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		msg := mutationDoneMsg{seq: seq, action: a, identity: ident}
-		switch a {
-		case model.ActionReset:
-			msg.token, msg.err = b.ResetEnrollment(ctx, network, ident.ID, ident.Revision, expiresAt)
-		case model.ActionReissue:
-			msg.token, msg.err = b.ReissueEnrollment(ctx, network, ident.ID, ident.Revision, expiresAt)
-		case model.ActionDelete:
-			msg.after, msg.err = b.DeleteEnrollment(ctx, network, ident.ID, ident.Revision)
-		default:
-			msg.err = backend.Invalid("%s is not a change", a.Title())
-		}
-		return msg
-	}
-}
-
 // stateFile is what the console remembers between runs.
 type stateFile struct {
 	Network string `json:"network"`

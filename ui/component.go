@@ -13,7 +13,7 @@ import (
 
 // component is what every screen and dialog implements. Only the root
 // returns a tea.View; components return strings sized by SetSize, and emit
-// what the admin asked for as messages (commands) for the root to perform.
+// what the admin asked for as messages (commands) for a flow to perform.
 type component interface {
 	help.KeyMap
 	Init() tea.Cmd
@@ -62,6 +62,9 @@ type session struct {
 	// smtpErr says why registration emails can't be sent (no mail server
 	// set up), or is nil; worked out once, when the session starts.
 	smtpErr error
+	// orders is each network's list order (sort.go), by network ID, kept
+	// for the session.
+	orders map[string]listOrder
 }
 
 // unavailable is why this session can't take action: the actor may not

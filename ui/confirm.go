@@ -30,13 +30,30 @@ func newConfirmKeys(yes, no string) confirmKeys {
 // confirming one then the cancelling one, and the focus starts on the
 // cancelling one: enter alone never destroys anything.
 type confirmDialog struct {
-	s       *session
+	keyDialog
 	title   string
 	body    []string // paragraphs, already safe and styled
 	buttons [2]string
 	focus   int // 0 confirms, 1 cancels
 	keys    confirmKeys
-	width   int
+}
+
+// newConfirm asks title, with the body's paragraphs over the buttons; the
+// focus starts on the cancelling one.
+func newConfirm(s *session, keys confirmKeys, title string, body []string, buttons [2]string) *confirmDialog {
+	c := &confirmDialog{keyDialog: keyDialog{s: s}, title: title, body: body, buttons: buttons, focus: 1, keys: keys}
+	move := func() tea.Cmd { c.focus = 1 - c.focus; return nil }
+	c.binds = []keyAction{
+		sends(&c.keys.Yes, confirmedMsg{}), sends(&c.keys.No, cancelledMsg{}),
+		does(&c.keys.Left, move), does(&c.keys.Right, move),
+		does(&c.keys.Press, func() tea.Cmd {
+			if c.focus == 0 {
+				return msgCmd(confirmedMsg{})
+			}
+			return msgCmd(cancelledMsg{})
+		}),
+	}
+	return c
 }
 
 // newResetConfirm is the seed's warning: every active connection of the
@@ -49,80 +66,38 @@ func newResetConfirm(s *session, ident model.Identity, expiresAt fmtTime) *confi
 		sessions = st.Error.Render(fmt.Sprintf("%s has %s right now.", name,
 			plural(ident.ActiveSessions, "active session", "active sessions")))
 	}
-	return &confirmDialog{
-		s:     s,
-		title: "Reset enrollment of " + name + "?",
-		body: []string{
-			st.Error.Render("Warning:") + " every active connection of " + name +
-				" drops the moment you confirm, and its current credentials stop working.",
-			sessions,
-			"Coordinate with the user before resetting if you can.",
-			"The new token will expire " + string(expiresAt) + ".",
-		},
-		buttons: [2]string{"Reset enrollment", "Cancel"},
-		focus:   1,
-		keys:    newConfirmKeys("reset", "cancel"),
-	}
+	return newConfirm(s, newConfirmKeys("reset", "cancel"), "Reset enrollment of "+name+"?", []string{
+		st.Error.Render("Warning:") + " every active connection of " + name +
+			" drops the moment you confirm, and its current credentials stop working.",
+		sessions,
+		"Coordinate with the user before resetting if you can.",
+		"The new token will expire " + string(expiresAt) + ".",
+	}, [2]string{"Reset enrollment", "Cancel"})
 }
 
 // newDeleteConfirm says deleting the token can't be undone.
 func newDeleteConfirm(s *session, ident model.Identity) *confirmDialog {
 	name := safetext.Line(ident.Name, 40)
-	return &confirmDialog{
-		s:     s,
-		title: "Delete enrollment of " + name + "?",
-		body: []string{
-			"Deleting the enrollment token is irreversible: " + name +
-				" can't be re-enrolled from the console afterwards.",
-		},
-		buttons: [2]string{"Yes", "No"},
-		focus:   1,
-		keys:    newConfirmKeys("yes, delete", "no"),
-	}
+	return newConfirm(s, newConfirmKeys("yes, delete", "no"), "Delete enrollment of "+name+"?", []string{
+		"Deleting the enrollment token is irreversible: " + name +
+			" can't be re-enrolled from the console afterwards.",
+	}, [2]string{"Yes", "No"})
 }
 
 // fmtTime is a date already formatted for the admin.
 type fmtTime string
 
-func (c *confirmDialog) Title() string    { return "Confirm" }
-func (c *confirmDialog) Busy() bool       { return false }
-func (c *confirmDialog) Typing() bool     { return false }
-func (c *confirmDialog) Init() tea.Cmd    { return nil }
-func (c *confirmDialog) SetSize(w, _ int) { c.width = w }
+func (c *confirmDialog) Title() string { return "Confirm" }
 func (c *confirmDialog) ShortHelp() []key.Binding {
 	return []key.Binding{c.keys.Yes, c.keys.No, c.keys.Left, c.keys.Press}
 }
-func (c *confirmDialog) FullHelp() [][]key.Binding { return [][]key.Binding{c.ShortHelp()} }
-
-func (c *confirmDialog) Update(msg tea.Msg) tea.Cmd {
-	km, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		return nil
-	}
-	switch {
-	case key.Matches(km, c.keys.Yes):
-		return msgCmd(confirmedMsg{})
-	case key.Matches(km, c.keys.No):
-		return msgCmd(cancelledMsg{})
-	case key.Matches(km, c.keys.Left), key.Matches(km, c.keys.Right):
-		c.focus = 1 - c.focus
-	case key.Matches(km, c.keys.Press):
-		if c.focus == 0 {
-			return msgCmd(confirmedMsg{})
-		}
-		return msgCmd(cancelledMsg{})
-	}
-	return nil
-}
+func (c *confirmDialog) FullHelp() [][]key.Binding { return oneColumn(c) }
 
 func (c *confirmDialog) View() string {
 	st := &c.s.styles
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(c.title) + "\n\n")
-	w := c.width
-	if w <= 0 {
-		w = 56
-	}
+	w := c.textWidth()
 	for _, para := range c.body {
 		b.WriteString(lipgloss.Wrap(para, w, " ") + "\n")
 	}

@@ -162,8 +162,8 @@ func TestCreateKeyInHelp(t *testing.T) {
 	}
 }
 
-// TestSortCycles: o steps name → state → expiry → sessions → name, each
-// asked of the backend, the header saying which.
+// TestSortCycles: o steps name → state → expiry → sessions → creation →
+// name, each asked of the backend, the header saying which.
 func TestSortCycles(t *testing.T) {
 	fb := demoBackend()
 	hs := newHarness(t, testOptions(fb), 100, 30)
@@ -172,10 +172,11 @@ func TestSortCycles(t *testing.T) {
 		words string
 		head  string
 	}{
-		{model.SortState, "by state", "State▾"},
-		{model.SortExpires, "by expiry, soonest first", "Expires▾"},
-		{model.SortSessions, "by sessions, most first", "▾Sessions"},
-		{model.SortName, "", "Name▾"},
+		{model.SortState, "by state", "State▲"},
+		{model.SortExpires, "by expiry, soonest first", "Expires▲"},
+		{model.SortSessions, "by sessions, most first", "▼Sessions"},
+		{model.SortCreated, "by creation, oldest first", "Name "},
+		{model.SortName, "", "Name▲"},
 	} {
 		hs.press("o")
 		l := hs.list()
@@ -215,9 +216,9 @@ func TestSortRefusedFallsBackToName(t *testing.T) {
 	if !strings.Contains(hs.screen(), "laptop-alice") {
 		t.Errorf("the list by name didn't load:\n%s", hs.screen())
 	}
-	hs.press("o", "o", "o") // state, expiry, then name again: sessions skipped
-	if l.sort != model.SortName {
-		t.Errorf("o went to %q, want name (sessions skipped)", l.sort)
+	hs.press("o", "o", "o") // state, expiry, then creation: sessions skipped
+	if l.sort != model.SortCreated {
+		t.Errorf("o went to %q, want created (sessions skipped)", l.sort)
 	}
 	if n := len(fb.callsWith("Identities")); n == 0 || strings.HasSuffix(fb.callsWith("Identities")[n-1], "sort=sessions") {
 		t.Error("sessions asked again")

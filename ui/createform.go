@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/idcon/idcon/backend"
@@ -40,7 +39,7 @@ func newCreateKeys() createKeys {
 type createDialog struct {
 	s       *session
 	network model.Network
-	inputs  [createFields]textinput.Model
+	inputs  [createFields]field
 	focus   int
 	keys    createKeys
 	err     string // the one-line refusal, under its field
@@ -52,18 +51,21 @@ type createDialog struct {
 
 func newCreateDialog(s *session, n model.Network) *createDialog {
 	d := &createDialog{s: s, network: n, keys: newCreateKeys(), errAt: -1}
-	placeholders := [createFields]string{"such as laptop-alice", "optional, such as alice@example.org", "optional, such as staff, laptops"}
-	limits := [createFields]int{model.MaxNameLen, 320, 4096}
-	for i := range d.inputs {
-		in := textinput.New()
-		in.Prompt = "> "
-		in.Placeholder = placeholders[i]
-		in.CharLimit = limits[i]
-		in.SetStyles(s.styles.Input)
-		noClipboard(&in)
-		d.inputs[i] = in
+	trimmed := func(check func(string) error) func(string) (string, error) {
+		return func(v string) (string, error) { v = strings.TrimSpace(v); return v, check(v) }
 	}
-	d.inputs[fieldName].Focus()
+	specs := [createFields]fieldSpec{
+		{Placeholder: "such as laptop-alice", Limit: model.MaxNameLen,
+			Check: func(v string) (string, error) { return v, model.ValidateName(v) }},
+		{Placeholder: "optional, such as alice@example.org", Limit: 320, Check: trimmed(model.ValidateEmail)},
+		{Placeholder: "optional, such as staff, laptops", Limit: 4096,
+			Check: func(v string) (string, error) { _, err := model.ParseAttributes(v); return v, err }},
+	}
+	for i := range d.inputs {
+		specs[i].Label = fieldLabels[i]
+		d.inputs[i] = newField(s, specs[i])
+	}
+	d.inputs[fieldName].focus(true)
 	return d
 }
 
@@ -73,14 +75,14 @@ func (d *createDialog) Typing() bool  { return true }
 func (d *createDialog) Init() tea.Cmd { return nil }
 func (d *createDialog) restyle() {
 	for i := range d.inputs {
-		d.inputs[i].SetStyles(d.s.styles.Input)
+		d.inputs[i].restyle()
 	}
 }
 
 func (d *createDialog) SetSize(w, _ int) {
 	d.width = w
 	for i := range d.inputs {
-		d.inputs[i].SetWidth(max(10, w-4))
+		d.inputs[i].setWidth(w)
 	}
 }
 
@@ -91,9 +93,9 @@ func (d *createDialog) ShortHelp() []key.Binding {
 func (d *createDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
 
 func (d *createDialog) setFocus(i int) {
-	d.inputs[d.focus].Blur()
+	d.inputs[d.focus].focus(false)
 	d.focus = (i + createFields) % createFields
-	d.inputs[d.focus].Focus()
+	d.inputs[d.focus].focus(true)
 }
 
 func (d *createDialog) Update(msg tea.Msg) tea.Cmd {
@@ -102,9 +104,7 @@ func (d *createDialog) Update(msg tea.Msg) tea.Cmd {
 	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		var cmd tea.Cmd
-		d.inputs[d.focus], cmd = d.inputs[d.focus].Update(msg) // paste
-		return cmd
+		return d.inputs[d.focus].update(msg) // paste
 	}
 	k := d.keys
 	switch {
@@ -119,8 +119,7 @@ func (d *createDialog) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, k.Submit):
 		return d.submit()
 	}
-	var cmd tea.Cmd
-	d.inputs[d.focus], cmd = d.inputs[d.focus].Update(km)
+	cmd := d.inputs[d.focus].update(km)
 	if d.errAt == d.focus {
 		d.err, d.errAt = "", -1
 	}
@@ -130,25 +129,18 @@ func (d *createDialog) Update(msg tea.Msg) tea.Cmd {
 // submit checks the fields as the CLI does (model's rules) and goes on to
 // the expiry; a refusal is said under its field, which takes the focus.
 func (d *createDialog) submit() tea.Cmd {
-	name := d.inputs[fieldName].Value()
-	email := strings.TrimSpace(d.inputs[fieldEmail].Value())
-	refuse := func(at int, err error) tea.Cmd {
-		d.err, d.errAt = safetext.Clean(err.Error()), at
-		d.setFocus(at)
-		return nil
+	var v [createFields]string
+	for i := range d.inputs {
+		var err error
+		if v[i], err = d.inputs[i].checked(); err != nil {
+			d.err, d.errAt = safetext.Clean(err.Error()), i
+			d.setFocus(i)
+			return nil
+		}
 	}
-	if err := model.ValidateName(name); err != nil {
-		return refuse(fieldName, err)
-	}
-	if err := model.ValidateEmail(email); err != nil {
-		return refuse(fieldEmail, err)
-	}
-	attrs, err := model.ParseAttributes(d.inputs[fieldAttributes].Value())
-	if err != nil {
-		return refuse(fieldAttributes, err)
-	}
+	attrs, _ := model.ParseAttributes(v[fieldAttributes]) // checked above
 	d.err, d.errAt = "", -1
-	return msgCmd(createFilledMsg{req: model.NewIdentity{Name: name, Email: email, Attributes: attrs}})
+	return msgCmd(createFilledMsg{req: model.NewIdentity{Name: v[fieldName], Email: v[fieldEmail], Attributes: attrs}})
 }
 
 // failed shows why the backend refused the create, under the name when
@@ -182,7 +174,7 @@ func (d *createDialog) View() string {
 		if i == d.focus {
 			label = "› " + fieldLabels[i] // the field typed into, without colour too
 		}
-		b.WriteString("\n" + st.Label.Render(label) + "\n" + d.inputs[i].View() + "\n")
+		b.WriteString("\n" + st.Label.Render(label) + "\n" + d.inputs[i].view() + "\n")
 		if d.errAt == i && d.err != "" {
 			b.WriteString(st.Error.Width(max(20, d.width)).Render(d.err) + "\n")
 		}

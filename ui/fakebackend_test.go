@@ -87,10 +87,14 @@ func (f *fakeBackend) Networks(context.Context) ([]model.Network, error) {
 func (f *fakeBackend) Identities(_ context.Context, network string, q model.ListQuery) (model.Page, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	desc := ""
+	if q.Desc {
+		desc = " desc"
+	}
 	if q.Sort != "" {
-		f.record("Identities %s filter=%q state=%q offset=%d limit=%d sort=%s", network, q.Filter, q.State, q.Offset, q.Limit, q.Sort)
+		f.record("Identities %s filter=%q state=%q offset=%d limit=%d sort=%s%s", network, q.Filter, q.State, q.Offset, q.Limit, q.Sort, desc)
 	} else {
-		f.record("Identities %s filter=%q state=%q offset=%d limit=%d", network, q.Filter, q.State, q.Offset, q.Limit)
+		f.record("Identities %s filter=%q state=%q offset=%d limit=%d%s", network, q.Filter, q.State, q.Offset, q.Limit, desc)
 	}
 	if f.unsortable[q.Sort] {
 		return model.Page{}, backend.SortUnsupported("the fake can't sort by %s", q.Sort)
@@ -120,6 +124,9 @@ func (f *fakeBackend) Identities(_ context.Context, network string, q model.List
 		})
 	case model.SortSessions:
 		slices.SortStableFunc(match, func(a, b model.Identity) int { return b.ActiveSessions - a.ActiveSessions })
+	}
+	if q.Desc {
+		slices.Reverse(match)
 	}
 	p := model.Page{Total: len(match)}
 	if q.Offset < len(match) {

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -142,7 +144,7 @@ type fieldKeys struct {
 
 // fieldDialog is one value to type and submit, with its answer's error.
 type fieldDialog struct {
-	s      *session
+	keyDialog
 	spec   fieldDialogSpec
 	input  field
 	keys   fieldKeys
@@ -151,14 +153,13 @@ type fieldDialog struct {
 	value  string // the value of the last request
 	errMsg string // what went wrong, already in words
 	fail   fieldFailure
-	width  int
 }
 
 func newFieldDialog(s *session, spec fieldDialogSpec) *fieldDialog {
 	if spec.Breaks == "" {
 		spec.Breaks = " "
 	}
-	d := &fieldDialog{s: s, spec: spec, input: newField(s, spec.Field)}
+	d := &fieldDialog{keyDialog: keyDialog{s: s}, spec: spec, input: newField(s, spec.Field)}
 	d.keys = fieldKeys{
 		Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", spec.SubmitHelp)),
 		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -201,6 +202,20 @@ func (d *fieldDialog) failed(err error) {
 	d.setState(f.state)
 }
 
+// settled takes the answer to the request seq: true when it succeeded;
+// false when the dialog waits for no such answer, or when it failed (the
+// dialog then shows why, as failed does).
+func (d *fieldDialog) settled(seq int, err error) bool {
+	if d.seq != seq || !d.Busy() {
+		return false
+	}
+	if err != nil {
+		d.failed(err)
+		return false
+	}
+	return true
+}
+
 func (d *fieldDialog) request(again bool) tea.Cmd {
 	return msgCmd(d.spec.Request(d.value, again))
 }
@@ -208,14 +223,13 @@ func (d *fieldDialog) request(again bool) tea.Cmd {
 func (d *fieldDialog) Title() string    { return d.spec.Name }
 func (d *fieldDialog) Busy() bool       { return d.state == stateRunning }
 func (d *fieldDialog) Typing() bool     { return d.state == stateEdit }
-func (d *fieldDialog) Init() tea.Cmd    { return nil }
 func (d *fieldDialog) restyle()         { d.input.restyle() }
 func (d *fieldDialog) SetSize(w, _ int) { d.width = w; d.input.setWidth(w) }
 func (d *fieldDialog) ShortHelp() []key.Binding {
 	k := d.keys
 	return []key.Binding{k.Submit, k.Cancel, k.Retry, k.Edit, k.Close, k.Again, k.Keep}
 }
-func (d *fieldDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+func (d *fieldDialog) FullHelp() [][]key.Binding { return oneColumn(d) }
 
 func (d *fieldDialog) Update(msg tea.Msg) tea.Cmd {
 	km, ok := msg.(tea.KeyPressMsg)
@@ -262,12 +276,7 @@ func (d *fieldDialog) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (d *fieldDialog) View() string {
-	st := &d.s.styles
-	w := d.width
-	if w <= 0 {
-		w = 56
-	}
-	brk := d.spec.Breaks
+	st, w, brk := &d.s.styles, d.textWidth(), d.spec.Breaks
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(safetext.Line(d.spec.Title, w)) + "\n\n")
 	if d.state == stateAsk && d.spec.AskAlone {
@@ -287,4 +296,25 @@ func (d *fieldDialog) View() string {
 		b.WriteString("\n" + st.Error.Render(lipgloss.Wrap(safetext.Clean(d.errMsg), w, brk)) + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// required is a Check refusing an empty value: "Type <what>."
+func required(what string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		if strings.TrimSpace(v) == "" {
+			return "", errors.New("Type " + what + ".")
+		}
+		return v, nil
+	}
+}
+
+// digits is a Check taking exactly n digits, such as a one-time code.
+func digits(n int) func(string) (string, error) {
+	return func(v string) (string, error) {
+		v = strings.TrimSpace(v)
+		if len(v) != n || strings.Trim(v, "0123456789") != "" {
+			return "", fmt.Errorf("The code is %d digits.", n)
+		}
+		return v, nil
+	}
 }

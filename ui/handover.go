@@ -102,11 +102,7 @@ func (f *handoverFlow) download(msg downloadRequestedMsg) tea.Cmd {
 // SSH and tmux), or shows the dialog what went wrong.
 func (f *handoverFlow) downloadDone(msg downloadDoneMsg) tea.Cmd {
 	d, ok := f.st.dialog.(*downloadDialog)
-	if !ok || d.seq != msg.seq || !d.Busy() {
-		return nil
-	}
-	if msg.err != nil {
-		d.failed(msg.err)
+	if !ok || !d.settled(msg.seq, msg.err) {
 		return nil
 	}
 	f.st.closeDialog()
@@ -126,11 +122,7 @@ func (f *handoverFlow) sendEmail(msg emailRequestedMsg) tea.Cmd {
 
 func (f *handoverFlow) emailDone(msg emailDoneMsg) tea.Cmd {
 	d, ok := f.st.dialog.(*emailDialog)
-	if !ok || d.seq != msg.seq || !d.Busy() {
-		return nil
-	}
-	if msg.err != nil {
-		d.failed(msg.err)
+	if !ok || !d.settled(msg.seq, msg.err) {
 		return nil
 	}
 	f.st.closeDialog()

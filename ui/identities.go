@@ -42,6 +42,7 @@ type identitiesScreen struct {
 	filter    string      // the filter in effect
 	state     model.State // "" means all
 	sort      model.SortField
+	desc      bool // the order reversed (O)
 	// unsortable are the orders the backend refused (sort.go).
 	unsortable map[model.SortField]bool
 
@@ -57,7 +58,7 @@ type identitiesScreen struct {
 	marks marks    // for the bulk actions (bulk.go)
 	bulk  bulkKeys //
 
-	// canBack is set by the root when there is a network picker to go
+	// canBack is set by the networks flow when there is a network picker to go
 	// back to (more than one network).
 	canBack bool
 	quiet   quietFetch    // the poll's request, if one is in flight (refresh.go)
@@ -73,8 +74,10 @@ func newIdentitiesScreen(s *session, n model.Network) *identitiesScreen {
 	in.CharLimit = model.MaxNameLen
 	in.SetStyles(s.styles.Input)
 	noClipboard(&in)
+	o := s.orders[n.ID] // the order this network's list was left in
 	return &identitiesScreen{
 		s: s, network: n, keys: newListKeys(), input: in, bulk: newBulkKeys(),
+		sort: o.sort, desc: o.desc,
 		total: -1, pages: map[int]cachedPage{}, inflight: map[int]int{},
 	}
 }
@@ -130,7 +133,7 @@ func (s *identitiesScreen) pageStart() int {
 }
 
 func (s *identitiesScreen) query(offset int) model.ListQuery {
-	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Offset: offset, Limit: s.pageSize}
+	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Desc: s.desc, Offset: offset, Limit: s.pageSize}
 }
 
 // fetch asks for the page at offset unless it is loaded or asked for.
@@ -287,8 +290,10 @@ func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 		s.resetQuery()
 	case key.Matches(msg, k.Sort):
 		return s.cycleSort() // sort.go
+	case key.Matches(msg, k.Reverse):
+		return s.reverseSort() // sort.go
 	case key.Matches(msg, k.Create):
-		return msgCmd(createRequestedMsg{}) // create.go; the root says no to a viewer
+		return msgCmd(createRequestedMsg{}) // create.go; the create flow says no to a viewer
 	default:
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 type listKeys struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Open, Filter, State, Sort, Create     key.Binding
+	Reverse                               key.Binding // O: the order the other way round
 	Apply, Clear                          key.Binding // while filtering
 	// esc while browsing: clear the applied filter, else (bulk.go) the
 	// marks, else go back to the network picker.
@@ -29,6 +30,7 @@ func newListKeys() listKeys {
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		State:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "state filter")),
 		Sort:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort order")),
+		Reverse:  key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse order")),
 		Create:   key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "new identity")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done"), key.WithDisabled()),
 		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter"), key.WithDisabled()),
@@ -40,7 +42,7 @@ func newListKeys() listKeys {
 
 // setFiltering switches the bindings between browsing and typing a filter.
 func (k *listKeys) setFiltering(on bool) {
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Sort, &k.Create, &k.Move} {
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Open, &k.Filter, &k.State, &k.Sort, &k.Reverse, &k.Create, &k.Move} {
 		b.SetEnabled(!on)
 	}
 	k.Apply.SetEnabled(on)
@@ -73,7 +75,7 @@ func (s *identitiesScreen) FullHelp() [][]key.Binding {
 	esc := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, marks, back"))
 	esc.SetEnabled(!s.filtering)
 	return [][]key.Binding{append([]key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}, b[0]...),
-		append([]key.Binding{k.Open, k.Filter, s.createKey(), k.State, k.Sort, k.Apply, k.Clear, esc}, b[1]...)}
+		append([]key.Binding{k.Open, k.Filter, s.createKey(), k.State, k.Sort, k.Reverse, k.Apply, k.Clear, esc}, b[1]...)}
 }
 
 // filtered reports a filter in effect: text, a state, or both.

@@ -121,8 +121,8 @@ func (s *identitiesScreen) statusLine() string {
 		state = string(s.state)
 	}
 	parts = append(parts, "state: "+state)
-	if s.sort != model.SortName && s.sort != "" {
-		parts = append(parts, sortWords(s.sort)) // by name: the header's arrow alone says it
+	if s.sort != model.SortName && s.sort != "" || s.desc {
+		parts = append(parts, sortWords(s.sort, s.desc)) // by name, A to Z: the header's arrow alone says it
 	}
 	if m := s.marksStatus(); m != "" {
 		parts = append(parts, m)

@@ -51,7 +51,8 @@ var actionOrder = []model.Action{model.ActionReset, model.ActionReissue, model.A
 
 // identityScreen is Edit Identity: the identity's details and its
 // Enrollment section, whose actions follow the state (model.Actions). It
-// asks for actions with actionRequestedMsg; the root performs them.
+// asks for actions with actionRequestedMsg; the action, handover and
+// clipboard flows perform them.
 type identityScreen struct {
 	s       *session
 	network string

@@ -3,26 +3,15 @@ package ui
 import (
 	"time"
 
-	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/model"
 )
 
-// Messages travel up from screens and dialogs to the root, and back from
-// the tea.Cmds that do I/O. Results carry the sequence number of their
-// request so that a stale answer never overwrites a newer one.
+// Messages the rooms and several flows share (each flow declares its own in
+// its file). They travel up from screens and dialogs to the router, which
+// hands them to the flows, and back from the tea.Cmds that do I/O. Results
+// carry the sequence number of their request so that a stale answer never
+// overwrites a newer one.
 type (
-	// networksLoadedMsg answers the start-up load: the networks and the
-	// network remembered from the last run ("" if none).
-	networksLoadedMsg struct {
-		networks []model.Network
-		last     string
-		err      error
-	}
-	// networkChosenMsg: the admin picked a network in the picker.
-	networkChosenMsg struct{ network model.Network }
-	// stateSavedMsg reports the writing of the state file.
-	stateSavedMsg struct{ err error }
-
 	// pageLoadedMsg answers a page request of the identities list. gen
 	// identifies the query (filter, state, page size) it was asked for.
 	pageLoadedMsg struct {
@@ -47,7 +36,9 @@ type (
 		err      error
 		note     string // said in a toast once loaded, e.g. after a conflict
 	}
-	// actionRequestedMsg: the admin asked for an enrollment action.
+
+	// actionRequestedMsg: the admin asked for an enrollment action or a
+	// delivery (the action, handover and clipboard flows answer it).
 	actionRequestedMsg struct{ action model.Action }
 
 	// datePickedMsg: the date picker was submitted with a valid expiry.
@@ -56,15 +47,6 @@ type (
 	confirmedMsg struct{}
 	cancelledMsg struct{}
 
-	// mutationDoneMsg answers reset, reissue or delete.
-	mutationDoneMsg struct {
-		seq      int
-		action   model.Action
-		identity model.Identity // the identity as it was when asked
-		token    backend.Token  // reset and reissue
-		after    model.Identity // delete
-		err      error
-	}
 	// toastExpiredMsg removes a toast.
 	toastExpiredMsg struct{ id int }
 	// noteMsg: a screen has something to say in a toast.

@@ -19,7 +19,19 @@ import (
 // a keypress, and on a first run with no network at all the first one
 // opens by itself.
 
+// The networks flow's messages.
 type (
+	// networksLoadedMsg answers the start-up load: the networks and the
+	// network remembered from the last run ("" if none).
+	networksLoadedMsg struct {
+		networks []model.Network
+		last     string
+		err      error
+	}
+	// networkChosenMsg: the admin picked a network in the picker.
+	networkChosenMsg struct{ network model.Network }
+	// stateSavedMsg reports the writing of the state file.
+	stateSavedMsg struct{ err error }
 	// netPollMsg: time to ask for the networks again.
 	netPollMsg struct{}
 	// networksPolledMsg answers a poll of the networks.

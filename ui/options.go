@@ -77,6 +77,11 @@ type Options struct {
 	// another terminal, a controller's web console): zero means 1 s on an
 	// embedded network and 5 s on a remote one; negative means never.
 	PollInterval time.Duration
+	// SignIn, when set, answers controller logins' questions (a password,
+	// a TOTP code) with a dialog, and feeds the requests pane (R). nil
+	// under the SSH server: no admin is asked for a controller password
+	// there.
+	SignIn *SignIn
 }
 
 func (o Options) withDefaults() Options {

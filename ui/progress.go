@@ -28,13 +28,12 @@ type progressKeys struct {
 // bulkProgressMsg; it draws the bar with ViewAs, so it needs no animation
 // frames of its own.
 type progressDialog struct {
-	s       *session
+	keyDialog
 	action  model.Action
 	total   int // eligible when confirmed
 	skipped int
 	keys    progressKeys
 	bar     progress.Model
-	width   int
 
 	started, now time.Time
 	tally        bulkTally
@@ -46,9 +45,15 @@ type progressDialog struct {
 }
 
 func newProgressDialog(s *session, a model.Action, total, skipped int, now time.Time) *progressDialog {
-	d := &progressDialog{s: s, action: a, total: total, skipped: skipped, started: now, now: now}
+	d := &progressDialog{keyDialog: keyDialog{s: s}, action: a, total: total, skipped: skipped, started: now, now: now}
 	d.keys.Cancel = key.NewBinding(key.WithKeys("esc", "c"), key.WithHelp("esc/c", "cancel (stops after the identity under way)"))
 	d.keys.Close = key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "close"), key.WithDisabled())
+	d.binds = []keyAction{sends(&d.keys.Close, bulkClosedMsg{}), does(&d.keys.Cancel, func() tea.Cmd {
+		if d.cancelling {
+			return nil
+		}
+		return msgCmd(bulkCancelMsg{})
+	})}
 	d.restyle()
 	return d
 }
@@ -59,35 +64,17 @@ func (d *progressDialog) restyle() {
 }
 
 func (d *progressDialog) Title() string { return bulkTitle(d.action) }
-func (d *progressDialog) Busy() bool    { return false }
 
 // Typing is true while the run goes on: the dialog takes every key, so q
 // doesn't leave half way (ctrl+c still quits; the backend keeps each
 // identity whole even then).
-func (d *progressDialog) Typing() bool  { return !d.finished }
-func (d *progressDialog) Init() tea.Cmd { return nil }
+func (d *progressDialog) Typing() bool { return !d.finished }
 func (d *progressDialog) SetSize(w, _ int) {
 	d.width = w
 	d.bar.SetWidth(max(10, w))
 }
 func (d *progressDialog) ShortHelp() []key.Binding  { return []key.Binding{d.keys.Cancel, d.keys.Close} }
-func (d *progressDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
-
-func (d *progressDialog) Update(msg tea.Msg) tea.Cmd {
-	km, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		return nil
-	}
-	switch {
-	case key.Matches(km, d.keys.Close):
-		return msgCmd(bulkClosedMsg{})
-	case key.Matches(km, d.keys.Cancel):
-		if !d.cancelling {
-			return msgCmd(bulkCancelMsg{})
-		}
-	}
-	return nil
-}
+func (d *progressDialog) FullHelp() [][]key.Binding { return oneColumn(d) }
 
 func (d *progressDialog) progress(t bulkTally, now time.Time) {
 	d.tally, d.now = t, now
@@ -173,10 +160,7 @@ func (d *progressDialog) summaryView() string {
 		title = bulkTitle(d.action) + ": stopped"
 	}
 	b.WriteString(st.DialogTitle.Render(title) + "\n\n")
-	w := d.width
-	if w <= 0 {
-		w = 56
-	}
+	w := d.textWidth()
 	para := func(s string) { b.WriteString(lipgloss.Wrap(s, w, " ") + "\n") }
 	line := fmt.Sprintf("%s %s of %s.", titleWord(bulkPastTense(d.action)), fmtCount(d.tally.done), plural(d.total, "identity", "identities"))
 	if d.action == model.ActionReset {

@@ -161,13 +161,7 @@ func (v *qrView) place() {
 	// Two lines under the code: the name and form, the expiry and keys;
 	// one line holding all of it when that makes a known form fit.
 	var def int
-	v.lines = 2
-	v.choices, def = v.code.Choices(v.s.term, w, h-2)
-	if def < 0 {
-		if c, d := v.code.Choices(v.s.term, w, h-1); d >= 0 {
-			v.choices, def, v.lines = c, d, 1
-		}
-	}
+	v.choices, def, v.lines = v.code.Pick(v.s.term, w, h) // as 'idcon enrollment qr' chooses
 	v.cur = def
 	if v.picked != "" {
 		for i, c := range v.choices {

@@ -38,7 +38,7 @@ type scpKeys struct {
 
 // scpDialog is Download JWT under the SSH server.
 type scpDialog struct {
-	s       *session
+	keyDialog
 	ident   model.Identity
 	command string // the scp command, "" when the identity can't be named in one
 	keys    scpKeys
@@ -46,53 +46,41 @@ type scpDialog struct {
 	running bool
 	seq     int
 	errMsg  string
-	width   int
 }
 
 func newSCPDialog(s *session, n model.Network, ident model.Identity) *scpDialog {
-	d := &scpDialog{s: s, ident: ident, command: s.opts.RemoteDownload(n, ident)}
+	d := &scpDialog{keyDialog: keyDialog{s: s}, ident: ident, command: s.opts.RemoteDownload(n, ident)}
 	d.keys = scpKeys{
 		Token:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "token to your clipboard")),
 		Command: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "scp command to your clipboard")),
 		Close:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 	}
 	d.keys.Command.SetEnabled(d.command != "")
+	d.binds = []keyAction{
+		sends(&d.keys.Close, cancelledMsg{}),
+		does(&d.keys.Command, func() tea.Cmd { d.copied = true; return tea.SetClipboard(d.command) }),
+		sends(&d.keys.Token, scpTokenRequestedMsg{}),
+	}
 	return d
 }
 
-func (d *scpDialog) Title() string    { return model.ActionJWT.Title() }
-func (d *scpDialog) Busy() bool       { return d.running }
-func (d *scpDialog) Typing() bool     { return false }
-func (d *scpDialog) Init() tea.Cmd    { return nil }
-func (d *scpDialog) SetSize(w, _ int) { d.width = w }
+func (d *scpDialog) Title() string { return model.ActionJWT.Title() }
+func (d *scpDialog) Busy() bool    { return d.running }
 func (d *scpDialog) ShortHelp() []key.Binding {
 	return []key.Binding{d.keys.Token, d.keys.Command, d.keys.Close}
 }
-func (d *scpDialog) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+func (d *scpDialog) FullHelp() [][]key.Binding { return oneColumn(d) }
 
+// Update answers the keys, except while the token is fetched: keys wait.
 func (d *scpDialog) Update(msg tea.Msg) tea.Cmd {
-	km, ok := msg.(tea.KeyPressMsg)
-	if !ok || d.running {
-		return nil // while the token is fetched, keys wait
+	if d.running {
+		return nil
 	}
-	switch {
-	case key.Matches(km, d.keys.Close):
-		return msgCmd(cancelledMsg{})
-	case key.Matches(km, d.keys.Command):
-		d.copied = true
-		return tea.SetClipboard(d.command)
-	case key.Matches(km, d.keys.Token):
-		return msgCmd(scpTokenRequestedMsg{})
-	}
-	return nil
+	return d.keyDialog.Update(msg)
 }
 
 func (d *scpDialog) View() string {
-	st := &d.s.styles
-	w := d.width
-	if w <= 0 {
-		w = 56
-	}
+	st, w := &d.s.styles, d.textWidth()
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(safetext.Line("Download JWT of "+d.ident.Name, w)) + "\n\n")
 	if d.command != "" {

@@ -12,19 +12,52 @@ import (
 // listSorts is the order o steps through in the identities list. Each is
 // served by the backend (an index of the embedded store, the controller's
 // sort, or a bounded scan), never by sorting a page here.
-var listSorts = []model.SortField{model.SortName, model.SortState, model.SortExpires, model.SortSessions}
+var listSorts = []model.SortField{model.SortName, model.SortState, model.SortExpires, model.SortSessions, model.SortCreated}
+
+// listOrder is how a network's list is sorted: the key (o) and whether it
+// is reversed (O). The session keeps one a network, so that a list opened
+// again is in the order it was left in.
+type listOrder struct {
+	sort model.SortField
+	desc bool
+}
 
 // sortWords is how the status line says the order.
-func sortWords(f model.SortField) string {
+func sortWords(f model.SortField, desc bool) string {
+	pick := func(asc, rev string) string {
+		if desc {
+			return rev
+		}
+		return asc
+	}
 	switch f {
 	case model.SortState:
-		return "by state"
+		return pick("by state", "by state, reversed")
 	case model.SortExpires:
-		return "by expiry, soonest first"
+		return pick("by expiry, soonest first", "by expiry, latest first")
 	case model.SortSessions:
-		return "by sessions, most first"
+		return pick("by sessions, most first", "by sessions, fewest first")
+	case model.SortCreated:
+		return pick("by creation, oldest first", "by creation, newest first")
 	}
-	return "by name"
+	return pick("by name", "by name, Z to A")
+}
+
+// keepOrder records the list's order for its network (listOrder).
+func (s *identitiesScreen) keepOrder() {
+	if s.s.orders == nil {
+		s.s.orders = map[string]listOrder{}
+	}
+	s.s.orders[s.network.ID] = listOrder{sort: s.sort, desc: s.desc}
+}
+
+// reverseSort is O: the same key, the other way round.
+func (s *identitiesScreen) reverseSort() tea.Cmd {
+	s.desc = !s.desc
+	s.keepOrder()
+	s.cursor = 0
+	s.resetQuery()
+	return s.ensurePage()
 }
 
 // cycleSort steps to the next sort, skipping those the backend refused
@@ -46,6 +79,7 @@ func (s *identitiesScreen) cycleSort() tea.Cmd {
 		return nil
 	}
 	s.sort = listSorts[i]
+	s.keepOrder()
 	s.cursor = 0
 	s.resetQuery()
 	return s.ensurePage()
@@ -63,25 +97,37 @@ func (s *identitiesScreen) sortRefused(err error) (tea.Cmd, bool) {
 	}
 	s.unsortable[s.sort] = true
 	s.sort = model.SortName
+	s.keepOrder()
 	s.cursor = 0
 	s.resetQuery()
 	note := msgCmd(noteMsg{text: describeErr(err) + " Listed by name instead; o skips that order now.", kind: toastNote})
 	return tea.Batch(note, s.ensurePage()), true
 }
 
-// sortMark is a column's header, with ▾ when the list is sorted by it.
+// sortMark is a column's header, with an arrow when the list is sorted
+// by it: ▲ for values going up (A to Z, the soonest expiry, the oldest),
+// ▼ going down.
 func (s *identitiesScreen) sortMark(title string, f model.SortField) string {
 	if s.sort == f || f == model.SortName && s.sort == "" {
-		return title + "▾"
+		return title + s.arrow()
 	}
 	return title
 }
 
 // sessionsMark is the separator before the right-aligned Sessions header:
-// ▾ there when the list is sorted by sessions.
+// the arrow there when the list is sorted by sessions.
 func (s *identitiesScreen) sessionsMark() string {
 	if s.sort == model.SortSessions {
-		return "▾"
+		return s.arrow()
 	}
 	return " "
+}
+
+// arrow is the direction of the values down the list. Sessions' own order
+// is the most first: down, unless reversed.
+func (s *identitiesScreen) arrow() string {
+	if s.desc != (s.sort == model.SortSessions) {
+		return "▼"
+	}
+	return "▲"
 }

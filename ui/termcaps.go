@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"strings"
-
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
@@ -38,55 +36,13 @@ func kittyQuery() tea.Msg { return tea.Raw(delivery.KittyQuery)() }
 // learnTerminal takes an answer to askTerminal's questions into t; it
 // reports whether msg was one, and returns the kitty query when it is due.
 func learnTerminal(t *delivery.Terminal, msg tea.Msg) (bool, tea.Cmd) {
-	switch msg.(type) {
-	case uv.PrimaryDeviceAttributesEvent:
-		ok := learnAnswer(t, msg)
-		if t.Mux == "" && !t.KittyAsked {
-			t.KittyAsked = true
-			return ok, kittyQuery
-		}
-		return ok, nil
-	case tea.TerminalVersionMsg:
-		ok := learnAnswer(t, msg)
-		name := strings.ToLower(msg.(tea.TerminalVersionMsg).Name)
-		if strings.HasPrefix(name, "tmux") || strings.HasPrefix(name, "screen") {
-			t.Mux = strings.Fields(name)[0]
-		}
-		return ok, nil
+	if v, ok := msg.(tea.TerminalVersionMsg); ok {
+		msg = uv.TerminalVersionEvent(v)
 	}
-	return learnAnswer(t, msg), nil
-}
-
-func learnAnswer(t *delivery.Terminal, msg tea.Msg) bool {
-	switch msg := msg.(type) {
-	case uv.KittyGraphicsEvent:
-		if msg.Options.ID != delivery.KittyQueryID {
-			return false
-		}
-		// Inside tmux or screen the multiplexer answers, not the terminal.
-		if t.Mux == "" && string(msg.Payload) == "OK" {
-			t.Kitty = true
-		}
-		return true
-	case uv.PrimaryDeviceAttributesEvent:
-		if t.Mux == "" {
-			for _, a := range msg {
-				if a == 4 {
-					t.Sixel = true
-				}
-			}
-		}
-		return true
-	case uv.CellSizeEvent:
-		if msg.Width > 0 && msg.Height > 0 {
-			t.CellW, t.CellH = msg.Width, msg.Height
-		}
-		return true
-	case tea.TerminalVersionMsg:
-		if t.Mux == "" {
-			t.LearnName(msg.Name)
-		}
-		return true
+	ok := t.LearnAnswer(msg) // as 'idcon enrollment qr' learns them
+	if _, da1 := msg.(uv.PrimaryDeviceAttributesEvent); da1 && t.Mux == "" && !t.KittyAsked {
+		t.KittyAsked = true
+		return ok, kittyQuery
 	}
-	return false
+	return ok, nil
 }

@@ -251,6 +251,9 @@ func (a *Backend) mutate(ctx context.Context, check model.Action, action, networ
 	if gotID != "" {
 		id = gotID
 	}
+	if backend.DryRunOf(ctx) != nil {
+		return err // a dry run changed nothing: no audit line, no change event
+	}
 	a.record(ctx, network, id, name, action, err)
 	if err == nil && a.changes != nil {
 		a.changes.PublishEvent(ChangeEvent{Network: network, IdentityID: id, Action: action, By: a.actor.Name})

@@ -43,6 +43,10 @@ func (a *Backend) BulkApply(ctx context.Context, network string, sel backend.Sel
 		a.record(ctx, network, "", "", auditAction, err)
 		return err
 	}
+	if backend.DryRunOf(ctx) != nil {
+		// A dry run changes nothing: no audit lines, no change events.
+		return backend.Bulk(a.b, a.now).BulkApply(ctx, network, sel, action, expiresAt, each)
+	}
 	netRef := audit.Ref{ID: network, Name: a.networkName(ctx, network)}
 	var pending []audit.Entry
 	flush := func() {

@@ -20,26 +20,41 @@ import (
 
 var _ backend.Bulker = (*Store)(nil)
 
-// bulkBatch is how many identities one transaction of a bulk action
-// changes. Each commit writes every page the batch touched to the WAL, and
-// identities of one batch share many pages (the name index, which batches
-// follow), so larger batches make a bulk reset several times faster than
-// one transaction per identity; each identity still gets its own
-// savepoint, so it is changed completely or not at all. Five hundred keep
-// the write lock for about a tenth of a second at a time, short enough for
-// other processes' writes to slip in between.
+// bulkBatch is how many identities the first transaction of a bulk
+// action changes. Each commit writes every page the batch touched to the
+// WAL, and identities of one batch share many pages, so larger batches
+// make a bulk reset several times faster than one transaction per
+// identity; each identity still gets its own savepoint, so it is changed
+// completely or not at all, and a stop ends the batch right after the
+// identity under way (see BulkApply), so a batch's size never delays one.
 const bulkBatch = 500
 
-// bulkBatchMax is the size later batches of a run grow to: the first is
-// bulkBatch, the second twice that, then four times. Pages shared by a
-// batch (the name indexes, the end of the token index) are written once
-// per commit, so fewer commits write less; a quarter of a second of the
-// write lock still leaves room for other writers (they wait up to
-// busyTimeout).
-const bulkBatchMax = 4 * bulkBatch
+// bulkBatchTime is how long a batch's transaction aims to hold the write
+// lock: later batches are sized from how fast the ones before went (see
+// nextBatchSize), so a batch keeps other processes' writes waiting about
+// this long, well within their busyTimeout, on a fast machine or a slow
+// one. Commits write the pages a batch shares (the ends of the token and
+// expiry indexes, the pages of identities taken in ID order) once per
+// batch, so fewer, larger batches write less.
+const bulkBatchTime = 300 * time.Millisecond
 
-// batchSize is the size of a run's chunk-th batch (from 0).
-func batchSize(chunk int) int { return min(bulkBatch<<min(chunk, 2), bulkBatchMax) }
+// bulkBatchMax bounds a batch whatever the speed: its candidates and their
+// signed tokens are held in memory, and the next batch's beside them.
+const bulkBatchMax = 16_000
+
+// nextBatchSize is the size of the batch after one of n identities whose
+// transaction took took: as many as bulkBatchTime would hold at that pace,
+// growing at most fourfold at a time.
+func nextBatchSize(n int, took time.Duration) int {
+	if n <= 0 {
+		return bulkBatch
+	}
+	size := 4 * n
+	if took > 0 {
+		size = min(size, int(float64(n)*float64(bulkBatchTime)/float64(took)))
+	}
+	return max(bulkBatch/5, min(size, bulkBatchMax))
+}
 
 // stateCase is the SQL expression of an identity's state at the time bound
 // to its one parameter (see the schema for the columns).
@@ -169,14 +184,15 @@ type bulkCandidate struct {
 }
 
 // BulkApply resets or reissues the identities of sel whose state allows
-// it, bulkBatch identities in the first transaction and up to
-// bulkBatchMax in the later ones. Before a batch's transaction
-// its identities are read and their tokens signed (on every core), so the
-// write lock is held only for the SQL. Inside it each identity is read
-// again and changed under a savepoint: if it changed since it was read (its
-// revision moved), no longer allows the action, or any statement fails, it
-// is rolled back to exactly what it was and reported, and the batch goes
-// on.
+// it, bulkBatch identities in the first transactions, then as many as
+// hold the write lock for about bulkBatchTime (up to bulkBatchMax),
+// taken in bulkOrder. Before a batch's transaction its identities are
+// read and their tokens signed (on every core), so the write lock is held
+// only for the SQL. Inside it each identity's row is changed under a
+// savepoint, guarded by the revision it was read at: if it changed since
+// (its revision moved), was deleted, no longer allows the action, or any
+// statement fails, it is rolled back to exactly what it was and reported,
+// and the batch goes on.
 //
 // each sees every identity as soon as its savepoint is released, so a
 // stop (each returning false, or ctx cancelled) ends the batch right after
@@ -213,8 +229,8 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	// large run.
 	defer s.forgetRetired()
 	ids := dedupeIDs(sel.IDs)
-	var after keyset  // where the last batch read ended, for All
-	chunk, lo := 0, 0 // the next batch, and where it starts in ids
+	var after keyset         // where the last batch read ended, for All
+	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
 	// next reads the batch after the last one read, and signs its tokens
 	// in the background, so that the signing overlaps the writing of the
 	// batch before.
@@ -224,11 +240,9 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 			if lo >= len(ids) {
 				return readBatch{end: true}, nil
 			}
-			batchIDs = ids[lo:min(lo+batchSize(chunk), len(ids))]
+			batchIDs = ids[lo:min(lo+size, len(ids))]
 			lo += len(batchIDs)
 		}
-		size := batchSize(chunk)
-		chunk++
 		cands, k, err := s.bulkCandidates(ctx, conn, network, sel, batchIDs, need, after, size)
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
@@ -270,11 +284,13 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 			if s.beforeBulkWrite != nil {
 				s.beforeBulkWrite(len(cur.cands))
 			}
+			t0 := time.Now()
 			more, runErr := s.bulkWrite(ctx, conn, n, cur.cands, action, expiresAt, each)
 			if runErr != nil || !more {
 				ahead.wait()
 				return runErr
 			}
+			size = nextBatchSize(len(cur.cands), time.Since(t0))
 		}
 		cur = ahead
 	}
@@ -297,9 +313,13 @@ func (b readBatch) wait() {
 }
 
 // bulkConn is the connection a bulk run writes with, its page cache
-// grown for the run: a batch touches index pages all over the file (IDs
-// are random), and with SQLite's default 2 MB cache they would spill to
-// the WAL and be read back. The cache shrinks back when the run ends.
+// grown for the run: a batch touches index pages all over the file (the
+// name index's), and with SQLite's default 2 MB cache they would spill to
+// the WAL and be read back. Its temporary files are kept in memory: the
+// journal of each identity's savepoint holds a copy of every page the
+// identity's change touches, a few, which in a file cost a write system
+// call each (4 s of a 100,000-identity reset). Both go back to what Open
+// sets when the run ends.
 type bulkConn struct{ *sql.Conn }
 
 func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
@@ -307,7 +327,7 @@ func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
 	if err != nil {
 		return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
 	}
-	for _, p := range []string{`PRAGMA cache_size = -65536`, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, bulkCheckpoint)} {
+	for _, p := range []string{`PRAGMA cache_size = -65536`, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, bulkCheckpoint), `PRAGMA temp_store = MEMORY`} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			conn.Close()
 			return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
@@ -328,7 +348,7 @@ const bulkCheckpoint = 65536
 // can't, drops it from the pool.
 func (c bulkConn) release() {
 	bg := context.Background()
-	for _, p := range []string{`PRAGMA cache_size = -2000`, `PRAGMA wal_autocheckpoint = 1000`} { // SQLite's defaults
+	for _, p := range []string{`PRAGMA cache_size = -2000`, `PRAGMA wal_autocheckpoint = 1000`, `PRAGMA temp_store = DEFAULT`} { // as Open sets them
 		if _, err := c.ExecContext(bg, p); err != nil {
 			c.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // the error is the point
 			break
@@ -348,18 +368,30 @@ func (s *Store) networkKeys(ctx context.Context, id string) (*network, error) {
 	return n, err
 }
 
-// keyset is the position after an identity in the name order: batches
-// resume from it, so identities that failed (and are still eligible) are
-// not met again.
+// keyset is the position after an identity in the order a bulk run takes
+// them (bulkOrder): batches resume from it, so identities that failed
+// (and are still eligible) are not met again.
 type keyset struct {
-	fold, id string
-	set      bool
+	expires sql.NullInt64 // token_expires_at
+	id      string
+	set     bool
 }
 
+// bulkOrder is the order a bulk run of a whole selection takes its
+// identities in: the expiry index's, which is by ID among the tokenless
+// identities a reset takes (and by expiry, then ID, among the expired
+// ones a reissue takes). The rows a reset changes besides the identity's
+// own (its entries in the expiry index, its sessions and certificates,
+// found by identity ID) then come in the order of their indexes, so a
+// batch changes a few pages of each in a row rather than one page per
+// identity all over the file; the name index, which the list reads in
+// order, is the one changed at random.
+const bulkOrder = ` ORDER BY token_expires_at, id`
+
 // bulkCandidates reads the next batch: the listed ids, or the next
-// size eligible identities in name order after the keyset. It reads
-// on the bulk run's connection, whose page cache then holds the pages its
-// batch will change.
+// size eligible identities in bulkOrder after the keyset. It reads on the
+// bulk run's connection, whose page cache then holds the pages its batch
+// will change.
 func (s *Store) bulkCandidates(ctx context.Context, conn bulkConn, network string, sel backend.Selection, ids []string, need model.State, after keyset, size int) ([]bulkCandidate, keyset, error) {
 	const what = "reading the selected identities"
 	if err := ctx.Err(); err != nil {
@@ -384,15 +416,21 @@ func readCandidates(ctx context.Context, tx *sql.Tx, network string, sel backend
 	}
 	from := ` FROM identities`
 	if sel.All {
-		from += ` INDEXED BY identities_by_name`
-		if after.set {
+		from += ` INDEXED BY identities_by_expiry`
+		switch {
+		case !after.set:
+		case !after.expires.Valid:
+			// The tokenless (a reset's): the state fixes the expiry.
+			where += ` AND token_expires_at IS NULL AND id > ?`
+			args = append(args, after.id)
+		default:
 			// A row value, which SQLite seeks to in the index; the same
 			// condition spelt with OR scans the network from its start.
-			where += ` AND (name_key, id) > (?, ?)`
-			args = append(args, after.fold, after.id)
+			where += ` AND (token_expires_at, id) > (?, ?)`
+			args = append(args, after.expires.Int64, after.id)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+`, name_key, rowid`+from+where+` ORDER BY name_key, id LIMIT ?`,
+	rows, err := tx.QueryContext(ctx, `SELECT `+identityColumns+`, rowid`+from+where+bulkOrder+` LIMIT ?`,
 		append(args, size)...)
 	if err != nil {
 		return nil, after, err
@@ -401,14 +439,16 @@ func readCandidates(ctx context.Context, tx *sql.Tx, network string, sel backend
 	out := make([]bulkCandidate, 0, size)
 	next := after
 	for rows.Next() {
-		var fold string
 		var rowid int64
-		x, err := scanIdentity(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &fold, &rowid)...) }))
+		x, err := scanIdentity(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &rowid)...) }))
 		if err != nil {
 			return nil, after, err
 		}
 		out = append(out, bulkCandidate{ident: x, rowid: rowid})
-		next = keyset{fold: fold, id: x.ID, set: true}
+		next = keyset{id: x.ID, set: true}
+		if x.Enrollment != nil {
+			next.expires = sql.NullInt64{Int64: unixNano(x.Enrollment.ExpiresAt), Valid: true}
+		}
 	}
 	return out, next, rows.Err()
 }
@@ -449,9 +489,17 @@ func signTokens(n *network, cands []bulkCandidate, now, expires time.Time) {
 
 // bulkStatements are a batch's prepared statements.
 type bulkStatements struct {
-	get, getByID, revokeCerts, dropSessions, retireToken, insertToken, update *sql.Stmt
-	savepoint, rollbackTo, release                                            *sql.Stmt
+	getByID, revokeCerts, dropSessions, retireToken, insertToken, reset, reissue *sql.Stmt
+	savepoint, rollbackTo, release                                               *sql.Stmt
 }
+
+// bulkGuard is the condition of the UPDATE that changes an identity in a
+// bulk run: its row (rowid and ID, so a row renumbered by a VACUUM is
+// not taken for another) at the revision its candidate was read at.
+// Every change of its state columns moves the revision, so an identity
+// the UPDATE finds is in the state it was selected in; one it doesn't
+// find is read again to say why (bulkChange).
+const bulkGuard = ` WHERE rowid = ? AND id = ? AND network_id = ? AND revision = ? RETURNING active_sessions`
 
 func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), error) {
 	var st bulkStatements
@@ -465,7 +513,6 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), erro
 		dst **sql.Stmt
 		sql string
 	}{
-		{&st.get, `SELECT ` + bulkColumns + ` FROM identities WHERE rowid = ? AND id = ? AND network_id = ?`},
 		{&st.getByID, `SELECT ` + bulkColumns + ` FROM identities WHERE network_id = ? AND id = ?`},
 		{&st.savepoint, `SAVEPOINT bulk_one`},
 		{&st.rollbackTo, `ROLLBACK TO bulk_one`},
@@ -474,8 +521,10 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), erro
 		{&st.dropSessions, `DELETE FROM sessions WHERE identity_id = ?`},
 		{&st.retireToken, `UPDATE tokens SET status = 'replaced', jwt = NULL, ended_at = ? WHERE id = ?`},
 		{&st.insertToken, `INSERT INTO tokens (id, identity_id, jwt, status, created_at, expires_at) VALUES (?, ?, ?, 'current', ?, ?)`},
-		{&st.update, `UPDATE identities SET has_credential = ?, active_sessions = ?, token_id = ?, token_created_at = ?,
-			token_expires_at = ?, revision = revision + 1 WHERE rowid = ?`},
+		{&st.reset, `UPDATE identities SET has_credential = 0, active_sessions = 0, token_id = ?, token_created_at = ?,
+			token_expires_at = ?, revision = revision + 1` + bulkGuard},
+		{&st.reissue, `UPDATE identities SET token_id = ?, token_created_at = ?,
+			token_expires_at = ?, revision = revision + 1` + bulkGuard},
 	} {
 		s, err := tx.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -584,29 +633,41 @@ func (s *Store) bulkOne(ctx context.Context, tx *sql.Tx, st *bulkStatements, n *
 }
 
 // bulkChange is the reset or reissue of one identity, in the same steps as
-// ResetEnrollment and ReissueEnrollment.
+// ResetEnrollment and ReissueEnrollment. The identity's row is changed
+// first, guarded by the revision its candidate was read at (bulkGuard):
+// when that finds it, the candidate is the identity as it is, and no
+// read is needed; when it doesn't, the row is read to say why.
 func bulkChange(ctx context.Context, st *bulkStatements, n *network, c *bulkCandidate, action model.Action,
 	expiresAt, now time.Time) (model.Identity, int, error) {
-	x, rowid, err := scanBulk(st.get.QueryRowContext(ctx, c.rowid, c.ident.ID, n.id), c.ident)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Its row moved (a VACUUM renumbers rows), or it was deleted.
-		x, rowid, err = scanBulk(st.getByID.QueryRowContext(ctx, n.id, c.ident.ID), c.ident)
+	x := c.ident
+	if stt := x.State(now); !model.Allows(stt, action) {
+		return x, 0, backend.Conflict("%s", wrongState(x, stt, action))
 	}
+	update := st.reissue
+	if action == model.ActionReset {
+		update = st.reset
+	}
+	change := func(rowid int64) error {
+		return update.QueryRowContext(ctx, c.jti, unixNano(c.signedAt), unixNano(expiresAt), rowid, x.ID, n.id, x.Revision).Scan(&x.ActiveSessions)
+	}
+	err := change(c.rowid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return x, 0, backend.NotFound("%s was deleted while the bulk %s ran", c.ident.Name, action)
+		cur, rowid, rerr := scanBulk(st.getByID.QueryRowContext(ctx, n.id, x.ID), c.ident)
+		switch {
+		case errors.Is(rerr, sql.ErrNoRows):
+			return x, 0, backend.NotFound("%s was deleted while the bulk %s ran", x.Name, action)
+		case rerr != nil:
+			return x, 0, rerr
+		case cur.Revision != x.Revision:
+			return cur, 0, backend.Conflict("%s changed while the bulk %s ran (revision %d, now %d): it was left as it is; check it and try again",
+				cur.Name, action, x.Revision, cur.Revision)
+		}
+		err = change(rowid) // its row moved (a VACUUM renumbers rows)
 	}
 	if err != nil {
 		return x, 0, err
 	}
-	if x.Revision != c.ident.Revision {
-		return x, 0, backend.Conflict("%s changed while the bulk %s ran (revision %d, now %d): it was left as it is; check it and try again",
-			x.Name, action, c.ident.Revision, x.Revision)
-	}
-	if stt := x.State(now); !model.Allows(stt, action) {
-		return x, 0, backend.Conflict("%s", wrongState(x, stt, action))
-	}
 	dropped := 0
-	hasCred, sessions := x.HasCredential, x.ActiveSessions
 	if action == model.ActionReset {
 		if _, err := st.revokeCerts.ExecContext(ctx, unixNano(now), x.ID); err != nil {
 			return x, 0, err
@@ -619,7 +680,8 @@ func bulkChange(ctx context.Context, st *bulkStatements, n *network, c *bulkCand
 		if err != nil {
 			return x, 0, err
 		}
-		dropped, hasCred, sessions = int(d), false, 0
+		dropped = int(d)
+		x.HasCredential = false
 	}
 	if x.Enrollment != nil {
 		if _, err := st.retireToken.ExecContext(ctx, unixNano(now), x.Enrollment.ID); err != nil {
@@ -629,10 +691,6 @@ func bulkChange(ctx context.Context, st *bulkStatements, n *network, c *bulkCand
 	if _, err := st.insertToken.ExecContext(ctx, c.jti, x.ID, c.jwt, unixNano(c.signedAt), unixNano(expiresAt)); err != nil {
 		return x, 0, err
 	}
-	if _, err := st.update.ExecContext(ctx, hasCred, sessions, c.jti, unixNano(c.signedAt), unixNano(expiresAt), rowid); err != nil {
-		return x, 0, err
-	}
-	x.HasCredential, x.ActiveSessions = hasCred, sessions
 	x.Enrollment = &model.Enrollment{ID: c.jti, CreatedAt: fromNano(unixNano(c.signedAt)), ExpiresAt: fromNano(unixNano(expiresAt))}
 	x.Revision++
 	return x, dropped, nil

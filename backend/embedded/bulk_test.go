@@ -236,9 +236,11 @@ func TestBulkFailureMidBatchLeavesTheIdentityUntouched(t *testing.T) {
 	if before.liveCerts != 1 || before.sessions != 2 {
 		t.Fatalf("the victim starts with %+v", before)
 	}
-	// The last statement of a reset fails for the victim only.
-	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_victim BEFORE UPDATE OF token_id ON identities
-		WHEN NEW.id = '`+v.ID+`' AND NEW.token_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+	// The last statement of a reset (the new token's insert, after the
+	// identity's row, certificates and sessions were changed) fails for
+	// the victim only.
+	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_victim BEFORE INSERT ON tokens
+		WHEN NEW.identity_id = '`+v.ID+`' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
 		t.Fatal(err)
 	}
 	exp := clock.Now().Add(3 * day)
@@ -547,5 +549,28 @@ func TestBulkSelectionsShort(t *testing.T) {
 	results, err = collect(t, s, net.ID, backend.Selection{IDs: []string{home.ID, home.ID}}, model.ActionReset, exp)
 	if err != nil || len(results) != 1 || results[0].Err != nil || results[0].Identity.ID != home.ID || results[0].Token.SessionsDropped != 4 {
 		t.Errorf("reset of [home-c, home-c]: %+v, %v; want home-c once, 4 sessions dropped", results, err)
+	}
+}
+
+// TestBulkBatchesHoldTheLockAboutAsLongAsAimed: the next batch holds as
+// many identities as bulkBatchTime (300 ms) allows at the last one's pace,
+// growing at most fourfold, never under 100 nor over 16,000.
+func TestBulkBatchesHoldTheLockAboutAsLongAsAimed(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		took time.Duration
+		want int
+	}{
+		{500, 100 * time.Millisecond, 1500},    // 300 ms at 5,000 a second
+		{500, 10 * time.Millisecond, 2000},     // fourfold at most
+		{4000, time.Second, 1200},              // a slow batch shrinks the next
+		{4000, 0, 16000},                       // no measurable time: fourfold
+		{15000, 100 * time.Millisecond, 16000}, // the bound
+		{500, time.Minute, 100},                // the floor
+		{0, time.Second, 500},
+	} {
+		if got := nextBatchSize(c.n, c.took); got != c.want {
+			t.Errorf("after %d in %v: %d, want %d", c.n, c.took, got, c.want)
+		}
 	}
 }

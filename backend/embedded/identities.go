@@ -214,6 +214,12 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 		}
 		text := q.Filter != ""
 		tf := newTextFilter(q.Filter)
+		var version []byte // the text index's, for what s.texts keeps
+		if text {
+			if version, err = textVersion(ctx, tx); err != nil {
+				return err
+			}
+		}
 		scanCond, scanArgs := tf.scanCond()
 		indexCond, indexArgs := tf.indexCond()
 		// Each segment's condition and arguments, and how many it holds.
@@ -239,9 +245,11 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 		case text && whole && tf.phrase != "" && s.holdsAll(ctx, tx, size):
 			// The network holds every identity of the file: the index's
 			// count is the network's, and no row need be read.
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identities_text WHERE identities_text MATCH ?`, tf.phrase).Scan(&counts[0]); err != nil {
+			n, err := s.phraseCount(ctx, tx, version, tf.phrase)
+			if err != nil {
 				return err
 			}
+			counts[0] = n
 			out.Total = counts[0]
 		case text:
 			// Every segment counted in one pass over the matches: the
@@ -331,9 +339,30 @@ func (s *Store) Identities(ctx context.Context, network string, q model.ListQuer
 			default:
 				cond, condArgs = scanCond, scanArgs
 			}
+			// A filtered list in name order starts at the filter's first
+			// match, or a shorter filter's, when s.texts knows it: the
+			// names before hold no match.
+			byName := text && len(segs) == 1 && sg.index == "identities_by_name" && !q.Desc && q.State == ""
+			var from0 nameAt
+			exact, known := false, false
+			if byName {
+				if from0, exact, known = s.firstMatch(version, network, tf.fold); known {
+					cond += ` AND (name_key, id) >= (?, ?)`
+					condArgs = append(slices.Clip(condArgs), from0.key, from0.id)
+				}
+			}
+			first := len(out.Items)
 			if err := readIdentities(ctx, tx, &out.Items, `SELECT `+identityColumns+from+segWhere[i]+cond+sg.order+` LIMIT ? OFFSET ?`,
 				slices.Concat(segArgs[i], condArgs, []any{want, offset})...); err != nil {
 				return err
+			}
+			if byName && !exact && offset == 0 && len(out.Items) > first {
+				// The stored key, which is what the order compares.
+				k := nameAt{id: out.Items[first].ID}
+				if err := tx.QueryRowContext(ctx, `SELECT name_key FROM identities WHERE id = ?`, k.id).Scan(&k.key); err != nil {
+					return err
+				}
+				s.learnFirst(version, network, tf.fold, k)
 			}
 			offset = 0
 			if len(out.Items) >= limit {

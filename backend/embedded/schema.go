@@ -146,6 +146,21 @@ CREATE TABLE identity_grams (
 	PRIMARY KEY (network_id, gram)
 ) WITHOUT ROWID;
 `,
+	// 6: the creation and sessions indexes no longer carry the state
+	// columns. A reset or reissue changes those columns, and every index
+	// carrying them has its entry moved: four per identity, two of them in
+	// indexes the change has no other reason to touch (a reset leaves the
+	// creation time alone, and most identities have no session to drop).
+	// A list sorted by creation or sessions and filtered by state checks
+	// each row's state in the table instead; the name index, which a text
+	// filter scans and a bulk selection counts on, keeps them, and the
+	// expiry index is keyed on them.
+	`
+DROP INDEX identities_by_created;
+CREATE INDEX identities_by_created ON identities (network_id, created_at, id);
+DROP INDEX identities_by_sessions;
+CREATE INDEX identities_by_sessions ON identities (network_id, active_sessions DESC, name_key, id);
+`,
 }
 
 // textInsertTrigger adds a new identity to the trigram index. SeedDemo

@@ -49,6 +49,7 @@ type Store struct {
 	path   string
 	now    func() time.Time
 	policy model.ExpiryPolicy
+	texts  textCounts // the trigram index's counts, kept while it is unchanged
 	// beforeBulkWrite, set only by tests, runs between a bulk batch's read
 	// and its transaction: where another process's change makes it stale.
 	beforeBulkWrite func(batch int)

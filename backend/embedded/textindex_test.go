@@ -376,3 +376,55 @@ func TestGramsCountEachIdentityOnce(t *testing.T) {
 		t.Fatalf("grams: %q, want %q", got, want)
 	}
 }
+
+// TestTextMemoFollowsOtherWriters: what the store keeps about a filter
+// (its count, where its first match is in name order) is dropped as soon
+// as the text index changes, whoever changes it: after another process
+// (another Store on the file) adds identities that match, one of them
+// before every earlier match, this store's lists of the filter and of a
+// longer one count and show them.
+func TestTextMemoFollowsOtherWriters(t *testing.T) {
+	s, clock, net := testStore(t)
+	ctx := t.Context()
+	other := openStore(t, s.Path(), clock)
+	create := func(st *Store, name string) {
+		t.Helper()
+		if _, err := st.CreateIdentity(ctx, net.ID, model.NewIdentity{Name: name, ExpiresAt: clock.Now().Add(day)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(filter string) []string {
+		t.Helper()
+		page, err := s.Identities(ctx, net.ID, model.ListQuery{Filter: filter, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, x := range page.Items {
+			names = append(names, x.Name)
+		}
+		if page.Total != len(names) {
+			t.Fatalf("filter %q: total %d, %d items %v", filter, page.Total, len(names), names)
+		}
+		return names
+	}
+	for _, name := range []string{"aaa-first", "kiosk-zed-b", "kiosk-zed-d", "printer"} {
+		create(s, name)
+	}
+	for range 3 { // learnt, then served from what was kept
+		if got := list("zed"); !slices.Equal(got, []string{"kiosk-zed-b", "kiosk-zed-d"}) {
+			t.Fatalf("zed: %v", got)
+		}
+		if got := list("ze"); !slices.Equal(got, []string{"kiosk-zed-b", "kiosk-zed-d"}) {
+			t.Fatalf("ze: %v", got)
+		}
+	}
+	create(other, "kiosk-zed-a")
+	create(other, "kiosk-zed-c")
+	want := []string{"kiosk-zed-a", "kiosk-zed-b", "kiosk-zed-c", "kiosk-zed-d"}
+	for _, filter := range []string{"zed", "ze", "zed-", "k-zed"} {
+		if got := list(filter); !slices.Equal(got, want) {
+			t.Errorf("after another process's writes, %q lists %v, want %v", filter, got, want)
+		}
+	}
+}

@@ -45,8 +45,10 @@ type Config struct {
 	// With neither, the system's roots are used.
 	CAFile   string
 	PinnedCA []byte
-	// Username and Password log in with method=password; CertFile and
-	// KeyFile log in with method=cert instead. Exactly one is given.
+	// Username and Password log in with the password (OIDC where the
+	// controller offers it, else method=password); CertFile and KeyFile log
+	// in with method=cert instead. Exactly one is given. Username without
+	// Password asks Ask for it.
 	Username, Password string
 	CertFile, KeyFile  string
 	// Session, when set, replaces the login: it returns a session token
@@ -54,9 +56,25 @@ type Config struct {
 	// called again when the controller answers 401. Controller may then end
 	// in /edge/management/v1, as such services report it.
 	Session func(ctx context.Context) (token string, err error)
-	Timeout time.Duration // per call; zero means DefaultTimeout
-	Now     func() time.Time
-	Policy  model.ExpiryPolicy
+	// Stored, when set, is the session to use first (a ziti CLI login),
+	// renewed with its refresh token; Username and Password then stay
+	// empty. See StoredSession for what happens when it can't be renewed.
+	Stored *StoredSession
+	// Ask, when set, is asked for a password the configuration doesn't
+	// give (Username without Password) and for a TOTP code when the
+	// controller wants one. Without it such a login fails saying what to
+	// set (the SSH server never asks).
+	Ask Asker
+	// Observe, when set, is told of every request made to the controller
+	// (--verbose, the console's requests pane). It is called from the
+	// goroutine making the request and must not block.
+	Observe func(Exchange)
+	// ReadOnly refuses every change (a ziti CLI login marked read-only, as
+	// `ziti edge login --token` marks it): only reads are sent.
+	ReadOnly bool
+	Timeout  time.Duration // per call; zero means DefaultTimeout
+	Now      func() time.Time
+	Policy   model.ExpiryPolicy
 }
 
 // Client is a backend.Backend for one OpenZiti controller. It is safe for
@@ -66,19 +84,24 @@ type Client struct {
 	cfg       Config
 	networkID string
 	base      string // controller URL + apiPath
+	root      string // scheme://host of the controller (OIDC lives under /oidc)
 	http      *http.Client
 	now       func() time.Time
 	timeout   time.Duration
 	warnings  []string
-	method    string // "password" or "cert"
+	method    string // "password", "cert", "session" or "stored"
 
 	// rateRetries and rateWait shape the back-off on 429 RATE_LIMITED:
 	// rateRetries more attempts, waiting rateWait, then twice that, ...
 	rateRetries int
 	rateWait    time.Duration
 
-	mu    sync.Mutex // guards token; held while logging in
-	token string
+	mu   sync.Mutex  // guards sess; held while logging in or renewing
+	sess *apiSession // nil before the first login
+
+	capMu    sync.Mutex // guards capKnown, capOIDC
+	capKnown bool
+	capOIDC  bool // the controller's capabilities name OIDC_AUTH
 
 	selfMu  sync.Mutex // guards selfID, selfSet
 	selfID  string     // the identity the client is signed in as
@@ -106,6 +129,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:         cfg,
 		networkID:   "ziti:" + cfg.Name,
 		base:        base,
+		root:        strings.TrimSuffix(base, apiPath),
 		now:         cfg.Now,
 		timeout:     cfg.Timeout,
 		warnings:    warnings,
@@ -126,6 +150,16 @@ func New(cfg Config) (*Client, error) {
 	pwd := cfg.Username != "" || cfg.Password != ""
 	crt := cfg.CertFile != "" || cfg.KeyFile != ""
 	switch {
+	case cfg.Stored != nil && (pwd || crt || cfg.Session != nil):
+		return nil, backend.Invalid("network %s: give either a stored session or a login, not both", cfg.Name)
+	case cfg.Stored != nil:
+		if cfg.Stored.Token == "" && cfg.Stored.RefreshToken == "" && (!cfg.Stored.AllowPassword || cfg.Ask == nil) {
+			return nil, backend.Invalid("network %s: the %s holds no session: log in again with `%s`", cfg.Name, cfg.Stored.Source, cfg.Stored.FixCommand)
+		}
+		c.method = "stored"
+		if cfg.Stored.Token != "" || cfg.Stored.RefreshToken != "" {
+			c.sess = sessionFromStored(cfg.Stored)
+		}
 	case cfg.Session != nil && (pwd || crt):
 		return nil, backend.Invalid("network %s: give either a session source or a login, not both", cfg.Name)
 	case cfg.Session != nil:
@@ -133,8 +167,8 @@ func New(cfg Config) (*Client, error) {
 	case pwd && crt:
 		return nil, backend.Invalid("network %s: give either a username and password or a client certificate, not both", cfg.Name)
 	case pwd:
-		if cfg.Username == "" || cfg.Password == "" {
-			return nil, backend.Invalid("network %s: password login needs both a username and a password (is the password's environment variable set?)", cfg.Name)
+		if cfg.Username == "" {
+			return nil, backend.Invalid("network %s: a password login needs a username", cfg.Name)
 		}
 		c.method = "password"
 	case crt:
@@ -237,7 +271,7 @@ func (c *Client) NetworkID() string { return c.networkID }
 func (c *Client) Networks(ctx context.Context) ([]model.Network, error) {
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
-	n := model.Network{ID: c.networkID, Name: c.cfg.Name, Kind: Kind, Identities: -1}
+	n := model.Network{ID: c.networkID, Name: c.cfg.Name, Kind: Kind, Identities: -1, Address: c.root}
 	var page listEnvelope[identityWire]
 	err := c.call(ctx, http.MethodGet, "/identities", url.Values{"limit": {"1"}}, nil, &page)
 	switch {
@@ -254,16 +288,17 @@ func (c *Client) Networks(ctx context.Context) ([]model.Network, error) {
 	return []model.Network{n}, nil
 }
 
-// Close logs out of the controller (best effort) and drops idle
-// connections.
+// Close logs out of a legacy session it made (best effort) and drops idle
+// connections. OIDC tokens simply expire; a stored session (the ziti
+// CLI's) is never ended: it is the admin's.
 func (c *Client) Close() error {
 	c.mu.Lock()
-	token := c.token
-	c.token = ""
+	s := c.sess
+	c.sess = nil
 	c.mu.Unlock()
-	if token != "" {
+	if s != nil && !s.oidc && s.token != "" && c.method != "stored" {
 		ctx, cancel := context.WithTimeout(context.Background(), min(c.timeout, 5*time.Second))
-		_, _, _, _ = c.send(ctx, http.MethodDelete, "/current-api-session", nil, nil, token)
+		_, _, _, _ = c.send(ctx, http.MethodDelete, "/current-api-session", nil, nil, s)
 		cancel()
 	}
 	c.http.CloseIdleConnections()

@@ -39,7 +39,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"no host", func(c *Config) { c.Controller = "https://" }, "not an address"},
 		{"password and certificate", func(c *Config) { c.CertFile, c.KeyFile = "a.pem", "a.key" }, "not both"},
 		{"no login", func(c *Config) { c.Username, c.Password = "", "" }, "no login given"},
-		{"no password", func(c *Config) { c.Password = "" }, "environment variable"},
+		{"password without username", func(c *Config) { c.Username = "" }, "needs a username"},
 		{"certificate without key", func(c *Config) { c.Username, c.Password, c.CertFile = "", "", "a.pem" }, "both cert and key"},
 		{"unreadable certificate", func(c *Config) {
 			c.Username, c.Password, c.CertFile, c.KeyFile = "", "", "/nonexistent.pem", "/nonexistent.key"
@@ -168,7 +168,7 @@ func TestExpiredSessionIsRenewedOnce(t *testing.T) {
 	}
 	logins := 0
 	for _, r := range f.Requests() {
-		if strings.HasPrefix(r, "POST "+apiPath+"/authenticate") {
+		if strings.HasPrefix(r, "POST /oidc/login/password") {
 			logins++
 		}
 	}
@@ -187,11 +187,13 @@ func TestExpiredSessionIsRenewedOnce(t *testing.T) {
 	}
 }
 
-func TestMFAIsRefusedClearly(t *testing.T) {
+// Without a way to ask (Config.Ask), a login that needs a TOTP code says
+// where to give one.
+func TestMFAWithoutAskerSaysHowToGiveTheCode(t *testing.T) {
 	c, f := newTestClient(t)
 	f.RequireMFA(true)
 	_, err := c.Identities(t.Context(), c.NetworkID(), model.ListQuery{})
-	mustErr(t, "MFA login", err, backend.ErrForbidden, "second factor", "doesn't support")
+	mustErr(t, "MFA login", err, backend.ErrForbidden, "TOTP code", "--mfa-code", "IDCON_MFA_CODE")
 }
 
 func TestCertificateLogin(t *testing.T) {

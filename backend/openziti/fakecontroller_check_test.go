@@ -63,7 +63,15 @@ func TestFakeRejectsRequestsThatBreakTheSpec(t *testing.T) {
 // TestResetDropsEverySession: sessions the re-enroll doesn't end itself
 // (those from another authenticator) are deleted one by one.
 func TestResetDropsEverySession(t *testing.T) {
-	c, f := newTestClient(t)
+	// Sessions of a login the fake doesn't know can only be deleted with a
+	// legacy zt-session (DELETE /api-sessions/{id} refuses a Bearer): a
+	// controller without OIDC.
+	f := zitifake.Start(t, zitifake.At(testEpoch), zitifake.AdminUnlisted(), zitifake.LegacyOnly())
+	c, err := New(configFor(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
 	ctx := t.Context()
 	tok, err := c.CreateIdentity(ctx, c.NetworkID(), model.NewIdentity{Name: "laptop", Email: "a@example.org", ExpiresAt: testEpoch.Add(time.Hour)})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/idcon/idcon/backend"
 )
 
 // revisionTag is the identity tag in which idcon counts its own changes to
@@ -102,6 +104,10 @@ func (w *identityWire) factsHash(auths []subRecord) string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
+// DryRunHash stands, in a dry run's planned PATCH of the revision tag, for
+// the facts hash that only the change itself would tell.
+const DryRunHash = "HASH-AFTER-THE-CHANGE"
+
 // writeRevision records, after a change idcon made, the next count and the
 // hash of the facts as they are now, so that the identity's revision grows
 // by one count. It re-reads the identity; an error leaves the change made
@@ -120,6 +126,10 @@ func (c *Client) writeRevision(ctx context.Context, id string) error {
 	if len(w.Tags) > 0 {
 		_ = json.Unmarshal(w.Tags, &tags)
 	}
-	tags[revisionTag] = fmt.Sprintf("%d:%s", n+1, w.factsHash(r.auths[w.ID]))
+	hash := w.factsHash(r.auths[w.ID])
+	if backend.DryRunOf(ctx) != nil {
+		hash = DryRunHash // the facts after the change aren't known before it
+	}
+	tags[revisionTag] = fmt.Sprintf("%d:%s", n+1, hash)
 	return c.call(ctx, http.MethodPatch, "/identities/"+url.PathEscape(id), nil, map[string]any{"tags": tags}, nil)
 }

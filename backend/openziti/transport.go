@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -35,88 +36,54 @@ type listEnvelope[T any] struct {
 	} `json:"meta"`
 }
 
-// session returns the current API session token, logging in first when
-// there is none. Concurrent callers wait for one login.
-func (c *Client) session(ctx context.Context) (string, error) {
+// session returns the session to call with: the current one while its
+// token is valid, else renewed with its refresh token (OIDC), else a new
+// login. Concurrent callers wait for one login or renewal.
+func (c *Client) session(ctx context.Context) (*apiSession, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token != "" {
-		return c.token, nil
+	now := c.now()
+	if c.sess.usable(now) {
+		return c.sess, nil
 	}
-	login := c.authenticate
-	if c.cfg.Session != nil {
-		login = c.cfg.Session
+	if c.sess != nil && c.sess.oidc && c.sess.renewable(now) {
+		s, err := c.refreshSession(ctx, c.sess)
+		if err == nil {
+			c.sess = s
+			return s, nil
+		}
+		if !errors.Is(err, backend.ErrForbidden) {
+			return nil, err // the controller couldn't be asked: no news about the session
+		}
+		c.sess.refresh = "" // refused: don't offer it again
 	}
-	token, err := login(ctx)
+	s, err := c.login(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	c.token = token
-	return token, nil
+	c.sess = s
+	return s, nil
 }
 
-// dropSession forgets token unless another caller already replaced it.
-func (c *Client) dropSession(token string) {
+// dropSession forgets the token of s (the controller refused it) unless
+// another caller already replaced it; an OIDC refresh token is kept, to
+// renew with.
+func (c *Client) dropSession(s *apiSession) {
 	c.mu.Lock()
-	if c.token == token {
-		c.token = ""
+	defer c.mu.Unlock()
+	if c.sess != s {
+		return
 	}
-	c.mu.Unlock()
+	if s.oidc && s.refresh != "" {
+		c.sess = &apiSession{oidc: true, refresh: s.refresh, refreshExpires: s.refreshExpires}
+		return
+	}
+	c.sess = nil
 }
 
 type authQuery struct {
 	Provider string `json:"provider"`
 	TypeID   string `json:"typeId"`
-}
-
-// authenticate logs in with the configured method and returns the token.
-func (c *Client) authenticate(ctx context.Context) (string, error) {
-	var body any = struct{}{}
-	if c.method == "password" {
-		body = map[string]string{"username": c.cfg.Username, "password": c.cfg.Password}
-	}
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return "", backend.Invalid("can't encode the login: %v", err)
-	}
-	for attempt := 0; ; attempt++ {
-		status, hdr, resp, err := c.send(ctx, http.MethodPost, "/authenticate", url.Values{"method": {c.method}}, raw, "")
-		if err != nil {
-			return "", err
-		}
-		if status == http.StatusTooManyRequests && attempt < c.rateRetries {
-			if err := c.backOff(ctx, attempt, hdr); err != nil {
-				return "", err
-			}
-			continue
-		}
-		if status != http.StatusOK {
-			e := decodeAPIError(status, resp, true)
-			if status == http.StatusUnauthorized {
-				who := "the certificate"
-				if c.method == "password" {
-					who = strconv.Quote(c.cfg.Username)
-				}
-				return "", backend.Forbidden("the controller refused the login for %s: %s", who, e.words())
-			}
-			return "", e.classify("log in")
-		}
-		var sess envelope[struct {
-			Token       string      `json:"token"`
-			AuthQueries []authQuery `json:"authQueries"`
-		}]
-		if err := json.Unmarshal(resp, &sess); err != nil {
-			return "", backend.Unavailable("the controller's answer to the login could not be read: %v", err)
-		}
-		if len(sess.Data.AuthQueries) > 0 {
-			q := sess.Data.AuthQueries[0]
-			return "", backend.Forbidden("the controller requires a second factor (%s %s) for this login, which idcon doesn't support: use an admin without MFA, or a client certificate", q.TypeID, q.Provider)
-		}
-		if sess.Data.Token == "" {
-			return "", backend.Unavailable("the controller's answer to the login held no session token")
-		}
-		return sess.Data.Token, nil
-	}
 }
 
 // call makes one API request with the session, decoding a 2xx answer into
@@ -125,6 +92,9 @@ func (c *Client) authenticate(ctx context.Context) (string, error) {
 // failures come back as typed backend errors in the controller's words.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	if method != http.MethodGet {
+		if c.cfg.ReadOnly {
+			return backend.Forbidden("network %s is a read-only login (the ziti CLI marks a --token login so): it changes nothing; log in with `ziti edge login %s -u USER` to make changes", c.cfg.Name, c.cfg.Controller)
+		}
 		// Whatever the outcome, the state map may no longer be right.
 		defer c.states.invalidate()
 	}
@@ -135,19 +105,32 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			return backend.Invalid("can't encode the request: %v", err)
 		}
 	}
+	if d := backend.DryRunOf(ctx); d != nil && method != http.MethodGet {
+		// Planned, not sent: the answer is left empty.
+		p := apiPath + path
+		if len(query) > 0 {
+			p += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
+		}
+		r := backend.Request{Method: method, Path: p, Body: string(body)}
+		d.Add(r)
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(Exchange{Network: c.cfg.Name, Method: method, Path: p, Planned: true, Body: r.Body})
+		}
+		return nil
+	}
 	renewed := false
 	for limited := 0; ; {
-		token, err := c.session(ctx)
+		sess, err := c.session(ctx)
 		if err != nil {
 			return err
 		}
-		status, hdr, resp, err := c.send(ctx, method, path, query, body, token)
+		status, hdr, resp, err := c.send(ctx, method, path, query, body, sess)
 		if err != nil {
 			return err
 		}
 		switch {
 		case status == http.StatusUnauthorized && !renewed:
-			c.dropSession(token)
+			c.dropSession(sess)
 			renewed = true
 			continue
 		case c.retryable(ctx, method, status, limited): // 429, and 503 in a bulk run's reads (bulk.go)
@@ -186,9 +169,21 @@ func (c *Client) backOff(ctx context.Context, attempt int, hdr http.Header) erro
 	}
 }
 
-// send makes one HTTP exchange. token is the session ("" for none).
-func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, token string) (int, http.Header, []byte, error) {
-	u := c.base + path
+// send makes one HTTP exchange with the management API, with the
+// session's credential (sess nil: none).
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, sess *apiSession) (int, http.Header, []byte, error) {
+	ctype := ""
+	if body != nil {
+		ctype = "application/json"
+	}
+	return c.sendRoot(ctx, method, apiPath+path, query, body, ctype, sess)
+}
+
+// sendRoot makes one HTTP exchange with a path from the controller's root
+// (the OIDC endpoints live under /oidc). Redirects are not followed: the
+// caller reads them. Observe hears of it, without its secrets.
+func (c *Client) sendRoot(ctx context.Context, method, path string, query url.Values, body []byte, ctype string, sess *apiSession) (int, http.Header, []byte, error) {
+	u := c.root + path
 	if len(query) > 0 {
 		// %20 rather than '+' for spaces: both mean a space in a query, but
 		// not every server agrees about '+'.
@@ -203,12 +198,29 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return 0, nil, nil, backend.Invalid("can't build the request: %v", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
-	if token != "" {
-		req.Header.Set("zt-session", token)
+	switch {
+	case sess == nil || sess.token == "":
+	case sess.oidc:
+		req.Header.Set("Authorization", "Bearer "+sess.token)
+	default:
+		req.Header.Set("zt-session", sess.token)
 	}
+	start := time.Now()
+	status, hdr, data, err := c.exchange(ctx, req)
+	if c.cfg.Observe != nil {
+		p := path
+		if q := RedactQuery(query); q != "" {
+			p += "?" + q
+		}
+		c.cfg.Observe(Exchange{Network: c.cfg.Name, Method: method, Path: p, Status: status, Elapsed: time.Since(start)})
+	}
+	return status, hdr, data, err
+}
+
+func (c *Client) exchange(ctx context.Context, req *http.Request) (int, http.Header, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, nil, c.transportError(ctx, err)

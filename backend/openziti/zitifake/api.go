@@ -25,6 +25,9 @@ type reply struct {
 	body   any    // marshalled as JSON
 	raw    []byte // sent as is (with contentType) when body is nil
 	ctype  string
+	// offSpec marks an answer recorded from a real controller that the spec
+	// refuses (it is then not checked against it).
+	offSpec bool
 }
 
 func ok(body any) reply { return reply{status: http.StatusOK, body: body} }
@@ -94,8 +97,23 @@ func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
+	if r.Method != http.MethodGet && !strings.HasPrefix(r.URL.Path, "/oidc/") && !strings.HasSuffix(r.URL.Path, "/authenticate") && !strings.HasSuffix(r.URL.Path, "/authenticate/mfa") {
+		f.writes = append(f.writes, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
+	}
 	f.mu.Unlock()
 
+	// OIDC lives at the root, outside the API (and its spec).
+	if strings.HasPrefix(r.URL.Path, "/oidc/") {
+		f.mu.Lock()
+		status, hdr, out := f.handleOIDC(r, body)
+		f.mu.Unlock()
+		for k, v := range hdr {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(out)
+		return
+	}
 	// The EST endpoint at the root is outside the API (and its spec).
 	if r.URL.Path == "/.well-known/est/cacerts" {
 		w.Header().Set("Content-Type", "application/pkcs7-mime")
@@ -134,7 +152,7 @@ func (f *Controller) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr := http.Header{}
 	hdr.Set("Content-Type", rep.ctype)
-	if in != nil && !recordedOffSpec(in, rep.status) && !f.unchecked {
+	if in != nil && !recordedOffSpec(in, rep.status) && !rep.offSpec && !f.unchecked {
 		if err := f.spec.response(in, rep.status, hdr, out); err != nil {
 			f.t.Errorf("zitifake: %v", err)
 		}
@@ -152,10 +170,16 @@ func recordedOffSpec(in *openapi3filter.RequestValidationInput, status int) bool
 	switch {
 	case status == 606:
 		return true
+	case status == http.StatusServiceUnavailable:
+		return true // CLUSTER_NO_LEADER (ha-v2.0.3/02-failure.json)
 	case strings.HasSuffix(in.Route.Path, "/re-enroll"):
 		return status == http.StatusBadRequest || status == http.StatusConflict
 	case strings.HasSuffix(in.Route.Path, "/refresh"):
 		return status == http.StatusNotFound
+	case strings.HasSuffix(in.Route.Path, "/authenticate/mfa"):
+		return status == http.StatusBadRequest // MFA_INVALID_TOKEN (06-legacy-mfa.json)
+	case strings.HasSuffix(in.Route.Path, "/current-api-session"):
+		return status == http.StatusNotFound // DELETE with a Bearer (07-bearer-limits.json)
 	}
 	return false
 }
@@ -209,20 +233,45 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 		return f.handleClient(r, body)
 	}
 	if route == "POST /authenticate" {
-		return f.authenticate(r, body)
+		rep := f.authenticate(r, body)
+		f.stampNode(r)
+		return rep
+	}
+	if f.noQuorum && r.Method != http.MethodGet && route != "DELETE /current-api-session" {
+		return noLeader() // ha-v2.0.3/02-failure.json
+	}
+	if route == "GET /controllers" && f.cluster != nil {
+		return f.cluster.list(r)
+	}
+	if route == "GET /version" {
+		return ok(f.versionJSON())
+	}
+	if route == "POST /authenticate/mfa" {
+		return f.authenticateMFA(r, body)
 	}
 	sess := f.adminSession(r.Header.Get("zt-session"))
+	if sess != nil && sess.node != nodeOf(r) {
+		sess = nil // a legacy session works on its own node only (ha-v2.0.3/01-cluster.json)
+	}
 	if sess == nil {
-		if r.Header.Get("zt-session") == "" {
+		bearer, given := f.bearerSession(r)
+		switch {
+		case bearer != nil:
+			sess = bearer
+		case r.Header.Get("zt-session") == "" && !given:
 			return unauthenticated()
+		default:
+			return unauthorized()
 		}
-		return unauthorized()
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
 	case route == "GET /current-api-session":
 		return ok(map[string]any{"data": f.currentSessionJSON(sess), "meta": map[string]any{}})
 	case route == "DELETE /current-api-session":
+		if f.apiSessions[sess.id] == nil {
+			return notFoundID("apiSession", sess.id) // an OIDC session, as recorded: 404, nothing ended
+		}
 		delete(f.apiSessions, sess.id)
 		return emptyOK()
 	case route == "POST /authenticators":
@@ -269,6 +318,9 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 	case route == "GET /api-sessions":
 		return f.list(r, f.sessionRecords())
 	case len(seg) == 2 && seg[0] == "api-sessions" && r.Method == http.MethodDelete:
+		if r.Header.Get("zt-session") == "" {
+			return unauthenticated() // a Bearer is refused here, as recorded (the spec lists ztSession only)
+		}
 		if f.apiSessions[seg[1]] == nil {
 			return notFoundID("apiSession", seg[1])
 		}
@@ -316,7 +368,7 @@ func invalidAuth() reply {
 // admin's (the management API serves admins only).
 func (f *Controller) adminSession(token string) *fAPISession {
 	s := f.sessionByToken(token)
-	if s == nil {
+	if s == nil || s.mfaPending {
 		return nil
 	}
 	if i := f.identities[s.identityID]; i == nil || !i.isAdmin {
@@ -366,13 +418,35 @@ func (f *Controller) authenticate(r *http.Request, body []byte) reply {
 	}
 	s := f.login(a)
 	queries := []any{}
-	if f.mfa {
-		queries = append(queries, map[string]any{"provider": "ziti", "typeId": "MFA", "format": "numeric", "httpMethod": "POST", "httpUrl": "./authenticate/mfa", "minLength": 4, "maxLength": 6})
+	need := f.totpRequired[a.identityID]
+	if need {
+		// As recorded (06-legacy-mfa.json).
+		queries = append(queries, map[string]any{"provider": "ziti", "typeId": "MFA", "format": "alphaNumeric", "httpMethod": "POST", "httpUrl": "./authenticate/mfa", "minLength": 4, "maxLength": 6, "scopes": nil})
+		s.mfaPending = true
 	}
 	data := f.currentSessionJSON(s)
 	data["authQueries"] = queries
-	data["isMfaRequired"] = f.mfa
-	return ok(map[string]any{"data": data, "meta": map[string]any{}})
+	data["isMfaRequired"] = need
+	rep := ok(map[string]any{"data": data, "meta": map[string]any{}})
+	rep.offSpec = need // "scopes": null, which the spec doesn't allow
+	return rep
+}
+
+// authenticateMFA takes the TOTP code of a legacy session waiting for it
+// (POST /authenticate/mfa): 200 empty, or 400 MFA_INVALID_TOKEN, as
+// recorded.
+func (f *Controller) authenticateMFA(r *http.Request, body []byte) reply {
+	s := f.sessionByToken(r.Header.Get("zt-session"))
+	if s == nil {
+		return unauthorized()
+	}
+	var in struct{ Code string }
+	_ = json.Unmarshal(body, &in)
+	if !s.mfaPending || !f.checkTOTP(s.identityID, in.Code) {
+		return apiErr(http.StatusBadRequest, "MFA_INVALID_TOKEN", "An invalid token/code was provided", nil)
+	}
+	s.mfaPending = false
+	return emptyOK()
 }
 
 // passwordAuthenticator is the updb authenticator a login body names.
@@ -399,6 +473,7 @@ func (f *Controller) login(a *fAuthenticator) *fAPISession {
 	sid := cuid()
 	s := &fAPISession{id: sid, identityID: a.identityID, authenticatorID: a.id, token: rand.Text(), createdAt: now, updatedAt: now}
 	f.apiSessions[sid] = s
+	f.lastSess = s
 	return s
 }
 

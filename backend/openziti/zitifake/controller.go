@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -69,6 +68,10 @@ type Controller struct {
 	unchecked       bool   // Unchecked
 	offSpecRequests bool   // OffSpecRequests
 
+	cluster  *Cluster // set by StartCluster
+	noQuorum bool     // Cluster.LoseQuorum
+	lastSess *fAPISession
+
 	mu             sync.Mutex
 	fixed          bool          // the clock is the test's, moved by Advance only
 	clock          time.Time     // the fixed clock
@@ -82,9 +85,18 @@ type Controller struct {
 	apiSessions    map[string]*fAPISession
 	revocations    map[string]time.Time // revoked identity ID → the revocation's expiry
 	requests       []string             // "METHOD /path?query" of every request, in order
+	writes         []string             // "METHOD /path?query BODY" of every write to the API (no logins), in order
+
+	// OIDC (oidc.go).
+	legacyOnly   bool
+	authRequests map[string]*fAuthRequest
+	oidcSessions map[string]*oidcSession
+	totp         map[string]*fTOTP // identity ID → its enrolled TOTP
+	totpRequired map[string]bool   // identity ID → its logins need a code
+	refreshes    int
+	issued       []string // every token and code handed out (IssuedSecrets)
 
 	// Test knobs.
-	mfa         bool           // answer logins with an MFA auth query
 	rateLimited int            // answer this many more reads with 429
 	failNext    map[string]int // "METHOD /path" → status to answer once with an error
 	clientCAs   *x509.CertPool // for method=cert logins
@@ -118,7 +130,9 @@ type fAuthenticator struct {
 }
 
 type fAPISession struct {
+	node                                   int // the cluster node that issued it (0: the first, or the only one)
 	id, identityID, authenticatorID, token string
+	mfaPending                             bool // a legacy login still waiting for its TOTP code
 	createdAt, updatedAt                   time.Time
 }
 
@@ -133,6 +147,7 @@ type options struct {
 	unchecked       bool
 	offSpecRequests bool
 	latency         *Latency
+	legacyOnly      bool
 }
 
 // Unchecked skips checking the fake's answers against the spec, which
@@ -192,6 +207,11 @@ func Start(t testing.TB, opts ...Option) *Controller {
 		apiSessions:    map[string]*fAPISession{},
 		revocations:    map[string]time.Time{},
 		failNext:       map[string]int{},
+		legacyOnly:     o.legacyOnly,
+		authRequests:   map[string]*fAuthRequest{},
+		oidcSessions:   map[string]*oidcSession{},
+		totp:           map[string]*fTOTP{},
+		totpRequired:   map[string]bool{},
 	}
 	// The PKI of a quickstart controller: root → intermediate → server
 	// certificate (RSA 4096, whose key signs the enrollment JWTs).
@@ -213,7 +233,7 @@ func Start(t testing.TB, opts ...Option) *Controller {
 		f.perf.model, f.perf.slots = o.latency, slotsFor(o.latency)
 	}
 
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(f.nodeHandler(0))
 	// Handshakes the tests make fail on purpose needn't be logged.
 	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if o.plain {
@@ -407,11 +427,11 @@ func (f *Controller) RateLimit(n int) {
 	f.rateLimited = n
 }
 
-// RequireMFA makes logins answer with a pending MFA auth query.
-func (f *Controller) RequireMFA(on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.mfa = on
+// RequireMFA enrols TOTP for the admin (Username) and makes its logins
+// need a code (on), or not; it returns the TOTP secret (TOTPCode makes
+// its codes) and the recovery codes.
+func (f *Controller) RequireMFA(on bool) (secret string, recovery []string) {
+	return f.EnrollTOTP(f.Username, on)
 }
 
 // SetPassword changes the admin password the fake accepts.
@@ -436,6 +456,11 @@ func (f *Controller) ExpireAdminSessions() {
 			delete(f.apiSessions, k)
 		}
 	}
+	for k, s := range f.oidcSessions {
+		if i := f.identities[s.identityID]; i != nil && i.isAdmin {
+			delete(f.oidcSessions, k)
+		}
+	}
 }
 
 // ClientCertFiles issues an admin client certificate from a client CA the
@@ -455,6 +480,14 @@ func (f *Controller) ClientCertFiles() (certFile, keyFile string) {
 	f.mu.Unlock()
 	return writeFile(f.t, f.dir, "admin-cert.pem", PEM(leaf)),
 		writeFile(f.t, f.dir, "admin-key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+}
+
+// Writes returns "METHOD /path?query BODY" of every write to the API so
+// far (logins left out), in order, bodies as sent.
+func (f *Controller) Writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.writes)
 }
 
 // Requests returns "METHOD /path?query" of every request so far, in order.

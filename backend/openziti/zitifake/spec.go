@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -100,6 +101,7 @@ func Spec() (*openapi3.T, error) { return loadedSpec() }
 // specValidator checks requests and responses against the spec.
 type specValidator struct {
 	router routers.Router
+	host   string // the server's host:port, which the router matches
 }
 
 func newSpecValidator(serverURL string) (*specValidator, error) {
@@ -114,17 +116,26 @@ func newSpecValidator(serverURL string) (*specValidator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route the spec: %v", err)
 	}
-	return &specValidator{router: r}, nil
+	host := strings.TrimPrefix(strings.TrimPrefix(serverURL, "https://"), "http://")
+	return &specValidator{router: r, host: host}, nil
 }
 
-// zitiSession is the spec's ztSession security scheme (an API key in the
-// zt-session header); oauth2, its alternative, is never used by idcon.
+// zitiSession checks the spec's security schemes: ztSession (an API key in
+// the zt-session header, a legacy session) or oauth2 (an OIDC access
+// token as Authorization: Bearer, which a v2 controller takes).
 func zitiSession(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	if in.SecuritySchemeName != "ztSession" {
-		return errors.New("only the zt-session header is used")
-	}
-	if in.RequestValidationInput.Request.Header.Get("zt-session") == "" {
-		return errors.New("no zt-session header")
+	h := in.RequestValidationInput.Request.Header
+	switch in.SecuritySchemeName {
+	case "ztSession":
+		if h.Get("zt-session") == "" {
+			return errors.New("no zt-session header")
+		}
+	case "oauth2":
+		if !strings.HasPrefix(h.Get("Authorization"), "Bearer ") {
+			return errors.New("no Authorization: Bearer header")
+		}
+	default:
+		return fmt.Errorf("unknown security scheme %s", in.SecuritySchemeName)
 	}
 	return nil
 }
@@ -138,7 +149,14 @@ var validationOptions = &openapi3filter.Options{
 // request validates a request whose body was read into body; it returns
 // the route for the response check.
 func (v *specValidator) request(r *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
-	route, params, err := v.router.FindRoute(r)
+	// The nodes of a fake cluster share one store and one spec: match
+	// every node's requests as if made to the first.
+	rr := r
+	if r.Host != v.host {
+		rr = r.Clone(r.Context())
+		rr.Host, rr.URL.Host = v.host, ""
+	}
+	route, params, err := v.router.FindRoute(rr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s is not in the spec: %v", r.Method, r.URL.Path, err)
 	}

@@ -6,11 +6,22 @@
 package zitilab
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,5 +135,138 @@ func findUp(rel string) string {
 			return ""
 		}
 		dir = parent
+	}
+}
+
+// MFAAdmin is an admin identity of the lab with TOTP enrolled, under an
+// auth policy of its own that requires it (never `admin`, never the
+// default policy). The test's cleanup deletes both.
+type MFAAdmin struct {
+	ID, Username, Password string
+	Secret                 string   // the TOTP secret (base32): zitifake.TOTPCode(Secret, time.Now())
+	Recovery               []string // its recovery codes
+}
+
+// NewMFAAdmin makes an MFA admin named prefix-<random>: the identity, its
+// password, TOTP enrolled (POST /current-identity/mfa, then verified with a
+// code computed from the secret) and the policy requiring it.
+func (l Lab) NewMFAAdmin(t testing.TB, prefix string) MFAAdmin {
+	t.Helper()
+	hc := l.client(t)
+	admin := l.legacyToken(t, hc, l.Username, l.Password)
+	a := MFAAdmin{Username: fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1e9), Password: "pw-" + rand.Text()[:16]}
+	var created struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	l.call(t, hc, admin, "POST", mgmtPath+"/identities", map[string]any{"name": a.Username, "type": "Default", "isAdmin": true}, 201, &created)
+	a.ID = created.Data.ID
+	policyID := ""
+	t.Cleanup(func() {
+		l.call(t, hc, admin, "DELETE", mgmtPath+"/identities/"+a.ID, nil, 200, nil)
+		if policyID != "" {
+			l.call(t, hc, admin, "DELETE", mgmtPath+"/auth-policies/"+policyID, nil, 200, nil)
+		}
+	})
+	l.call(t, hc, admin, "POST", mgmtPath+"/authenticators", map[string]any{"method": "updb", "identityId": a.ID, "username": a.Username, "password": a.Password}, 201, nil)
+	own := l.legacyToken(t, hc, a.Username, a.Password)
+	l.call(t, hc, own, "POST", clientPath+"/current-identity/mfa", nil, 201, nil)
+	var mfa struct {
+		Data struct {
+			ProvisioningURL string   `json:"provisioningUrl"`
+			RecoveryCodes   []string `json:"recoveryCodes"`
+		} `json:"data"`
+	}
+	l.call(t, hc, own, "GET", clientPath+"/current-identity/mfa", nil, 200, &mfa)
+	u, err := url.Parse(mfa.Data.ProvisioningURL)
+	if err != nil || u.Query().Get("secret") == "" {
+		t.Fatalf("zitilab: no TOTP secret in the enrolment")
+	}
+	a.Secret, a.Recovery = u.Query().Get("secret"), mfa.Data.RecoveryCodes
+	l.call(t, hc, own, "POST", clientPath+"/current-identity/mfa/verify", map[string]string{"code": TOTPCode(a.Secret, time.Now())}, 200, nil)
+	l.call(t, hc, own, "DELETE", clientPath+"/current-api-session", nil, 200, nil)
+	var pol struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	l.call(t, hc, admin, "POST", mgmtPath+"/auth-policies", map[string]any{
+		"name": a.Username + "-policy",
+		"primary": map[string]any{
+			"cert":   map[string]any{"allowed": false, "allowExpiredCerts": false},
+			"extJwt": map[string]any{"allowed": false, "allowedSigners": []string{}},
+			"updb":   map[string]any{"allowed": true, "lockoutDurationMinutes": 0, "maxAttempts": 0, "minPasswordLength": 5, "requireMixedCase": false, "requireNumberChar": false, "requireSpecialChar": false},
+		},
+		"secondary": map[string]any{"requireTotp": true},
+	}, 201, &pol)
+	policyID = pol.Data.ID
+	l.call(t, hc, admin, "PATCH", mgmtPath+"/identities/"+a.ID, map[string]any{"authPolicyId": policyID}, 200, nil)
+	return a
+}
+
+const (
+	mgmtPath   = "/edge/management/v1"
+	clientPath = "/edge/client/v1"
+)
+
+// TOTPCode is RFC 6238 as the controller checks it (SHA-1, 6 digits, 30 s).
+func TOTPCode(secret string, at time.Time) string {
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(strings.ToUpper(secret), "="))
+	if err != nil {
+		return ""
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1000000)
+}
+
+func (l Lab) client(t testing.TB) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(l.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+}
+
+func (l Lab) legacyToken(t testing.TB, hc *http.Client, user, pass string) string {
+	t.Helper()
+	var s struct {
+		Data struct{ Token string } `json:"data"`
+	}
+	l.call(t, hc, "", "POST", clientPath+"/authenticate?method=password", map[string]string{"username": user, "password": pass}, 200, &s)
+	return s.Data.Token
+}
+
+func (l Lab) call(t testing.TB, hc *http.Client, session, method, path string, in any, want int, out any) {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, l.URL+path, body)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if session != "" {
+		req.Header.Set("zt-session", session)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("zitilab: %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("zitilab: %s %s: HTTP %d, want %d: %.300s", method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("zitilab: %s %s: %v", method, path, err)
+		}
 	}
 }
