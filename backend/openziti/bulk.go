@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +20,10 @@ import (
 //     one request at a time, far under a controller's command rate
 //     limiter (v2.0.3 queues 100 model changes before it answers 429
 //     SERVER_TOO_MANY_REQUESTS: controller/command/rate_limiter.go).
-//   - Slowed, not failed: a 429 (any request) or a 503 (a read) is retried
-//     after a back-off (Retry-After when given, else 0.5 s doubling to
-//     5 s) up to bulkRetries times, and the run's width halves (down to
+//   - Slowed, not failed: a 429 (any request) or a 503 TIMEOUT (a read;
+//     never a 503 CLUSTER_NO_LEADER, a cluster without quorum) is retried
+//     after a back-off (Retry-After when given, capped at 5 s, else 0.5 s
+//     doubling to 4 s) up to bulkRetries times, and the run's width halves (down to
 //     one at a time) for bulkCalm after each, growing back by one per
 //     bulkCalm without another. An identity whose change a 429 or 503 cut
 //     short is tried again from the start if it is still in the state the
@@ -121,12 +121,17 @@ func bulkThrottle(ctx context.Context) *throttle {
 	return t
 }
 
-// retryable says whether call may repeat a request answered status: 429
-// always (the rate limiter refused it before doing anything), 503 for a
-// read only (a write that timed out may have been done). limited is how
-// many times it has already been retried; inside a bulk run the budget is
+// retryable says whether call may repeat a request answered status
+// (body resp): a 429 always (the rate limiter refused it before doing
+// anything), a 503 pushback (TIMEOUT, never CLUSTER_NO_LEADER) for a read
+// in a bulk run only (a write that timed out may have been done; the run
+// reads the identity again before trying it again). limited is how many
+// times it has already been retried; inside a bulk run the budget is
 // bulkRetries and the run's width shrinks.
-func (c *Client) retryable(ctx context.Context, method string, status, limited int) bool {
+func (c *Client) retryable(ctx context.Context, method string, status int, resp []byte, limited int) bool {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return false
+	}
 	t := bulkThrottle(ctx)
 	budget := c.rateRetries
 	if t != nil {
@@ -136,7 +141,7 @@ func (c *Client) retryable(ctx context.Context, method string, status, limited i
 	case limited >= budget:
 		return false
 	case status == http.StatusTooManyRequests:
-	case status == http.StatusServiceUnavailable && method == http.MethodGet && t != nil:
+	case method == http.MethodGet && t != nil && decodeAPIError(status, resp, true).pushback():
 	default:
 		return false
 	}
@@ -146,16 +151,10 @@ func (c *Client) retryable(ctx context.Context, method string, status, limited i
 	return true
 }
 
-// pushedBack says whether err is a controller's 429 or 503 (after the
-// retries): the identity is worth another try once the run has slowed.
-func pushedBack(err error) bool {
-	if err == nil || !errors.Is(err, backend.ErrUnavailable) {
-		return false
-	}
-	s := err.Error()
-	return strings.Contains(s, "limiting requests") || strings.Contains(s, "HTTP 503") ||
-		strings.Contains(s, "Service Unavailable") || strings.Contains(s, "SERVER_TOO_MANY_REQUESTS")
-}
+// pushedBack says whether err is a controller's 429 or 503 pushback
+// (after call's retries): the identity is worth another try once the run
+// has slowed. A 503 CLUSTER_NO_LEADER is not one.
+func pushedBack(err error) bool { return errors.Is(err, errPushback) }
 
 // BulkApply resets or reissues every identity of sel in the state the
 // action needs, bulkInFlight at a time (see the top of this file).
@@ -175,8 +174,11 @@ func (c *Client) BulkApply(ctx context.Context, network string, sel backend.Sele
 	if err := c.cfg.Policy.Validate(c.now(), expiresAt); err != nil {
 		return backend.Invalid("%v", err)
 	}
+	t := newThrottle()
 	// The identities are listed first, then changed: changing them while
-	// paging would move the pages under the reader.
+	// paging would move the pages under the reader. The listing's reads
+	// are the run's too: a 503 TIMEOUT to one of them slows it down.
+	list := context.WithValue(ctx, throttleKey{}, t)
 	var todo []model.Identity
 	if sel.All {
 		if sel.State != "" && sel.State != need {
@@ -188,7 +190,7 @@ func (c *Client) BulkApply(ctx context.Context, network string, sel backend.Sele
 		}
 		seen := map[string]bool{}
 		for off := 0; ; off += model.MaxPageSize {
-			page, err := c.Identities(ctx, network, model.ListQuery{Filter: sel.Filter, State: need, Offset: off, Limit: model.MaxPageSize})
+			page, err := c.Identities(list, network, model.ListQuery{Filter: sel.Filter, State: need, Offset: off, Limit: model.MaxPageSize})
 			if err != nil {
 				return err
 			}
@@ -213,7 +215,6 @@ func (c *Client) BulkApply(ctx context.Context, network string, sel backend.Sele
 		}
 	}
 
-	t := newThrottle()
 	var (
 		mu      sync.Mutex // guards the fields below, and each
 		next    int
@@ -238,7 +239,11 @@ func (c *Client) BulkApply(ctx context.Context, network string, sel backend.Sele
 	go func() {
 		select {
 		case <-ctx.Done():
+			// Under the lock, so that no worker is between its stop
+			// check and its Wait: none misses the wake-up.
+			t.mu.Lock()
 			t.cond.Broadcast()
+			t.mu.Unlock()
 		case <-finished:
 		}
 	}()

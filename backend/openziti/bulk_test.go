@@ -35,6 +35,9 @@ type pushback struct {
 	n      int
 	hits   int
 	delay  time.Duration
+	// body503 is the body of a 503 (default: the API's TIMEOUT); a
+	// refuse answer of -1 means a 503 with it.
+	body503 string
 }
 
 func newPushback(t *testing.T, f *zitifake.Controller) *pushback {
@@ -69,7 +72,14 @@ func newPushback(t *testing.T, f *zitifake.Controller) *pushback {
 		if status != 0 {
 			p.hits++
 		}
+		body503 := p.body503
 		p.mu.Unlock()
+		if body503 == "" {
+			body503 = `{"error":{"code":"TIMEOUT","message":"The requested operation took too much time to reply"},"meta":{}}`
+		}
+		if status == -1 {
+			status = http.StatusServiceUnavailable
+		}
 		switch status {
 		case http.StatusTooManyRequests:
 			w.Header().Set("Content-Type", "application/json")
@@ -79,7 +89,7 @@ func newPushback(t *testing.T, f *zitifake.Controller) *pushback {
 		case http.StatusServiceUnavailable:
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
-			fmt.Fprint(w, `{"error":{"code":"TIMEOUT","message":"Timeout"},"meta":{}}`)
+			fmt.Fprint(w, body503)
 			return
 		}
 		rp.ServeHTTP(w, r)
@@ -198,6 +208,9 @@ func TestBulkResetSlowsOnPushback(t *testing.T) {
 	if p.hits == 0 {
 		t.Fatal("the proxy refused nothing: the test tests nothing")
 	}
+	if m := p.most.Load(); m > bulkInFlight {
+		t.Errorf("%d requests were under way at once; want at most %d", m, bulkInFlight)
+	}
 }
 
 // Issue 27, item 2 (the controller side): a bulk cancelled when N
@@ -244,5 +257,63 @@ func TestBulkCancelStopsWithinFifty(t *testing.T) {
 	}
 	if changed == total {
 		t.Errorf("every identity was reset: the cancel stopped nothing")
+	}
+}
+
+// A 503 CLUSTER_NO_LEADER (a cluster without quorum, as recorded in
+// zitifake/testdata/ha-v2.0.3/02-failure.json) is not the controller
+// asking to be asked more slowly: the bulk stops with it at once, no
+// request it refused is sent again, and it is not reported as a pushback.
+func TestBulkNoLeaderIsNotPushback(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		which func(r *http.Request) bool
+		sel   func(ids []string) backend.Selection
+	}{
+		{"writes", func(r *http.Request) bool {
+			return r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/authenticate")
+		},
+			func([]string) backend.Selection { return backend.Selection{All: true, Filter: "bulk-"} }},
+		{"reads of one identity", func(r *http.Request) bool {
+			return r.Method == http.MethodGet && strings.Count(strings.TrimPrefix(r.URL.Path, "/edge/management/v1/"), "/") == 1 && strings.HasPrefix(r.URL.Path, "/edge/management/v1/identities/")
+		}, func(ids []string) backend.Selection { return backend.Selection{IDs: ids} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := zitifake.Start(t, zitifake.At(testEpoch))
+			ids := enrolledFleet(f, 12)
+			p := newPushback(t, f)
+			refused := map[string]int{}
+			p.refuse = func(r *http.Request, n int) int {
+				if tc.which(r) {
+					refused[r.Method+" "+r.URL.Path]++
+					return -1
+				}
+				return 0
+			}
+			p.body503 = `{"error":{"code":"CLUSTER_NO_LEADER","message":"Cluster has no leader, unable to make model updates."},"meta":{}}`
+			c := bulkClient(t, f, p.URL)
+			c.rateWait = 5 * time.Millisecond
+			err := c.BulkApply(t.Context(), c.NetworkID(), tc.sel(ids), model.ActionReset, f.Now().Add(48*time.Hour),
+				func(r backend.BulkResult) bool { return true })
+			if !errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), "CLUSTER_NO_LEADER") {
+				t.Fatalf("BulkApply: %v; want the controller's CLUSTER_NO_LEADER", err)
+			}
+			if pushedBack(err) {
+				t.Errorf("%v counts as a pushback", err)
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if len(refused) == 0 {
+				t.Fatal("the proxy refused nothing: the test tests nothing")
+			}
+			for req, n := range refused {
+				if n > 1 {
+					t.Errorf("%s was sent %d times after a 503 CLUSTER_NO_LEADER; want once", req, n)
+				}
+			}
+			if len(refused) > bulkInFlight {
+				t.Errorf("%d requests refused; want the run stopped after at most %d (those under way)", len(refused), bulkInFlight)
+			}
+		})
 	}
 }
