@@ -409,6 +409,30 @@ func (c *labConn) measureLatency(ctx context.Context, samples int, logf func(str
 	return out, nil
 }
 
+// latencyNote is the fixture's note: how the figures were taken, and what
+// the load average at the time says about them (measured, not asserted).
+func latencyNote(names string, m machine) string {
+	return "Per-request cost of a real OpenZiti controller (the lab of ../shared/lab/build.sh), measured by `go run ./bench -record-latency` " +
+		"with the identities, enrollments and authenticators counted below (the bench's own, named " + names + "NNNNN, deleted afterwards): " +
+		"time from sending each request to its answer read, one request at a time, over loopback; the first two of each kind left out; medians, not means. " +
+		loadWords(m)
+}
+
+// loadWords says what the machine's load average meant for a measurement.
+func loadWords(m machine) string {
+	first, _, _ := strings.Cut(m.load, ",")
+	l, err := strconv.ParseFloat(strings.TrimSpace(first), 64)
+	if err != nil || m.cores < 1 {
+		return "The load average could not be read."
+	}
+	s := fmt.Sprintf("Load below: the 1, 5 and 15-minute load averages just before the measuring began (the seeding is in them), on %d cores: "+
+		"%.2f runnable tasks on average over the last minute, %.0f%% of the cores' capacity; ", m.cores, l, 100*l/float64(m.cores))
+	if l < float64(m.cores) {
+		return s + "fewer runnable tasks than cores on average, so a core was mostly free when the controller wanted one."
+	}
+	return s + "more runnable work than cores, so the controller waited for a core: these figures are slower than a quiet machine's."
+}
+
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 // recordLatency seeds the lab, measures, cleans up and writes the fixture
@@ -444,10 +468,7 @@ func recordLatency(ctx context.Context, path string, identities int, log io.Writ
 	if err != nil {
 		return err
 	}
-	lat.Note = "Per-request cost of a real OpenZiti controller (the lab of ../shared/lab/build.sh), measured by `go run ./bench -record-latency` " +
-		"with the identities, enrollments and authenticators counted below (the bench's own named pf-ctl-, deleted afterwards): " +
-		"time from sending each request to its answer read, one request at a time, over loopback; the first two of each kind left out. " +
-		"The machine was shared and loaded (load below): medians, not means."
+	lat.Note = latencyNote(labPrefix+"lat-", m)
 	lat.Recorded = m.date.Format(time.RFC3339)
 	lat.Machine = m.line()
 	lat.Load = m.load
