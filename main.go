@@ -10,5 +10,9 @@ import (
 )
 
 func main() {
+	// idcon holds controller passwords, MFA codes, session tokens and
+	// enrollment JWTs in memory: none of it goes into a core dump
+	// (nocore_*.go), whatever the shell's ulimit or GOTRACEBACK say.
+	withholdCoreDumps()
 	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

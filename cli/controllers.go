@@ -35,8 +35,9 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 			return err
 		}
 		a.signin = a.cliSignin()
-		b, warnings, closeControllers := a.joinNetworks(cfg, s, true)
+		members, warnings, closeControllers := a.joinMembers(cfg, s, true)
 		defer closeControllers()
+		b := joined(narrowTo(ctx, members, s, a.networkFlag()))
 		for _, w := range warnings {
 			fmt.Fprintln(a.stderr, "idcon: warning: "+safetext.Clean(w))
 		}
@@ -58,11 +59,41 @@ func (a *app) withBackend(timeout time.Duration, fn func(ctx context.Context, b 
 // With forCLI, controllers' errors carry the advice the CLI gives.
 func (a *app) joinNetworks(cfg config.Config, s *embedded.Store, forCLI bool) (backend.Backend, []string, func()) {
 	members, warnings, closeFn := a.joinMembers(cfg, s, forCLI)
+	return joined(members), warnings, closeFn
+}
+
+// joined is one backend over members.
+func joined(members []member) backend.Backend {
 	bs := make([]backend.Backend, len(members))
 	for i, m := range members {
 		bs[i] = m.Backend
 	}
-	return multi.New(bs...), warnings, closeFn
+	return multi.New(bs...)
+}
+
+// narrowTo keeps of members what a command naming network (--network)
+// needs: the database alone when it holds a network of that name, else the
+// database and the controller of that name; every member when the name is
+// none of theirs (a NetFoundry network, a network ID, a typo: resolving it
+// lists them all). The other controllers are then never logged in to, nor
+// is a password asked for them.
+func narrowTo(ctx context.Context, members []member, s *embedded.Store, network string) []member {
+	if network == "" || len(members) < 2 {
+		return members
+	}
+	if nets, err := s.Networks(ctx); err == nil {
+		for _, n := range nets {
+			if n.Name == network {
+				return members[:1]
+			}
+		}
+	}
+	for _, m := range members[1:] {
+		if m.Name == network {
+			return []member{members[0], m}
+		}
+	}
+	return members
 }
 
 // member is one backend joinNetworks joins, with the name the health

@@ -105,6 +105,13 @@ func startPty(t testing.TB, e Env, w, h int, answers []ptyAnswer, stderr *os.Fil
 	if stderr != nil {
 		cmd.Stderr = stderr
 	}
+	return startPtyCmd(t, cmd, w, h, answers)
+}
+
+// startPtyCmd runs cmd (made ready by the caller) on a w×h
+// pseudo-terminal answering as answers say.
+func startPtyCmd(t testing.TB, cmd *exec.Cmd, w, h int, answers []ptyAnswer) *PtyTerm {
+	t.Helper()
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(w), Rows: uint16(h)})
 	if err != nil {
 		t.Fatal(err)

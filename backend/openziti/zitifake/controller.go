@@ -128,7 +128,7 @@ type fAuthenticator struct {
 }
 
 type fAPISession struct {
-	node int // the cluster node that issued it (0: the first, or the only one)
+	node                                   int // the cluster node that issued it (0: the first, or the only one)
 	id, identityID, authenticatorID, token string
 	mfaPending                             bool // a legacy login still waiting for its TOTP code
 	createdAt, updatedAt                   time.Time

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package main
+
+// withholdCoreDumps: no core dumps to withhold on this system.
+func withholdCoreDumps() {}
