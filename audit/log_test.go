@@ -212,15 +212,22 @@ func TestConcurrentAppendsFromProcesses(t *testing.T) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 8192), 8192)
 	seen := map[string]bool{}
+	batchNext := map[string]int{} // per process, the AppendAll entry due next
 	for sc.Scan() {
 		var e Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("interleaved or torn line %q: %v", sc.Text(), err)
 		}
 		seen[e.Identity.Name] = true
+		if proc, j, ok := strings.Cut(e.Identity.Name, "-all-"); ok {
+			if want := strconv.Itoa(batchNext[proc]); j != want {
+				t.Errorf("%s's AppendAll line %s came where %s was due", proc, j, want)
+			}
+			batchNext[proc]++
+		}
 	}
-	if len(seen) != procs*goroutines*each {
-		t.Fatalf("%d distinct entries, want %d", len(seen), procs*goroutines*each)
+	if want := procs * (goroutines + 1) * each; len(seen) != want {
+		t.Fatalf("%d distinct entries, want %d", len(seen), want)
 	}
 }
 
@@ -239,6 +246,19 @@ func TestAppendHelper(t *testing.T) {
 	defer l.Close()
 	pad := strings.Repeat("x", 1500) // long lines make tearing likelier
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		// One batch through AppendAll, lines of many lengths: it packs
+		// them into few writes, which must not tear or interleave
+		// either, and keeps their order.
+		var batch []Entry
+		for j := range n {
+			name := fmt.Sprintf("p%s-all-%d", os.Getenv("AUDIT_HELPER_ID"), j)
+			batch = append(batch, entry("alice", name, ActionReset, strings.Repeat("y", j*131%1900)))
+		}
+		if err := l.AppendAll(batch); err != nil {
+			t.Error(err)
+		}
+	})
 	for i := range g {
 		wg.Go(func() {
 			for j := range n {

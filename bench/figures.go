@@ -102,16 +102,94 @@ func (r *runner) sized(n int) *runner {
 
 func (r *runner) logf(format string, args ...any) { fmt.Fprintf(r.log, "bench: "+format+"\n", args...) }
 
-// measure takes every figure, in an order that leaves the database as the
-// next figure needs it (the bulk reset changes it, so it comes last).
-func (r *runner) measure() ([]row, error) {
+// onlyFigures are what -only takes: each builds idcon and what the figure
+// needs (its own demo network for 4b, the large network for large).
+var onlyFigures = []string{"4", "4b", "8", "large"}
+
+// measureOnly takes the figures of cfg.Only alone and prints their table,
+// with the load average before and after (a single figure is quick
+// enough for the load to say whether it was measured on a quiet machine).
+func (r *runner) measureOnly(out io.Writer, m machine) error {
+	want := map[string]bool{}
+	for _, f := range strings.Split(r.cfg.Only, ",") {
+		f = strings.TrimSpace(f)
+		if !slices.Contains(onlyFigures, f) {
+			return fmt.Errorf("-only %q: no such figure to take alone; use some of %s", f, strings.Join(onlyFigures, ", "))
+		}
+		want[f] = true
+	}
+	if err := r.build(); err != nil {
+		return err
+	}
+	var rows []row
+	cfg := r.cfg
+	cfg.Large = 0
+	if want["4"] {
+		if _, err := r.seed(); err != nil {
+			return err
+		}
+		s, err := embedded.Open(r.db, embedded.Options{})
+		if err != nil {
+			return err
+		}
+		bulk, err := r.bulk(s, model.Network{ID: mustNetwork(r.ctx, s)})
+		s.Close()
+		if err != nil {
+			return err
+		}
+		rows = append(rows, bulk)
+	}
+	if want["4b"] {
+		more, err := r.bulkCLI()
+		if err != nil {
+			return err
+		}
+		rows = append(rows, more...)
+	}
+	if want["8"] {
+		ctrl, err := r.controller()
+		if err != nil {
+			return err
+		}
+		rows = append(rows, ctrl)
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(out, "%s\nLoad average before: %s; after: %s\n%s", m.line(), m.load, describeMachine().load, renderTable(cfg, rows))
+	}
+	if want["large"] {
+		if r.cfg.Large == 0 {
+			return errors.New("-only large with -large 0: give the large network's size")
+		}
+		l := r.sized(r.cfg.Large)
+		l.logf("the large network: %s identities", l.n())
+		large, err := l.measureLarge()
+		if err != nil {
+			return err
+		}
+		cfg.Identities = r.cfg.Large
+		fmt.Fprintf(out, "%s\nLoad average before: %s; after: %s\n%s", m.line(), m.load, describeMachine().load, renderTable(cfg, large))
+	}
+	return nil
+}
+
+// build builds idcon and the baseline program.
+func (r *runner) build() error {
 	r.logf("building idcon and the baseline")
 	for _, b := range [][]string{{"-o", r.bin, "."}, {"-o", r.base, "./bench/baseline"}} {
 		cmd := exec.CommandContext(r.ctx, "go", append([]string{"build"}, b...)...)
 		cmd.Dir = r.cfg.Root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build %s: %v\n%s", strings.Join(b, " "), err, out)
+			return fmt.Errorf("go build %s: %v\n%s", strings.Join(b, " "), err, out)
 		}
+	}
+	return nil
+}
+
+// measure takes every figure, in an order that leaves the database as the
+// next figure needs it (the bulk reset changes it, so it comes last).
+func (r *runner) measure() ([]row, error) {
+	if err := r.build(); err != nil {
+		return nil, err
 	}
 	var rows []row
 	seed, start, mem, s, nets, err := r.demo()

@@ -15,6 +15,13 @@
 // table's last columns; BENCH_LARGE=0 (or -large 0) leaves that out.
 //
 //	BENCH_LARGE=0 go run ./bench -o ''  # the 100,000 column only
+//
+// -only takes some figures alone, to check them while working on them (it
+// never writes the Markdown file: the table is one whole run's):
+//
+//	go run ./bench -only 4,4b           # the bulk resets, in-process and CLI
+//	go run ./bench -only large          # the large column (1, 2a-c, 3a-b, 5, 6, 7, 9)
+//	go run ./bench -only large -large 1000000
 package main
 
 import (
@@ -34,9 +41,19 @@ func main() {
 	flag.StringVar(&cfg.Out, "o", cfg.Out, "the Markdown file to write the table to ('' writes none)")
 	flag.IntVar(&cfg.Large, "large", cfg.Large, "size of the second network measured, for the last columns (0: none; default $BENCH_LARGE, else 1000000)")
 	flag.BoolVar(&cfg.Quick, "quick", false, "one run of each figure, for a smoke test")
+	record := flag.String("record-latency", "", "measure the lab controller's per-request cost (ZITI_LAB) and write it to this file, nothing else")
+	labN := flag.Int("lab-identities", 3000, "identities -record-latency makes on the lab (and deletes)")
+	flag.StringVar(&cfg.Only, "only", "", "take only these figures, comma-separated: 4 (in-process bulk), 4b (CLI bulk), 8 (controller), large (the large column); writes no file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *record != "" {
+		if err := recordLatency(ctx, *record, *labN, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := Run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -51,6 +68,9 @@ type Config struct {
 	Large int
 	Out   string // Markdown file; "" for none
 	Quick bool   // one run of each figure
+	// Only, when set, is the figures to take alone (see onlyFigures); the
+	// Markdown file is then not written.
+	Only string
 	// Root is the module's folder (found from go env GOMOD when empty).
 	Root string
 }
@@ -77,6 +97,9 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 	}
 	defer r.close()
 	m := describeMachine()
+	if cfg.Only != "" {
+		return r.measureOnly(out, m)
+	}
 	rows, err := r.measure()
 	if err != nil {
 		return err

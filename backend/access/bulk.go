@@ -48,17 +48,27 @@ func (a *Backend) BulkApply(ctx context.Context, network string, sel backend.Sel
 		return backend.Bulk(a.b, a.now).BulkApply(ctx, network, sel, action, expiresAt, each)
 	}
 	netRef := audit.Ref{ID: network, Name: a.networkName(ctx, network)}
+	// The audit lines are encoded and written on a goroutine of their
+	// own, auditBatch at a time, while the run goes on; they are all
+	// written (and synced) before BulkApply returns.
 	var pending []audit.Entry
+	batches := make(chan []audit.Entry, 4)
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for b := range batches {
+			if err := a.log.AppendAll(b); err != nil {
+				fmt.Fprintf(os.Stderr, "idcon: audit: %v\n", err)
+			}
+		}
+	}()
 	flush := func() {
-		if a.log == nil || len(pending) == 0 {
-			pending = pending[:0]
-			return
+		if a.log != nil && len(pending) > 0 {
+			batches <- pending
 		}
-		if err := a.log.AppendAll(pending); err != nil {
-			fmt.Fprintf(os.Stderr, "idcon: audit: %v\n", err)
-		}
-		pending = pending[:0]
+		pending = make([]audit.Entry, 0, auditBatch)
 	}
+
 	changed := 0
 	err = backend.Bulk(a.b, a.now).BulkApply(ctx, network, sel, action, expiresAt, func(r backend.BulkResult) bool {
 		result := audit.ResultOK
@@ -96,6 +106,8 @@ func (a *Backend) BulkApply(ctx context.Context, network string, sel backend.Sel
 		}
 	}
 	flush()
+	close(batches)
+	<-written
 	if changed > 0 && a.changes != nil {
 		// One event for the whole network: every open list refetches its
 		// page once instead of once per identity.

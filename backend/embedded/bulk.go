@@ -231,6 +231,7 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	ids := dedupeIDs(sel.IDs)
 	var after keyset         // where the last batch read ended, for All
 	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
+	first := true
 	// next reads the batch after the last one read, and signs its tokens
 	// in the background, so that the signing overlaps the writing of the
 	// batch before.
@@ -255,9 +256,18 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 			return readBatch{end: true}, nil
 		}
 		b := readBatch{cands: cands, signed: make(chan struct{})}
+		// The first batch is signed on every core, nothing else having
+		// started; the others while the writer works on the batch
+		// before, on the cores it leaves (it is one goroutine): it then
+		// never waits its turn behind the signing.
+		workers := runtime.GOMAXPROCS(0)
+		if !first {
+			workers = max(1, workers-1)
+		}
+		first = false
 		go func() {
 			defer close(b.signed)
-			signTokens(n, cands, s.now(), expiresAt)
+			signTokens(n, cands, s.now(), expiresAt, workers)
 		}()
 		return b, nil
 	}
@@ -458,12 +468,12 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// signTokens signs every candidate's new token, spread over the cores:
+// signTokens signs every candidate's new token on workers goroutines:
 // signing is the part of a reset that needs no lock. The token IDs are
 // time-ordered UUIDs (version 7), made in the order the batch is written:
 // each batch's new rows then sit together at the end of the tokens' ID
 // index, where random IDs would change a page of it per identity.
-func signTokens(n *network, cands []bulkCandidate, now, expires time.Time) {
+func signTokens(n *network, cands []bulkCandidate, now, expires time.Time, workers int) {
 	for i := range cands {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -471,7 +481,7 @@ func signTokens(n *network, cands []bulkCandidate, now, expires time.Time) {
 		}
 		cands[i].jti = id.String()
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(cands))
+	workers = min(workers, len(cands))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -489,8 +499,9 @@ func signTokens(n *network, cands []bulkCandidate, now, expires time.Time) {
 
 // bulkStatements are a batch's prepared statements.
 type bulkStatements struct {
-	getByID, revokeCerts, dropSessions, retireToken, insertToken, reset, reissue *sql.Stmt
-	savepoint, rollbackTo, release                                               *sql.Stmt
+	getByID, revokeCerts, dropSessions, retireToken, insertToken, reset, resetIdle, reissue *sql.Stmt
+	savepoint, rollbackTo, release                                                          *sql.Stmt
+	chunkSavepoint, chunkRollback, chunkRelease                                             *sql.Stmt
 }
 
 // bulkGuard is the condition of the UPDATE that changes an identity in a
@@ -500,6 +511,10 @@ type bulkStatements struct {
 // the UPDATE finds is in the state it was selected in; one it doesn't
 // find is read again to say why (bulkChange).
 const bulkGuard = ` WHERE rowid = ? AND id = ? AND network_id = ? AND revision = ? RETURNING active_sessions`
+
+// bulkIdleGuard is bulkGuard for an identity read without sessions, which
+// must still have none (a session does not move the revision).
+const bulkIdleGuard = ` WHERE rowid = ? AND id = ? AND network_id = ? AND revision = ? AND active_sessions = 0 RETURNING active_sessions`
 
 func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), error) {
 	var st bulkStatements
@@ -517,12 +532,21 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), erro
 		{&st.savepoint, `SAVEPOINT bulk_one`},
 		{&st.rollbackTo, `ROLLBACK TO bulk_one`},
 		{&st.release, `RELEASE bulk_one`},
+		{&st.chunkSavepoint, `SAVEPOINT bulk_chunk`},
+		{&st.chunkRollback, `ROLLBACK TO bulk_chunk`},
+		{&st.chunkRelease, `RELEASE bulk_chunk`},
 		{&st.revokeCerts, `UPDATE certificates SET revoked_at = ? WHERE identity_id = ? AND revoked_at IS NULL`},
 		{&st.dropSessions, `DELETE FROM sessions WHERE identity_id = ?`},
 		{&st.retireToken, `UPDATE tokens SET status = 'replaced', jwt = NULL, ended_at = ? WHERE id = ?`},
 		{&st.insertToken, `INSERT INTO tokens (id, identity_id, jwt, status, created_at, expires_at) VALUES (?, ?, ?, 'current', ?, ?)`},
 		{&st.reset, `UPDATE identities SET has_credential = 0, active_sessions = 0, token_id = ?, token_created_at = ?,
 			token_expires_at = ?, revision = revision + 1` + bulkGuard},
+		// An identity without sessions keeps active_sessions as it is:
+		// SQLite moves an identity's entry in every index holding a column
+		// the UPDATE sets, changed or not, and the sessions index (in name
+		// order, so at random in a run) holds it.
+		{&st.resetIdle, `UPDATE identities SET has_credential = 0, token_id = ?, token_created_at = ?,
+			token_expires_at = ?, revision = revision + 1` + bulkIdleGuard},
 		{&st.reissue, `UPDATE identities SET token_id = ?, token_created_at = ?,
 			token_expires_at = ?, revision = revision + 1` + bulkGuard},
 	} {
@@ -562,27 +586,64 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 	}
 	defer closeStmts()
 
-	var changed []backend.BulkResult // reported done, kept once committed
+	cs := &chunkStatements{tx: tx}
+	defer cs.close()
+
+	changed := make([]backend.BulkResult, 0, len(cands)) // reported done, kept once committed
 	var stop error
 	more = true
-	for i := range cands {
+	for lo := 0; lo < len(cands) && more && stop == nil; lo += bulkChunk {
 		if err := ctx.Err(); err != nil {
 			stop = backend.Stopped(err)
 			break
 		}
-		r, fatal := s.bulkOne(dctx, tx, st, n, &cands[i], action, expiresAt, now)
-		if fatal != nil {
+		chunk := cands[lo:min(lo+bulkChunk, len(cands))]
+		lost := func(err error) (bool, error) {
 			// The transaction itself is gone, and what it held with it.
-			err := s.fail(ctx, what, fatal)
-			each(backend.BulkResult{Identity: cands[i].ident, Err: fmt.Errorf("not changed: %w", err)})
+			err = s.fail(ctx, what, err)
+			each(backend.BulkResult{Identity: chunk[0].ident, Err: fmt.Errorf("not changed: %w", err)})
 			return false, undone(changed, err)
 		}
-		if r.Err == nil {
-			changed = append(changed, r)
+		if _, err := st.chunkSavepoint.ExecContext(dctx); err != nil {
+			return lost(err)
 		}
-		if !each(r) {
-			more = false
-			break
+		results, fatal := s.applyChunk(dctx, tx, st, cs, n, chunk, action, expiresAt, now)
+		if fatal != nil {
+			return lost(fatal)
+		}
+		// Each result is reported in turn; a stop (ctx ended before it, or
+		// each returning false after it) keeps exactly those reported.
+		kept := len(results)
+		for i, r := range results {
+			if err := ctx.Err(); err != nil {
+				stop, kept = backend.Stopped(err), i
+				break
+			}
+			if r.Err == nil {
+				changed = append(changed, r)
+			}
+			if !each(r) {
+				more, kept = false, i+1
+				break
+			}
+		}
+		if kept < len(results) {
+			// The chunk is done again for those reported only, as it was
+			// the first time: the same candidates, tokens and time, on the
+			// same rows, under the same write lock.
+			if _, err := st.chunkRollback.ExecContext(dctx); err != nil {
+				return lost(err)
+			}
+			again, fatal := s.applyChunk(dctx, tx, st, cs, n, chunk[:kept], action, expiresAt, now)
+			if fatal == nil {
+				fatal = sameOutcome(results[:kept], again)
+			}
+			if fatal != nil {
+				return false, undone(changed, s.fail(ctx, what, fatal))
+			}
+		}
+		if _, err := st.chunkRelease.ExecContext(dctx); err != nil {
+			return lost(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -650,7 +711,15 @@ func bulkChange(ctx context.Context, st *bulkStatements, n *network, c *bulkCand
 	change := func(rowid int64) error {
 		return update.QueryRowContext(ctx, c.jti, unixNano(c.signedAt), unixNano(expiresAt), rowid, x.ID, n.id, x.Revision).Scan(&x.ActiveSessions)
 	}
-	err := change(c.rowid)
+	var err error
+	if action == model.ActionReset && x.ActiveSessions == 0 {
+		err = st.resetIdle.QueryRowContext(ctx, c.jti, unixNano(c.signedAt), unixNano(expiresAt), c.rowid, x.ID, n.id, x.Revision).Scan(&x.ActiveSessions)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = change(c.rowid) // it has a session now, or changed
+		}
+	} else {
+		err = change(c.rowid)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		cur, rowid, rerr := scanBulk(st.getByID.QueryRowContext(ctx, n.id, x.ID), c.ident)
 		switch {

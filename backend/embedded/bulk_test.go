@@ -316,6 +316,51 @@ func TestBulkSkipsAnIdentityMadeStale(t *testing.T) {
 	}
 }
 
+// TestBulkDropsASessionStartedAfterTheRead: an identity without sessions
+// when its batch was read, which another process then gives two, is reset
+// with its sessions dropped (and counted), like those beside it in its
+// chunk which had none.
+func TestBulkDropsASessionStartedAfterTheRead(t *testing.T) {
+	s, clock, net := testStore(t)
+	ctx := t.Context()
+	var ids []model.Identity
+	for i := range 6 {
+		tok := mustCreate(t, s, net.ID, "idle-"+string(rune('a'+i)), s.now().Add(day))
+		if _, err := EnrollToDir(ctx, s, tok.JWT, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, mustGet(t, s, net.ID, tok.Identity.ID))
+	}
+	other := openStore(t, s.Path(), clock) // another process's view of the file
+	late := ids[3]
+	s.beforeBulkWrite = func(int) {
+		if c := countsOf(t, s, late.ID); c.sessions == 0 {
+			if err := other.AddSessions(ctx, net.ID, late.ID, 2); err != nil {
+				t.Errorf("the other process's sessions: %v", err)
+			}
+		}
+	}
+	exp := clock.Now().Add(2 * day)
+	results, err := collect(t, s, net.ID, backend.Selection{All: true, Filter: "idle-"}, model.ActionReset, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != len(ids) {
+		t.Fatalf("%d results, want %d", len(results), len(ids))
+	}
+	n, _ := s.networkKeys(ctx, net.ID)
+	for _, r := range results {
+		wantReset(t, s, n, r, exp) // no session left
+		want := 0
+		if r.Identity.ID == late.ID {
+			want = 2
+		}
+		if r.Token.SessionsDropped != want {
+			t.Errorf("%s: %d sessions dropped, want %d", r.Identity.Name, r.Token.SessionsDropped, want)
+		}
+	}
+}
+
 // TestBulkCancelKeepsWhatFinished: cancelling between batches stops the
 // run; the first batch stays reset and the rest stays enrolled.
 func TestBulkCancelKeepsWhatFinished(t *testing.T) {
