@@ -146,7 +146,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		}
 		cancel()
 		if err != nil || status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout {
-			if err == nil && status == http.StatusServiceUnavailable && noLeaderCode(apiCode(resp)) {
+			if err == nil && status == http.StatusServiceUnavailable && noLeaderAnswer(apiCode(resp)) {
 				c.nodes.worked(n) // it answers; the cluster has no leader
 				return c.noLeader(ctx, decodeAPIError(status, resp, false).words())
 			}
@@ -212,12 +212,13 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 }
 
-// noLeaderCode says whether an API error code means the cluster has no
+// noLeaderAnswer says whether an API error code means the cluster has no
 // leader: CLUSTER_NO_LEADER as a real v2.0.3 answers (ha-v2.0.3), or
 // CLUSTER_HAS_NO_LEADER as the spec names it. A 503 without it (a proxy
-// whose node is gone) is the node's failure, not the cluster's.
-func noLeaderCode(code string) bool {
-	return code == "CLUSTER_NO_LEADER" || code == "CLUSTER_HAS_NO_LEADER"
+// whose node is gone, a handler's TIMEOUT) is the node's failure, not the
+// cluster's.
+func noLeaderAnswer(code string) bool {
+	return code == noLeaderCode || code == "CLUSTER_HAS_NO_LEADER"
 }
 
 // apiCode is the error code of an API error answer ("" if none).
