@@ -145,11 +145,15 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			status, hdr, resp, err = c.send(actx, method, path, query, body, sess)
 		}
 		cancel()
-		if err != nil || status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout {
-			if err == nil && status == http.StatusServiceUnavailable && noLeaderAnswer(apiCode(resp)) {
-				c.nodes.worked(n) // it answers; the cluster has no leader
-				return c.noLeader(ctx, decodeAPIError(status, resp, false).words())
-			}
+		if err == nil && status == http.StatusServiceUnavailable && noLeaderAnswer(apiCode(resp)) {
+			c.nodes.worked(n) // it answers; the cluster has no leader
+			return c.noLeader(ctx, decodeAPIError(status, resp, false).words())
+		}
+		gateway := status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+		if err != nil || (gateway && c.nodes.count() > 1) {
+			// The node failed (a one-node network's 502/503/504 is
+			// handled below as it always was: a 503 TIMEOUT may be retried
+			// there, in a bulk run).
 			tf, isTransport := errorsAs[*transportFail](err)
 			if err != nil && !isTransport {
 				return err // not the node's failure (a refused login, a bad request)
