@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -228,6 +229,8 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	// whole WAL back and syncs the file twice, which made up a fifth of a
 	// large run.
 	defer s.forgetRetired()
+	ckpt := s.startCheckpointer()
+	defer ckpt.stop() // before forgetRetired, which truncates the WAL
 	ids := dedupeIDs(sel.IDs)
 	var after keyset         // where the last batch read ended, for All
 	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
@@ -255,21 +258,17 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		if sel.All && len(cands) == 0 {
 			return readBatch{end: true}, nil
 		}
-		b := readBatch{cands: cands, signed: make(chan struct{})}
 		// The first batch is signed on every core, nothing else having
 		// started; the others while the writer works on the batch
-		// before, on the cores it leaves (it is one goroutine): it then
-		// never waits its turn behind the signing.
+		// before, on the cores it leaves (it is one goroutine), so that
+		// it never waits its turn behind the signing: when it is done
+		// first, it signs the rest with them (signing.wait).
 		workers := runtime.GOMAXPROCS(0)
 		if !first {
 			workers = max(1, workers-1)
 		}
 		first = false
-		go func() {
-			defer close(b.signed)
-			signTokens(n, cands, s.now(), expiresAt, workers)
-		}()
-		return b, nil
+		return readBatch{cands: cands, signed: startSigning(n, cands, s.now(), expiresAt, workers)}, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return backend.Stopped(err)
@@ -301,24 +300,25 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 				return runErr
 			}
 			size = nextBatchSize(len(cur.cands), time.Since(t0))
+			ckpt.wrote(len(cur.cands))
 		}
 		cur = ahead
 	}
 	return nil
 }
 
-// readBatch is a batch read, its tokens being signed until signed closes;
-// end is true when there was none left to read.
+// readBatch is a batch read, its tokens being signed; end is true when
+// there was none left to read.
 type readBatch struct {
 	cands  []bulkCandidate
-	signed chan struct{}
+	signed *signing
 	end    bool
 }
 
-// wait waits for the batch's tokens.
+// wait waits for the batch's tokens, signing those not yet taken.
 func (b readBatch) wait() {
 	if b.signed != nil {
-		<-b.signed
+		b.signed.wait()
 	}
 }
 
@@ -337,7 +337,7 @@ func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
 	if err != nil {
 		return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
 	}
-	for _, p := range []string{`PRAGMA cache_size = -65536`, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, bulkCheckpoint), `PRAGMA temp_store = MEMORY`} {
+	for _, p := range []string{`PRAGMA cache_size = -65536`, `PRAGMA wal_autocheckpoint = 0`, `PRAGMA temp_store = MEMORY`} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			conn.Close()
 			return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
@@ -346,13 +346,54 @@ func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
 	return bulkConn{conn}, nil
 }
 
-// bulkCheckpoint is the WAL size, in pages, at which a bulk run's commit
-// copies the WAL back into the database (SQLite's default is 1,000). A run
-// changes the same index pages again and again: checkpointing less often
-// copies each of them back once rather than once per few batches. At
-// 16,384 pages (64 MB) a reset of 100,000 identities wrote 8.8 GB to the
-// disk, at 65,536 (256 MB) 4.0 GB; the WAL is truncated when the run ends.
-const bulkCheckpoint = 65536
+// bulkCheckpoint is how many identities a bulk run writes between two
+// checkpoints (the WAL copied back into the database), about 65,536 pages
+// (256 MB) of WAL at the 2.5 pages an identity a reset of 100,000 wrote.
+// A run changes the same index pages again and again: checkpointing less
+// often copies each of them back once rather than once per few batches (at
+// 16,384 pages a reset of 100,000 identities wrote 8.8 GB to the disk, at
+// 65,536 4.0 GB); the WAL is truncated when the run ends.
+const bulkCheckpoint = 25_000
+
+// checkpointer checkpoints the WAL during a bulk run on a connection of
+// its own, PASSIVE (never waiting for a lock, the run's writer going on
+// meanwhile), rather than the run's commits doing it (wal_autocheckpoint
+// is off on the bulk connection): the copy and its two fsyncs, which take
+// a few hundred milliseconds each time, then keep off the writer.
+type checkpointer struct {
+	written chan int // identities written since the last batch
+	done    chan struct{}
+}
+
+func (s *Store) startCheckpointer() *checkpointer {
+	c := &checkpointer{written: make(chan int, 64), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		since := 0
+		for n := range c.written {
+			if since += n; since < bulkCheckpoint {
+				continue
+			}
+			since = 0
+			ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
+			if conn, err := s.db.Conn(ctx); err == nil {
+				conn.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`) //nolint:errcheck // best effort: the next one, or the run's end, copies what this one did not
+				conn.Close()
+			}
+			cancel()
+		}
+	}()
+	return c
+}
+
+// wrote tells the checkpointer a batch of n identities was committed.
+func (c *checkpointer) wrote(n int) { c.written <- n }
+
+// stop waits for the checkpoint under way, if any.
+func (c *checkpointer) stop() {
+	close(c.written)
+	<-c.done
+}
 
 // release sets the connection back as the store opens them, or, if it
 // can't, drops it from the pool.
@@ -468,12 +509,24 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// signTokens signs every candidate's new token on workers goroutines:
-// signing is the part of a reset that needs no lock. The token IDs are
-// time-ordered UUIDs (version 7), made in the order the batch is written:
-// each batch's new rows then sit together at the end of the tokens' ID
-// index, where random IDs would change a page of it per identity.
-func signTokens(n *network, cands []bulkCandidate, now, expires time.Time, workers int) {
+// signing signs a batch's new tokens: signing is the part of a reset
+// that needs no lock. Its goroutines take the candidates one at a time,
+// and whoever waits for the batch (the writer, once it has written the
+// batch before) signs what is left alongside them rather than idling.
+// The token IDs are time-ordered UUIDs (version 7), made in the order the
+// batch is written: each batch's new rows then sit together at the end of
+// the tokens' ID index, where random IDs would change a page of it per
+// identity.
+type signing struct {
+	n            *network
+	cands        []bulkCandidate
+	now, expires time.Time
+	next         atomic.Int64 // the next candidate to sign
+	wg           sync.WaitGroup
+}
+
+// startSigning starts signing cands on workers goroutines.
+func startSigning(n *network, cands []bulkCandidate, now, expires time.Time, workers int) *signing {
 	for i := range cands {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -481,20 +534,30 @@ func signTokens(n *network, cands []bulkCandidate, now, expires time.Time, worke
 		}
 		cands[i].jti = id.String()
 	}
-	workers = min(workers, len(cands))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(cands); i += workers {
-				c := &cands[i]
-				c.signedAt = now
-				c.jwt, c.signingErr = n.sign(c.ident.ID, c.jti, now, expires)
-			}
-		}()
+	g := &signing{n: n, cands: cands, now: now, expires: expires}
+	for range min(workers, len(cands)) {
+		g.wg.Go(g.work)
 	}
-	wg.Wait()
+	return g
+}
+
+// work signs candidates until none is left to take.
+func (g *signing) work() {
+	for {
+		i := int(g.next.Add(1)) - 1
+		if i >= len(g.cands) {
+			return
+		}
+		c := &g.cands[i]
+		c.signedAt = g.now
+		c.jwt, c.signingErr = g.n.sign(c.ident.ID, c.jti, g.now, g.expires)
+	}
+}
+
+// wait signs what is left, then waits for the tokens being signed.
+func (g *signing) wait() {
+	g.work()
+	g.wg.Wait()
 }
 
 // bulkStatements are a batch's prepared statements.
