@@ -234,7 +234,6 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	ids := dedupeIDs(sel.IDs)
 	var after keyset         // where the last batch read ended, for All
 	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
-	first := true
 	// next reads the batch after the last one read, and signs its tokens
 	// in the background, so that the signing overlaps the writing of the
 	// batch before.
@@ -258,16 +257,11 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		if sel.All && len(cands) == 0 {
 			return readBatch{end: true}, nil
 		}
-		// The first batch is signed on every core, nothing else having
-		// started; the others while the writer works on the batch
-		// before, on the cores it leaves (it is one goroutine), so that
-		// it never waits its turn behind the signing: when it is done
-		// first, it signs the rest with them (signing.wait).
-		workers := runtime.GOMAXPROCS(0)
-		if !first {
-			workers = max(1, workers-1)
-		}
-		first = false
+		// The tokens are signed on the cores the writer leaves (it is one
+		// goroutine), so that it never waits its turn behind the signing;
+		// when it needs a chunk's tokens before they are signed, it signs
+		// them too (signing.ready).
+		workers := max(1, runtime.GOMAXPROCS(0)-1)
 		return readBatch{cands: cands, signed: startSigning(n, cands, s.now(), expiresAt, workers)}, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -280,13 +274,16 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	for !cur.end {
 		// The next batch is read before this one is written: its
 		// identities are others, and each is checked again when written.
+		// Its tokens are signed meanwhile; this one's are written a
+		// chunk at a time as they are signed (bulkWrite).
 		ahead, err := next()
-		cur.wait()
 		if err != nil {
+			cur.abandon()
 			return err
 		}
 		if err := ctx.Err(); err != nil {
-			ahead.wait()
+			cur.abandon()
+			ahead.abandon()
 			return backend.Stopped(err)
 		}
 		if len(cur.cands) > 0 {
@@ -294,9 +291,10 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 				s.beforeBulkWrite(len(cur.cands))
 			}
 			t0 := time.Now()
-			more, runErr := s.bulkWrite(ctx, conn, n, cur.cands, action, expiresAt, each)
+			more, runErr := s.bulkWrite(ctx, conn, n, cur.cands, cur.signed, action, expiresAt, each)
+			cur.abandon()
 			if runErr != nil || !more {
-				ahead.wait()
+				ahead.abandon()
 				return runErr
 			}
 			size = nextBatchSize(len(cur.cands), time.Since(t0))
@@ -315,10 +313,10 @@ type readBatch struct {
 	end    bool
 }
 
-// wait waits for the batch's tokens, signing those not yet taken.
-func (b readBatch) wait() {
+// abandon stops signing the batch's tokens, once those under way are.
+func (b readBatch) abandon() {
 	if b.signed != nil {
-		b.signed.wait()
+		b.signed.abandon()
 	}
 }
 
@@ -511,9 +509,9 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // signing signs a batch's new tokens: signing is the part of a reset
 // that needs no lock. Its goroutines take the candidates one at a time,
-// and whoever waits for the batch (the writer, once it has written the
-// batch before) signs what is left alongside them rather than idling.
-// The token IDs are time-ordered UUIDs (version 7), made in the order the
+// in order, and the writer, when it needs a chunk whose tokens are not
+// signed yet (ready), signs them alongside them rather than idling. The
+// token IDs are time-ordered UUIDs (version 7), made in the order the
 // batch is written: each batch's new rows then sit together at the end of
 // the tokens' ID index, where random IDs would change a page of it per
 // identity.
@@ -521,7 +519,10 @@ type signing struct {
 	n            *network
 	cands        []bulkCandidate
 	now, expires time.Time
-	next         atomic.Int64 // the next candidate to sign
+	next         atomic.Int64  // the next candidate to sign
+	signed       []atomic.Bool // each candidate's token is signed
+	quit         atomic.Bool   // take no more (abandon)
+	upTo         int           // the writer's: the candidates before it are signed
 	wg           sync.WaitGroup
 }
 
@@ -534,29 +535,49 @@ func startSigning(n *network, cands []bulkCandidate, now, expires time.Time, wor
 		}
 		cands[i].jti = id.String()
 	}
-	g := &signing{n: n, cands: cands, now: now, expires: expires}
+	g := &signing{n: n, cands: cands, now: now, expires: expires, signed: make([]atomic.Bool, len(cands))}
 	for range min(workers, len(cands)) {
-		g.wg.Go(g.work)
+		g.wg.Go(func() {
+			for g.signOne() {
+			}
+		})
 	}
 	return g
 }
 
-// work signs candidates until none is left to take.
-func (g *signing) work() {
-	for {
-		i := int(g.next.Add(1)) - 1
-		if i >= len(g.cands) {
-			return
+// signOne signs the next candidate not taken, if there is one.
+func (g *signing) signOne() bool {
+	if g.quit.Load() {
+		return false
+	}
+	i := int(g.next.Add(1)) - 1
+	if i >= len(g.cands) {
+		return false
+	}
+	c := &g.cands[i]
+	c.signedAt = g.now
+	c.jwt, c.signingErr = g.n.sign(c.ident.ID, c.jti, g.now, g.expires)
+	g.signed[i].Store(true)
+	return true
+}
+
+// ready returns once the tokens of the candidates before hi are signed,
+// signing those not taken yet; the few being signed elsewhere take tens of
+// microseconds each. Only the writer calls it.
+func (g *signing) ready(hi int) {
+	for int(g.next.Load()) < hi && g.signOne() {
+	}
+	for ; g.upTo < hi; g.upTo++ {
+		for !g.signed[g.upTo].Load() {
+			runtime.Gosched()
 		}
-		c := &g.cands[i]
-		c.signedAt = g.now
-		c.jwt, c.signingErr = g.n.sign(c.ident.ID, c.jti, g.now, g.expires)
 	}
 }
 
-// wait signs what is left, then waits for the tokens being signed.
-func (g *signing) wait() {
-	g.work()
+// abandon stops the signing once the tokens under way are signed: a run
+// that stops does not wait for the rest of the batch.
+func (g *signing) abandon() {
+	g.quit.Store(true)
 	g.wg.Wait()
 }
 
@@ -630,7 +651,7 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), erro
 // false), committing exactly those reported. The transaction runs on a
 // context that is never cancelled: cancelling must stop the run between
 // identities, not roll back the ones already done.
-func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, action model.Action, expiresAt time.Time,
+func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, sig *signing, action model.Action, expiresAt time.Time,
 	each func(backend.BulkResult) bool) (more bool, err error) {
 	what := "bulk " + string(action)
 	dctx := context.WithoutCancel(ctx)
@@ -660,7 +681,9 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 			stop = backend.Stopped(err)
 			break
 		}
-		chunk := cands[lo:min(lo+bulkChunk, len(cands))]
+		hi := min(lo+bulkChunk, len(cands))
+		sig.ready(hi)
+		chunk := cands[lo:hi]
 		lost := func(err error) (bool, error) {
 			// The transaction itself is gone, and what it held with it.
 			err = s.fail(ctx, what, err)
