@@ -229,8 +229,6 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	// whole WAL back and syncs the file twice, which made up a fifth of a
 	// large run.
 	defer s.forgetRetired()
-	ckpt := s.startCheckpointer()
-	defer ckpt.stop() // before forgetRetired, which truncates the WAL
 	ids := dedupeIDs(sel.IDs)
 	var after keyset         // where the last batch read ended, for All
 	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
@@ -298,7 +296,6 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 				return runErr
 			}
 			size = nextBatchSize(len(cur.cands), time.Since(t0))
-			ckpt.wrote(len(cur.cands))
 		}
 		cur = ahead
 	}
@@ -335,7 +332,7 @@ func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
 	if err != nil {
 		return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
 	}
-	for _, p := range []string{`PRAGMA cache_size = -65536`, `PRAGMA wal_autocheckpoint = 0`, `PRAGMA temp_store = MEMORY`} {
+	for _, p := range []string{`PRAGMA cache_size = -65536`, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, bulkCheckpoint), `PRAGMA temp_store = MEMORY`} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			conn.Close()
 			return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
@@ -344,54 +341,19 @@ func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
 	return bulkConn{conn}, nil
 }
 
-// bulkCheckpoint is how many identities a bulk run writes between two
-// checkpoints (the WAL copied back into the database), about 65,536 pages
-// (256 MB) of WAL at the 2.5 pages an identity a reset of 100,000 wrote.
-// A run changes the same index pages again and again: checkpointing less
-// often copies each of them back once rather than once per few batches (at
-// 16,384 pages a reset of 100,000 identities wrote 8.8 GB to the disk, at
-// 65,536 4.0 GB); the WAL is truncated when the run ends.
-const bulkCheckpoint = 25_000
-
-// checkpointer checkpoints the WAL during a bulk run on a connection of
-// its own, PASSIVE (never waiting for a lock, the run's writer going on
-// meanwhile), rather than the run's commits doing it (wal_autocheckpoint
-// is off on the bulk connection): the copy and its two fsyncs, which take
-// a few hundred milliseconds each time, then keep off the writer.
-type checkpointer struct {
-	written chan int // identities written since the last batch
-	done    chan struct{}
-}
-
-func (s *Store) startCheckpointer() *checkpointer {
-	c := &checkpointer{written: make(chan int, 64), done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		since := 0
-		for n := range c.written {
-			if since += n; since < bulkCheckpoint {
-				continue
-			}
-			since = 0
-			ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
-			if conn, err := s.db.Conn(ctx); err == nil {
-				conn.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`) //nolint:errcheck // best effort: the next one, or the run's end, copies what this one did not
-				conn.Close()
-			}
-			cancel()
-		}
-	}()
-	return c
-}
-
-// wrote tells the checkpointer a batch of n identities was committed.
-func (c *checkpointer) wrote(n int) { c.written <- n }
-
-// stop waits for the checkpoint under way, if any.
-func (c *checkpointer) stop() {
-	close(c.written)
-	<-c.done
-}
+// bulkCheckpoint is the WAL size, in pages, at which a bulk run's commit
+// copies the WAL back into the database (SQLite's default is 1,000). A run
+// changes the same index pages again and again: checkpointing less often
+// copies each of them back once rather than once per few batches. At
+// 16,384 pages (64 MB) a reset of 100,000 identities wrote 8.8 GB to the
+// disk, at 65,536 (256 MB) 4.0 GB; the WAL is truncated when the run ends.
+//
+// The checkpoint runs in the commit that crosses the mark, on the writer.
+// A PASSIVE checkpoint on another connection while the run writes (tried:
+// it takes the copy and its fsyncs off the writer) never lets the WAL
+// start over, as the writer has always committed more by the time it is
+// done: the WAL grew to 930 MB for 100,000 identities, and the run slowed.
+const bulkCheckpoint = 65536
 
 // release sets the connection back as the store opens them, or, if it
 // can't, drops it from the pool.
