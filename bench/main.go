@@ -41,10 +41,19 @@ func main() {
 	flag.StringVar(&cfg.Out, "o", cfg.Out, "the Markdown file to write the table to ('' writes none)")
 	flag.IntVar(&cfg.Large, "large", cfg.Large, "size of the second network measured, for the last columns (0: none; default $BENCH_LARGE, else 1000000)")
 	flag.BoolVar(&cfg.Quick, "quick", false, "one run of each figure, for a smoke test")
+	record := flag.String("record-latency", "", "measure the lab controller's per-request cost (ZITI_LAB) and write it to this file, nothing else")
+	labN := flag.Int("lab-identities", 3000, "identities -record-latency makes on the lab (and deletes)")
 	flag.StringVar(&cfg.Only, "only", "", "take only these figures, comma-separated: 4 (in-process bulk), 4b (CLI bulk), 8 (controller), large (the large column); writes no file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *record != "" {
+		if err := recordLatency(ctx, *record, *labN, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := Run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -114,9 +114,40 @@ func (e *apiError) duplicate() bool {
 	return strings.Contains(strings.ToLower(c.Reason+" "+c.Message+" "+e.CauseMessage), "duplicate")
 }
 
+// noLeaderCode is a cluster's answer to a write while it has no quorum
+// (503, zitifake/testdata/ha-v2.0.3/02-failure.json): not a controller
+// asking to be asked more slowly, so never retried as a pushback.
+const noLeaderCode = "CLUSTER_NO_LEADER"
+
+// pushback says whether the controller answered "not now" about load: a
+// 429 (RATE_LIMITED, SERVER_TOO_MANY_REQUESTS: refused before anything
+// was done) or a 503 other than CLUSTER_NO_LEADER (TIMEOUT: the API's
+// handler ran out of time, controller/api/timeouts.go).
+func (e *apiError) pushback() bool {
+	return e.status == http.StatusTooManyRequests || (e.status == http.StatusServiceUnavailable && e.Code != noLeaderCode)
+}
+
+// errPushback is matched (errors.Is) by a classified pushback (also
+// backend.ErrUnavailable): a bulk run slows down and tries the identity
+// again (bulk.go).
+var errPushback = errors.New("the controller pushed back")
+
+type pushbackError struct{ error }
+
+func (e pushbackError) Unwrap() error        { return e.error }
+func (e pushbackError) Is(target error) bool { return target == errPushback }
+
 // classify turns the error into a typed backend error; what says which
 // request failed.
 func (e *apiError) classify(what string) error {
+	err := e.classified(what)
+	if e.pushback() {
+		return pushbackError{err}
+	}
+	return err
+}
+
+func (e *apiError) classified(what string) error {
 	w := e.words()
 	switch {
 	case e.status == http.StatusNotFound:

@@ -88,7 +88,8 @@ type authQuery struct {
 
 // call makes one API request with the session, decoding a 2xx answer into
 // out (when not nil). An expired session (401) is renewed once and the
-// request repeated; 429 RATE_LIMITED is retried after a back-off. Other
+// request repeated; 429 RATE_LIMITED is retried after a back-off (and, in
+// a bulk run, a read answered 503 TIMEOUT: retryable in bulk.go). Other
 // failures come back as typed backend errors in the controller's words.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	if method != http.MethodGet {
@@ -133,8 +134,8 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			c.dropSession(sess)
 			renewed = true
 			continue
-		case status == http.StatusTooManyRequests && limited < c.rateRetries:
-			if err := c.backOff(ctx, limited, hdr); err != nil {
+		case c.retryable(ctx, method, status, resp, limited): // 429, and a 503 TIMEOUT in a bulk run's reads (bulk.go)
+			if err := c.backOff(ctx, min(limited, 3), hdr); err != nil {
 				return err
 			}
 			limited++

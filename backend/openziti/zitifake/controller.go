@@ -101,6 +101,8 @@ type Controller struct {
 	failNext    map[string]int // "METHOD /path" → status to answer once with an error
 	clientCAs   *x509.CertPool // for method=cert logins
 	standIn     []byte         // standInCert
+
+	perf perfState // list indexes and the latency model (index.go)
 }
 
 type fIdentity struct {
@@ -144,6 +146,7 @@ type options struct {
 	adminUnlisted   bool
 	unchecked       bool
 	offSpecRequests bool
+	latency         *Latency
 	legacyOnly      bool
 }
 
@@ -226,6 +229,9 @@ func Start(t testing.TB, opts ...Option) *Controller {
 	f.unlisted = o.adminUnlisted
 	f.unchecked = o.unchecked
 	f.offSpecRequests = o.offSpecRequests
+	if o.latency != nil {
+		f.perf.model, f.perf.slots = o.latency, slotsFor(o.latency)
+	}
 
 	f.srv = httptest.NewUnstartedServer(f.nodeHandler(0))
 	// Handshakes the tests make fail on purpose needn't be logged.
