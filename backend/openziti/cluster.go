@@ -202,9 +202,29 @@ func idempotent(method, path string) bool {
 func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 
 // noLeader is the one line for a change refused for want of a leader.
-func (c *Client) noLeader(ctx context.Context, words string) error {
-	up, all := c.probeNodes(ctx)
+func (c *Client) noLeader(up, all int, words string) error {
 	return &noLeaderError{backend.Unavailable("the %s cluster has no leader (%d of %d nodes answer; the controller says: %s): changes are refused until a majority is back; reads still work", c.cfg.Name, up, all, words)}
+}
+
+// maxElectionWaits bounds how often one call waits for a leader while a
+// majority of nodes answers (electionWait each).
+const maxElectionWaits = 20
+
+// electionWait waits a moment for a leader to be elected; false if the
+// call's deadline leaves no time for it.
+func (c *Client) electionWait(ctx context.Context) bool {
+	const wait = 500 * time.Millisecond
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*wait {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // ErrNoLeader is matched (with errors.Is) by the error of a change the

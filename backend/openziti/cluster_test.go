@@ -343,3 +343,23 @@ func TestClusterCreateWhoseNodeDiesIsDoneOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterWaitsForAnElectionWhileAMajorityAnswers: CLUSTER_NO_LEADER
+// while two of three nodes answer is an election under way (a leader just
+// died): the change waits for the new leader instead of failing.
+func TestClusterWaitsForAnElectionWhileAMajorityAnswers(t *testing.T) {
+	c, cl := clusterClient(t)
+	m := resetSetup(t, c, cl, "ha-elect")
+	cl.Nodes[2].Stop()
+	cl.LoseQuorum(true)
+	go func() {
+		time.Sleep(1200 * time.Millisecond)
+		cl.LoseQuorum(false) // the new leader
+	}()
+	if _, err := c.ResetEnrollment(context.Background(), c.NetworkID(), m.ID, m.Revision, testEpoch.Add(48*time.Hour)); err != nil {
+		t.Fatalf("reset during an election with 2 of 3 nodes up: %v, want it done once a leader is back", err)
+	}
+	if n := count(cl.Writes(), "POST /edge/management/v1/authenticators/"); n < 1 {
+		t.Errorf("no re-enroll applied")
+	}
+}

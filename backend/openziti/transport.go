@@ -133,7 +133,8 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		return nil
 	}
 	renewed, repeated := false, false
-	hops := 0 // nodes given up on in this call
+	hops := 0     // nodes given up on in this call
+	electing := 0 // waits for a leader while a majority answers
 	for limited := 0; ; {
 		n := c.nodes.current()
 		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
@@ -147,7 +148,15 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		cancel()
 		if err == nil && status == http.StatusServiceUnavailable && noLeaderAnswer(apiCode(resp)) {
 			c.nodes.worked(n) // it answers; the cluster has no leader
-			return c.noLeader(ctx, decodeAPIError(status, resp, false).words())
+			up, all := c.probeNodes(ctx)
+			if up*2 > all && electing < maxElectionWaits && c.electionWait(ctx) {
+				// A majority answers: a leader is being elected (a
+				// leader just died). Not a pushback: asked again
+				// shortly, within the call's deadline.
+				electing++
+				continue
+			}
+			return c.noLeader(up, all, decodeAPIError(status, resp, false).words())
 		}
 		gateway := status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 		if err != nil || (gateway && c.nodes.count() > 1) {

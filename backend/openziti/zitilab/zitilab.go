@@ -20,8 +20,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -269,4 +271,93 @@ func (l Lab) call(t testing.TB, hc *http.Client, session, method, path string, i
 			t.Fatalf("zitilab: %s %s: %v", method, path, err)
 		}
 	}
+}
+
+// CAFile is the cluster's root CA (every node's chain ends in it).
+func (c Cluster) CAFile() string { return filepath.Join(c.Dir, "qs", "pki", "root-ca", "certs", "root-ca.cert") }
+
+// Pid is the pid of node name's ziti process, found by its command line
+// (ha.sh's pid file names the subshell that started it); 0 if none runs.
+func (c Cluster) Pid(name string) int {
+	cfg := filepath.Join(c.Dir, "qs", name, "ctrl.yaml")
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) >= 4 && strings.HasSuffix(args[0], "/ziti") && args[1] == "controller" && args[2] == "run" && args[3] == cfg {
+			var pid int
+			fmt.Sscanf(filepath.Base(d), "%d", &pid)
+			return pid
+		}
+	}
+	return 0
+}
+
+// Kill kills node name's ziti process with SIGKILL (as a crash) and waits
+// until it is gone.
+func (c Cluster) Kill(t testing.TB, name string) {
+	t.Helper()
+	pid := c.Pid(name)
+	if pid == 0 {
+		t.Fatalf("no ziti process runs node %s", name)
+	}
+	p, err := os.FindProcess(pid)
+	if err == nil {
+		err = p.Signal(syscall.SIGKILL)
+	}
+	if err != nil {
+		t.Fatalf("kill %s (pid %d): %v", name, pid, err)
+	}
+	for range 100 {
+		if c.Pid(name) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s (pid %d) still runs after SIGKILL", name, pid)
+}
+
+// Start starts nodes with ha.sh start (which waits until they answer).
+func (c Cluster) Start(t testing.TB, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if c.Pid(n) == 0 {
+			// ha.sh's pid file names a wrapper that may outlive ziti:
+			// without this it would say "already running".
+			_ = os.Remove(filepath.Join(c.Dir, n+".pid"))
+		}
+	}
+	cmd := exec.Command(c.Script, append([]string{"start"}, names...)...)
+	cmd.Env = append(os.Environ(), "LAB="+c.Lab, "HA="+c.Dir)
+	// Its output to a file, not a pipe: the subshell it leaves running
+	// would hold a pipe open, and the wait would never end.
+	log, err := os.CreateTemp("", "ha-start-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(log.Name())
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		out, _ := os.ReadFile(log.Name())
+		t.Fatalf("ha.sh start %v: %v\n%s", names, err, out)
+	}
+}
+
+// Restore starts, when the test ends, every node it killed.
+func (c Cluster) Restore(t testing.TB) {
+	t.Cleanup(func() {
+		var down []string
+		for _, n := range c.Nodes {
+			if c.Pid(n.Name) == 0 {
+				down = append(down, n.Name)
+			}
+		}
+		if len(down) > 0 {
+			c.Start(t, down...)
+		}
+	})
 }
