@@ -274,7 +274,9 @@ func (l Lab) call(t testing.TB, hc *http.Client, session, method, path string, i
 }
 
 // CAFile is the cluster's root CA (every node's chain ends in it).
-func (c Cluster) CAFile() string { return filepath.Join(c.Dir, "qs", "pki", "root-ca", "certs", "root-ca.cert") }
+func (c Cluster) CAFile() string {
+	return filepath.Join(c.Dir, "qs", "pki", "root-ca", "certs", "root-ca.cert")
+}
 
 // Pid is the pid of node name's ziti process, found by its command line
 // (ha.sh's pid file names the subshell that started it); 0 if none runs.
