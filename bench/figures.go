@@ -151,7 +151,7 @@ func (r *runner) measureOnly(out io.Writer, m machine) error {
 		if err != nil {
 			return err
 		}
-		rows = append(rows, ctrl)
+		rows = append(rows, ctrl...)
 	}
 	if want["10"] {
 		lab, ok, err := r.labBulk()
@@ -232,7 +232,7 @@ func (r *runner) measure() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows = append(rows, ctrl)
+	rows = append(rows, ctrl...)
 	if lab, ok, err := r.labBulk(); err != nil { // figure 10, bench/labbulk.go
 		return nil, err
 	} else if ok {

