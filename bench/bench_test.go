@@ -33,7 +33,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"Machine: ", "cores", "go1.", "`idcon demo --identities 2000`", "`idcon demo --identities 3000`",
-		"Load average", "How each figure is taken", "| idcon, 3,000 |", "## What moved (issue 27)"} {
+		"Load average", "How each figure is taken", "| idcon, 3,000 |", "## What moved (issue 27)", "## Where the bulk reset's time goes (4b)"} {
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -200,7 +200,7 @@ func writeReport(path string, cfg Config, m machine, rows []row) error {
 	}
 	fmt.Fprintf(&b, ".  \nLoad average when the run began: %s; the run took %s.\n\n", m.load, m.took.Round(time.Second))
 	b.WriteString(renderTable(cfg, rows))
-	b.WriteString("\n" + method + largeMethod + controllerMethod + labBulkMethod + moved + movedController)
+	b.WriteString("\n" + method + largeMethod + controllerMethod + labBulkMethod + moved + movedController + bulkProfile)
 	type miss struct{ id, why string }
 	var missed []miss
 	for _, r := range rows {
@@ -328,8 +328,32 @@ run's own.
   longer moves an entry in either (a list sorted by creation or sessions and filtered by state checks
   the state in the table; the name index, which text filters scan, keeps them). Batches are sized to
   hold the write lock about 300 ms (up to 16,000) instead of 500 growing to 2,000: fewer commits write
-  the shared pages fewer times (commits 4.7 s → 3.0 s). The profile of what is left is in 4b's note when
-  it misses.
+  the shared pages fewer times (commits 4.7 s → 3.0 s).
+- **4 and 4b, then.** On a quieter machine the same CLI reset (102,192 of a 255,000 demo) took 12.1 s
+  wall and 15.1 s CPU at load 0.8; after the changes below, 8.1-8.5 s wall and 11.8-12.2 s CPU at
+  load 1.4-1.7 (see "Where the bulk reset's time goes"). A batch is written 32 identities per
+  statement (one UPDATE ... FROM VALUES for the rows, one each for the certificates, sessions and
+  tokens), so database/sql's and SQLite's cost per call and the savepoint are paid once per 32; an
+  identity the chunk's UPDATE does not find at its revision goes through the one-at-a-time path, which
+  says why, and a failing statement rolls the chunk back and redoes it one at a time, so each identity
+  is still changed completely or not at all. A stop stays exact: the chunk's results are reported one
+  by one under its savepoint, and a stop at the k-th rolls the chunk back and applies its first k
+  again. SQLite moves an identity's entry in every index holding a column the UPDATE sets, changed or
+  not: a reset set active_sessions = 0 on every identity, so the sessions index (in name order, at
+  random in a run) moved an entry for the two thirds that had no session; they are now updated
+  without it, guarded by active_sessions = 0 (UPDATE 3.8 s → 2.5 s). Tokens are signed on the cores the
+  writer leaves, a chunk's as the writer needs them (it signs the missing ones itself rather than
+  wait), and a stop abandons the rest. The audit lines are encoded and written on a goroutine of
+  their own, whole lines packed into writes of at most 4,096 bytes (PIPE_BUF) with a sync per 500;
+  the token file is written 256 KB at a time. The in-process reset of 10,000 (4): 1.26-1.35 s before
+  at load 1.5, 0.89-0.90 s at load 1.25 (a probe of Store.BulkApply on a 100,000 demo).
+- **Tried and left out.** The name index without the state columns (a reset then leaves it alone):
+  2 s less for 4b, but a list filtered or sorted by state in name order would look every row up in the
+  table (a state's last page at 1,000,000 reads most of the network). Batches of up to 50,000 (1 s of
+  lock) with a 256 MB cache: no faster, 600 MB resident. The next batch read on another connection
+  while the writer works: the writer then reads the batch's pages cold, no faster. The checkpoints on
+  another connection (PASSIVE) while the writer goes on: the WAL never starts over, as the writer
+  has always committed more by the time one is done (930 MB of WAL for 100,000 identities).
 - **Cancel.** A cancel (the console's c or ctrl+c, the CLI's ctrl+c or SIGTERM) stops after the
   identity under way: tests cancel in the middle of a batch (cli TestBulkResetStopsAtCtrlC with a real
   SIGINT at 700 of 1,191; ui TestCtrlCInABulkRunWaitsForItsEnd), and the token file, the audit log,
@@ -349,6 +373,39 @@ run's own.
   slowest key, shows.
 `
 
+// bulkProfile is where 4b's time goes, from a CPU profile of one run:
+// printed whatever the run's numbers, as moved is.
+const bulkProfile = `
+## Where the bulk reset's time goes (4b)
+
+` + "`IDCON_CPUPROFILE=FILE idcon enrollment reset --all --filter - --yes -o FILE`" + ` on the bench's demo of
+255,000 (102,192 reset), then ` + "`go tool pprof -traces`" + `, each sample put in one place by its stack.
+One run at load 1.4 (commit 4808cb7): 8.40 s wall, 11.77 s of CPU on the two cores. The writer is one goroutine on one
+connection (SQLite takes one writer), so its part is the floor; the rest runs beside it.
+
+| where | CPU | |
+|---|---:|---|
+| identity rows (the chunks' UPDATE) | 2.46 s | index entries moved: B-tree seeks 1.8 s, inserts and deletes; the row itself about 0.1 s |
+| commits (WAL frames, two write calls a page; a checkpoint every 256 MB) | 1.71 s | |
+| sessions dropped (DELETE) | 0.61 s | a third of the identities have sessions, 68,000 rows with two indexes |
+| new tokens (INSERT) | 0.48 s | |
+| certificates, savepoints, preparing, the rest of the chunk | 0.4 s | |
+| candidates read (the batch ahead) | 0.54 s | |
+| counting the selection (Summarize) | 0.25 s | |
+| token file: JSON lines, 256 KB writes | 0.22 s | on the writer (the callback) |
+| writer in all | 7.04 s | |
+| signing (ES256 about 40 µs a token, the JWT around it) | 4.10 s | on the other core |
+| audit log: encoding, 4 KB writes, a sync per 500 | 0.30 s | its own goroutine |
+| garbage collection | 0.26 s | |
+
+Before this work (12.1 s wall, 15.1 s CPU, load 0.8): the UPDATE 3.83 s, commits 2.52 s, tokens
+0.80 s, sessions 0.71 s, audit and token file 0.57 s (on the writer), candidates 0.56 s, garbage
+collection 0.52 s, savepoints 0.21 s; signing 4.07 s, part of it on the writer's core. What is left is the
+index maintenance of schema 6 (the name index, which the list needs carrying the state, moved at
+random; the expiry index; the sessions index for identities with sessions), the WAL's copy of each
+page a batch changes, and the pure-Go SQLite's cost per row (modernc, without cgo).
+`
+
 // whyLarge is for a large figure that should not depend on the size.
 const whyLarge = "The console reads a page at a time, so this figure should not depend on the network's size: a miss " +
 	"here is the shared machine (another process, a garbage collection) more than the million; compare the " +
@@ -358,16 +415,11 @@ const whyLarge = "The console reads a page at a time, so this figure should not 
 // what would close the gap. The report prints those of the figures that
 // missed in its run.
 var whyMissed = map[string]string{
-	"4b": "The floor is the one SQLite writer (modernc, pure Go), which the signing (52 µs a token, about 5 s " +
-		"of CPU for 100,000, on the other core while the writer works) runs beside. Profiled with " +
-		"IDCON_CPUPROFILE (go tool pprof) on the bench's 255,000-identity demo, 102,192 reset, at load 11-13: " +
-		"19.1 s of CPU in all (33.6 s before this work, at load 2.8), of which the writer 11.9 s " +
-		"(the identity UPDATE 5.1 s, the commits 3.0 s, the token insert 1.3 s, the sessions' delete 0.9 s, " +
-		"the audit and token-file lines 0.85 s, savepoints 0.2 s, certificates 0.2 s), signing 4.3 s, the " +
-		"candidate reads 0.5 s, the count 0.3 s. Under 8 s would need the writer near 6 s: the UPDATE still " +
-		"moves the identity's entries in the name index (at random: the run goes in ID order) and the " +
-		"expiry index, and rewrites the row. Each identity keeps its own savepoint (changed completely or " +
-		"not at all), which costs its pages' copies in memory.",
+	"4b": "The floor is the one SQLite writer (modernc, pure Go, one connection), which the signing (about " +
+		"4 s of CPU for 100,000) runs beside on the other core; see \"Where the bulk reset's time goes\": " +
+		"the writer was 7.0 s of CPU in a run of 8.4 s at load 1.4, so under 8 s needs the machine to itself. " +
+		"Most of the writer is index maintenance (the name index moved at random, the expiry index, the " +
+		"sessions index for identities with sessions) and the WAL frames of the pages each batch changes.",
 	"2a": "The time is the embedded backend's page query, not the console's (row 2c is the console's own part). " +
 		"Since schema 5 a filter of three characters or more is looked up in the trigram index and one or two " +
 		"characters are counted from identity_grams, but the page of matches is then read in the list's order, " +
@@ -381,11 +433,11 @@ var whyMissed = map[string]string{
 		"process on the shared 2-core machine (the median, 3a, is the move's own cost).",
 	"3c": "Bubble Tea's renderer rewrites every changed cell with its style's escape codes. A move changes two " +
 		"rows (the old cursor row loses its reverse video, the new one gains it), about 2 × 100 cells at 120 columns.",
-	"4": "As 4b: the one SQLite writer is the floor. The first two batches are 500 (a cancel or another " +
-		"process's write never waits long at the start), and 10,000 is only a few batches: the commits of " +
-		"the small first ones weigh more than in 4b. A probe of Store.BulkApply on a 100,000 demo at load 1.5 " +
-		"reset 10,000 in 1.26-1.35 s (three runs; 1.56 s in issue 16's make bench): about 125 µs an identity, " +
-		"where 0.8 s needs 80.",
+	"4": "As 4b: the one SQLite writer is the floor. The first batches are 500 and 2,000 (another process's " +
+		"write never waits long at the start), and 10,000 is only a few batches: their commits weigh more " +
+		"than in 4b. A probe of Store.BulkApply on a 100,000 demo reset 10,000 in 0.89-0.90 s at load 1.25 " +
+		"(1.26-1.35 s before this work at load 1.5), of which the writer 0.75 s of CPU: about 75 µs an identity, " +
+		"where 0.8 s needs the whole run under 80.",
 	"5": "Cold start includes opening SQLite and the first page query; the console's own part is figure 1.",
 }
 

@@ -160,14 +160,15 @@ func controllerNetworkID(name string) string { return "ziti:" + name }
 // set.
 func (a *app) controllerConfig(cfg config.Config, n config.Controller) (openziti.Config, error) {
 	oc := openziti.Config{
-		Name:       n.Name,
-		Controller: n.Controller,
-		CAFile:     a.configRelative(cfg, n.CA),
-		Username:   n.Username,
-		CertFile:   a.configRelative(cfg, n.Cert),
-		KeyFile:    a.configRelative(cfg, n.Key),
-		Now:        a.now,
-		Policy:     model.ExpiryPolicy{},
+		Name:        n.Name,
+		Controller:  n.Controller,
+		Controllers: n.Controllers,
+		CAFile:      a.configRelative(cfg, n.CA),
+		Username:    n.Username,
+		CertFile:    a.configRelative(cfg, n.Cert),
+		KeyFile:     a.configRelative(cfg, n.Key),
+		Now:         a.now,
+		Policy:      model.ExpiryPolicy{},
 	}
 	switch {
 	case n.PasswordEnv != "" && n.Username == "":
@@ -235,7 +236,7 @@ func (c controllerMember) advise(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, openziti.ErrUntrusted):
+	case errors.Is(err, openziti.ErrUntrusted), errors.Is(err, openziti.ErrNoLeader):
 		return failf("%s", err) // it says what to do
 	case errors.Is(err, backend.ErrUnavailable):
 		return withAdvice(err, fmt.Sprintf("check that the controller of network %s (%s) is up and reachable, then try again", c.name, c.address))

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,8 +51,14 @@ type SMTP struct {
 
 // Controller is one OpenZiti controller network.
 type Controller struct {
-	Name        string `yaml:"name"`
-	Controller  string `yaml:"controller"`
+	Name       string `yaml:"name"`
+	Controller string `yaml:"controller"`
+	// Controllers names the nodes of an HA cluster (docs/CONTROLLERS.md),
+	// alone or beside Controller. Load makes the first address Controller
+	// and keeps the others here, each once; idcon learns the rest of the
+	// cluster's nodes from the cluster itself.
+	Controllers []string `yaml:"controllers"`
+
 	CA          string `yaml:"ca"`
 	Username    string `yaml:"username"`
 	PasswordEnv string `yaml:"passwordEnv"`
@@ -132,16 +139,34 @@ func yamlError(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
-func (c Config) validate() error {
+// validate checks the configuration and puts each network's controllers: in
+// order (the first address in Controller).
+func (c *Config) validate() error {
 	seen := map[string]bool{}
-	for i, n := range c.Networks {
+	for i := range c.Networks {
+		n := &c.Networks[i]
+		if n.Controllers != nil && len(n.Controllers) == 0 && n.Controller == "" {
+			return fmt.Errorf("network %q has an empty controllers: list: name the cluster's nodes, e.g. controllers: [https://ctrl1:1280, https://ctrl2:1280]", n.Name)
+		}
+		var more []string
+		for _, a := range n.Controllers {
+			switch {
+			case a == "":
+				return fmt.Errorf("network %q has an empty address under controllers: remove it or give https://host:port", n.Name)
+			case n.Controller == "":
+				n.Controller = a
+			case a != n.Controller && !slices.Contains(more, a):
+				more = append(more, a)
+			}
+		}
+		n.Controllers = more
 		switch {
 		case n.Name == "":
 			return fmt.Errorf("networks[%d] has no name: give each controller a name", i)
 		case seen[n.Name]:
 			return fmt.Errorf("two networks are named %q: names must differ", n.Name)
 		case n.Controller == "":
-			return fmt.Errorf("network %q has no controller address: set controller: https://host:1280", n.Name)
+			return fmt.Errorf("network %q has no controller address: set controller: https://host:1280 (or controllers: with a cluster's nodes)", n.Name)
 		case n.Username == "" && n.Cert == "":
 			return fmt.Errorf("network %q has no credentials: set username and passwordEnv, or cert and key", n.Name)
 		case n.Cert != "" && n.Key == "":

@@ -107,3 +107,35 @@ func TestPathsFollowXDG(t *testing.T) {
 		t.Errorf("DefaultPath = %s", got)
 	}
 }
+
+// TestLoadClusterControllers: a network may name the nodes of an HA
+// cluster under controllers: (alone, or beside controller:); the first
+// address is the network's controller, the others more nodes, each once.
+func TestLoadClusterControllers(t *testing.T) {
+	cases := map[string]struct {
+		body  string
+		first string
+		more  []string
+	}{
+		"list alone": {"networks:\n  - name: ha\n    controllers: [https://n1:2281, https://n2:2282, https://n3:2283]\n    username: u\n",
+			"https://n1:2281", []string{"https://n2:2282", "https://n3:2283"}},
+		"beside controller": {"networks:\n  - name: ha\n    controller: https://n1:2281\n    controllers: [https://n1:2281, https://n2:2282]\n    username: u\n",
+			"https://n1:2281", []string{"https://n2:2282"}},
+		"one URL still works": {"networks:\n  - {name: ha, controller: https://n1:2281, username: u}\n",
+			"https://n1:2281", nil},
+	}
+	for name, tc := range cases {
+		c, err := Load(write(t, tc.body))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		n := c.Networks[0]
+		if n.Controller != tc.first || strings.Join(n.Controllers, " ") != strings.Join(tc.more, " ") {
+			t.Errorf("%s: controller %q, more %q; want %q, %q", name, n.Controller, n.Controllers, tc.first, tc.more)
+		}
+	}
+	if _, err := Load(write(t, "networks:\n  - {name: ha, controllers: [], username: u}\n")); err == nil || !strings.Contains(err.Error(), "controllers:") {
+		t.Errorf("an empty list: %v, want it refused saying controllers:", err)
+	}
+}

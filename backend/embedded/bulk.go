@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -231,7 +232,6 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	ids := dedupeIDs(sel.IDs)
 	var after keyset         // where the last batch read ended, for All
 	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
-	first := true
 	// next reads the batch after the last one read, and signs its tokens
 	// in the background, so that the signing overlaps the writing of the
 	// batch before.
@@ -255,21 +255,12 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		if sel.All && len(cands) == 0 {
 			return readBatch{end: true}, nil
 		}
-		b := readBatch{cands: cands, signed: make(chan struct{})}
-		// The first batch is signed on every core, nothing else having
-		// started; the others while the writer works on the batch
-		// before, on the cores it leaves (it is one goroutine): it then
-		// never waits its turn behind the signing.
-		workers := runtime.GOMAXPROCS(0)
-		if !first {
-			workers = max(1, workers-1)
-		}
-		first = false
-		go func() {
-			defer close(b.signed)
-			signTokens(n, cands, s.now(), expiresAt, workers)
-		}()
-		return b, nil
+		// The tokens are signed on the cores the writer leaves (it is one
+		// goroutine), so that it never waits its turn behind the signing;
+		// when it needs a chunk's tokens before they are signed, it signs
+		// them too (signing.ready).
+		workers := max(1, runtime.GOMAXPROCS(0)-1)
+		return readBatch{cands: cands, signed: startSigning(n, cands, s.now(), expiresAt, workers)}, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return backend.Stopped(err)
@@ -281,13 +272,16 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	for !cur.end {
 		// The next batch is read before this one is written: its
 		// identities are others, and each is checked again when written.
+		// Its tokens are signed meanwhile; this one's are written a
+		// chunk at a time as they are signed (bulkWrite).
 		ahead, err := next()
-		cur.wait()
 		if err != nil {
+			cur.abandon()
 			return err
 		}
 		if err := ctx.Err(); err != nil {
-			ahead.wait()
+			cur.abandon()
+			ahead.abandon()
 			return backend.Stopped(err)
 		}
 		if len(cur.cands) > 0 {
@@ -295,9 +289,10 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 				s.beforeBulkWrite(len(cur.cands))
 			}
 			t0 := time.Now()
-			more, runErr := s.bulkWrite(ctx, conn, n, cur.cands, action, expiresAt, each)
+			more, runErr := s.bulkWrite(ctx, conn, n, cur.cands, cur.signed, action, expiresAt, each)
+			cur.abandon()
 			if runErr != nil || !more {
-				ahead.wait()
+				ahead.abandon()
 				return runErr
 			}
 			size = nextBatchSize(len(cur.cands), time.Since(t0))
@@ -307,18 +302,18 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	return nil
 }
 
-// readBatch is a batch read, its tokens being signed until signed closes;
-// end is true when there was none left to read.
+// readBatch is a batch read, its tokens being signed; end is true when
+// there was none left to read.
 type readBatch struct {
 	cands  []bulkCandidate
-	signed chan struct{}
+	signed *signing
 	end    bool
 }
 
-// wait waits for the batch's tokens.
-func (b readBatch) wait() {
+// abandon stops signing the batch's tokens, once those under way are.
+func (b readBatch) abandon() {
 	if b.signed != nil {
-		<-b.signed
+		b.signed.abandon()
 	}
 }
 
@@ -352,6 +347,12 @@ func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
 // copies each of them back once rather than once per few batches. At
 // 16,384 pages (64 MB) a reset of 100,000 identities wrote 8.8 GB to the
 // disk, at 65,536 (256 MB) 4.0 GB; the WAL is truncated when the run ends.
+//
+// The checkpoint runs in the commit that crosses the mark, on the writer.
+// A PASSIVE checkpoint on another connection while the run writes (tried:
+// it takes the copy and its fsyncs off the writer) never lets the WAL
+// start over, as the writer has always committed more by the time it is
+// done: the WAL grew to 930 MB for 100,000 identities, and the run slowed.
 const bulkCheckpoint = 65536
 
 // release sets the connection back as the store opens them, or, if it
@@ -468,12 +469,27 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// signTokens signs every candidate's new token on workers goroutines:
-// signing is the part of a reset that needs no lock. The token IDs are
-// time-ordered UUIDs (version 7), made in the order the batch is written:
-// each batch's new rows then sit together at the end of the tokens' ID
-// index, where random IDs would change a page of it per identity.
-func signTokens(n *network, cands []bulkCandidate, now, expires time.Time, workers int) {
+// signing signs a batch's new tokens: signing is the part of a reset
+// that needs no lock. Its goroutines take the candidates one at a time,
+// in order, and the writer, when it needs a chunk whose tokens are not
+// signed yet (ready), signs them alongside them rather than idling. The
+// token IDs are time-ordered UUIDs (version 7), made in the order the
+// batch is written: each batch's new rows then sit together at the end of
+// the tokens' ID index, where random IDs would change a page of it per
+// identity.
+type signing struct {
+	n            *network
+	cands        []bulkCandidate
+	now, expires time.Time
+	next         atomic.Int64  // the next candidate to sign
+	signed       []atomic.Bool // each candidate's token is signed
+	quit         atomic.Bool   // take no more (abandon)
+	upTo         int           // the writer's: the candidates before it are signed
+	wg           sync.WaitGroup
+}
+
+// startSigning starts signing cands on workers goroutines.
+func startSigning(n *network, cands []bulkCandidate, now, expires time.Time, workers int) *signing {
 	for i := range cands {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -481,20 +497,50 @@ func signTokens(n *network, cands []bulkCandidate, now, expires time.Time, worke
 		}
 		cands[i].jti = id.String()
 	}
-	workers = min(workers, len(cands))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(cands); i += workers {
-				c := &cands[i]
-				c.signedAt = now
-				c.jwt, c.signingErr = n.sign(c.ident.ID, c.jti, now, expires)
+	g := &signing{n: n, cands: cands, now: now, expires: expires, signed: make([]atomic.Bool, len(cands))}
+	for range min(workers, len(cands)) {
+		g.wg.Go(func() {
+			for g.signOne() {
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	return g
+}
+
+// signOne signs the next candidate not taken, if there is one.
+func (g *signing) signOne() bool {
+	if g.quit.Load() {
+		return false
+	}
+	i := int(g.next.Add(1)) - 1
+	if i >= len(g.cands) {
+		return false
+	}
+	c := &g.cands[i]
+	c.signedAt = g.now
+	c.jwt, c.signingErr = g.n.sign(c.ident.ID, c.jti, g.now, g.expires)
+	g.signed[i].Store(true)
+	return true
+}
+
+// ready returns once the tokens of the candidates before hi are signed,
+// signing those not taken yet; the few being signed elsewhere take tens of
+// microseconds each. Only the writer calls it.
+func (g *signing) ready(hi int) {
+	for int(g.next.Load()) < hi && g.signOne() {
+	}
+	for ; g.upTo < hi; g.upTo++ {
+		for !g.signed[g.upTo].Load() {
+			runtime.Gosched()
+		}
+	}
+}
+
+// abandon stops the signing once the tokens under way are signed: a run
+// that stops does not wait for the rest of the batch.
+func (g *signing) abandon() {
+	g.quit.Store(true)
+	g.wg.Wait()
 }
 
 // bulkStatements are a batch's prepared statements.
@@ -567,7 +613,7 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStatements, func(), erro
 // false), committing exactly those reported. The transaction runs on a
 // context that is never cancelled: cancelling must stop the run between
 // identities, not roll back the ones already done.
-func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, action model.Action, expiresAt time.Time,
+func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands []bulkCandidate, sig *signing, action model.Action, expiresAt time.Time,
 	each func(backend.BulkResult) bool) (more bool, err error) {
 	what := "bulk " + string(action)
 	dctx := context.WithoutCancel(ctx)
@@ -597,7 +643,9 @@ func (s *Store) bulkWrite(ctx context.Context, conn bulkConn, n *network, cands 
 			stop = backend.Stopped(err)
 			break
 		}
-		chunk := cands[lo:min(lo+bulkChunk, len(cands))]
+		hi := min(lo+bulkChunk, len(cands))
+		sig.ready(hi)
+		chunk := cands[lo:hi]
 		lost := func(err error) (bool, error) {
 			// The transaction itself is gone, and what it held with it.
 			err = s.fail(ctx, what, err)

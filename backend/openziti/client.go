@@ -72,9 +72,17 @@ type Config struct {
 	// ReadOnly refuses every change (a ziti CLI login marked read-only, as
 	// `ziti edge login --token` marks it): only reads are sent.
 	ReadOnly bool
-	Timeout  time.Duration // per call; zero means DefaultTimeout
-	Now      func() time.Time
-	Policy   model.ExpiryPolicy
+	// Controllers names more nodes of the same HA cluster beside
+	// Controller (docs/CONTROLLERS.md); the others are read from the
+	// cluster's own node list (GET /controllers) after login.
+	Controllers []string
+	// OnNodes, when set, is called (from a backend call's goroutine, and
+	// must not block) when a node goes down or comes back, or calls move
+	// to another node: Client.Nodes then says how things stand.
+	OnNodes func()
+	Timeout time.Duration // per call; zero means DefaultTimeout
+	Now     func() time.Time
+	Policy  model.ExpiryPolicy
 }
 
 // Client is a backend.Backend for one OpenZiti controller. It is safe for
@@ -83,8 +91,8 @@ type Config struct {
 type Client struct {
 	cfg       Config
 	networkID string
-	base      string // controller URL + apiPath
-	root      string // scheme://host of the controller (OIDC lives under /oidc)
+	base      string   // controller URL + apiPath
+	nodes     *nodeSet // the controller's nodes (one unless it is a cluster)
 	http      *http.Client
 	now       func() time.Time
 	timeout   time.Duration
@@ -129,13 +137,23 @@ func New(cfg Config) (*Client, error) {
 		cfg:         cfg,
 		networkID:   "ziti:" + cfg.Name,
 		base:        base,
-		root:        strings.TrimSuffix(base, apiPath),
 		now:         cfg.Now,
 		timeout:     cfg.Timeout,
 		warnings:    warnings,
 		rateRetries: 3,
 		rateWait:    500 * time.Millisecond,
 	}
+	roots := []string{strings.TrimSuffix(base, apiPath)}
+	for _, extra := range cfg.Controllers {
+		b, w, err := controllerBase(extra)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, strings.TrimSuffix(b, apiPath))
+		warnings = append(warnings, w...)
+	}
+	c.nodes = newNodeSet(roots, cfg.OnNodes)
+	c.warnings = warnings
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -271,7 +289,7 @@ func (c *Client) NetworkID() string { return c.networkID }
 func (c *Client) Networks(ctx context.Context) ([]model.Network, error) {
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
-	n := model.Network{ID: c.networkID, Name: c.cfg.Name, Kind: Kind, Identities: -1, Address: c.root}
+	n := model.Network{ID: c.networkID, Name: c.cfg.Name, Kind: Kind, Identities: -1, Address: c.rootURL()}
 	var page listEnvelope[identityWire]
 	err := c.call(ctx, http.MethodGet, "/identities", url.Values{"limit": {"1"}}, nil, &page)
 	switch {

@@ -75,7 +75,19 @@ func (c *Client) CreateIdentity(ctx context.Context, network string, req model.N
 		body["tags"] = map[string]string{emailTag: req.Email}
 	}
 	var created envelope[createdWire]
-	if err := c.call(ctx, http.MethodPost, "/identities", nil, body, &created); err != nil {
+	err = c.call(ctx, http.MethodPost, "/identities", nil, body, &created)
+	if _, maybe := errorsAs[*MaybeDoneError](err); maybe {
+		// The node died after it got the create: look for the identity on
+		// another node, and create it only if it isn't there.
+		if w, ferr := c.findByName(ctx, req.Name); ferr != nil {
+			err = fmt.Errorf("%w; looking for it failed too (%v): list identities named %q before trying again", err, ferr, req.Name)
+		} else if w != nil {
+			created.Data.ID, err = w.ID, nil
+		} else {
+			err = c.call(ctx, http.MethodPost, "/identities", nil, body, &created)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, backend.ErrConflict) {
 			return backend.Token{}, backend.Conflict("an identity named %q already exists in %s", req.Name, c.cfg.Name)
 		}
@@ -90,7 +102,16 @@ func (c *Client) CreateIdentity(ctx context.Context, network string, req model.N
 		return backend.Token{}, backend.Unavailable("the controller created identity %q but didn't say its ID: look for it before trying again", req.Name)
 	}
 	enroll := map[string]string{"method": "ott", "identityId": id, "expiresAt": stamp(req.ExpiresAt)}
-	if err := c.call(ctx, http.MethodPost, "/enrollments", nil, enroll, nil); err != nil {
+	err = c.call(ctx, http.MethodPost, "/enrollments", nil, enroll, nil)
+	if _, maybe := errorsAs[*MaybeDoneError](err); maybe {
+		// Made or not: read the identity back on another node.
+		if w, gerr := c.getIdentity(ctx, id); gerr == nil && w.current() != nil {
+			err = nil
+		} else if gerr == nil {
+			err = c.call(ctx, http.MethodPost, "/enrollments", nil, enroll, nil)
+		}
+	}
+	if err != nil {
 		// Undo on a context of its own: ctx may be the one that ran out.
 		undoCtx, undoCancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 		defer undoCancel()
@@ -205,6 +226,12 @@ func (c *Client) ResetEnrollment(ctx context.Context, network, id string, revisi
 		}
 	}
 	err = c.reEnroll(ctx, auths[pick].ID, expiresAt)
+	if _, maybe := errorsAs[*MaybeDoneError](err); maybe {
+		// The node died after it got the re-enroll: read back on another
+		// node whether it was made (it deletes the authenticator and makes
+		// an enrollment), and make it only if it wasn't.
+		err = c.reEnrollOnce(ctx, id, auths[pick].ID, expiresAt, err)
+	}
 	if errors.Is(err, backend.ErrNotFound) {
 		return backend.Token{}, backend.Conflict("%q's credential changed meanwhile: reload it and try again", w.Name)
 	}
@@ -458,4 +485,24 @@ func (c *Client) refreshEnrollment(ctx context.Context, enrollmentID string, exp
 
 func (c *Client) deleteEnrollment(ctx context.Context, enrollmentID string) error {
 	return c.call(ctx, http.MethodDelete, "/enrollments/"+url.PathEscape(enrollmentID), nil, nil, nil)
+}
+
+// reEnrollOnce settles a re-enroll whose node died before answering: done
+// if the authenticator is gone and the identity has an outstanding
+// enrollment, else made now (once).
+func (c *Client) reEnrollOnce(ctx context.Context, id, authID string, expiresAt time.Time, cause error) error {
+	auths, err := c.authenticatorsOf(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w; reading it back failed too (%v): reload the identity to see whether it was reset", cause, err)
+	}
+	if !slices.ContainsFunc(auths, func(a subRecord) bool { return a.ID == authID }) {
+		w, err := c.getIdentity(ctx, id)
+		if err != nil {
+			return fmt.Errorf("%w; reading it back failed too (%v): reload the identity to see whether it was reset", cause, err)
+		}
+		if w.current() != nil {
+			return nil // it was made
+		}
+	}
+	return c.reEnroll(ctx, authID, expiresAt)
 }

@@ -95,6 +95,7 @@ type StoredSession struct {
 
 // apiSession is the session calls go out with.
 type apiSession struct {
+	node    *node // the node that issued a legacy session (nil for OIDC: valid on every node)
 	oidc    bool
 	token   string    // zt-session, or the OIDC access token
 	refresh string    // OIDC refresh token ("" for none)

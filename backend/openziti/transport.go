@@ -42,6 +42,18 @@ type listEnvelope[T any] struct {
 func (c *Client) session(ctx context.Context) (*apiSession, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	n := c.nodes.current()
+	if c.sess != nil && !c.sess.oidc && c.sess.node == nil {
+		c.sess.node = n // a stored session: the node first named issued it
+	}
+	if c.sess != nil && !c.sess.oidc && c.sess.node != n {
+		// A legacy session works on its own node only: keep it for when
+		// calls come back there, and use (or make) this node's.
+		if c.sess.node != nil {
+			c.sess.node.legacy = c.sess
+		}
+		c.sess, n.legacy = n.legacy, nil
+	}
 	now := c.now()
 	if c.sess.usable(now) {
 		return c.sess, nil
@@ -61,6 +73,7 @@ func (c *Client) session(ctx context.Context) (*apiSession, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.node = n
 	c.sess = s
 	return s, nil
 }
@@ -119,17 +132,67 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		}
 		return nil
 	}
-	renewed := false
+	renewed, repeated := false, false
+	hops := 0 // nodes given up on in this call
 	for limited := 0; ; {
-		sess, err := c.session(ctx)
-		if err != nil {
+		n := c.nodes.current()
+		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+		sess, err := c.session(actx)
+		var status int
+		var hdr http.Header
+		var resp []byte
+		if err == nil {
+			status, hdr, resp, err = c.send(actx, method, path, query, body, sess)
+		}
+		cancel()
+		if err == nil && status == http.StatusServiceUnavailable && noLeaderAnswer(apiCode(resp)) {
+			c.nodes.worked(n) // it answers; the cluster has no leader
+			return c.noLeader(ctx, decodeAPIError(status, resp, false).words())
+		}
+		gateway := status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+		if err != nil || (gateway && c.nodes.count() > 1) {
+			// The node failed (a one-node network's 502/503/504 is
+			// handled below as it always was: a 503 TIMEOUT may be retried
+			// there, in a bulk run).
+			tf, isTransport := errorsAs[*transportFail](err)
+			if err != nil && !isTransport {
+				return err // not the node's failure (a refused login, a bad request)
+			}
+			if ctx.Err() != nil {
+				if err == nil {
+					err = decodeAPIError(status, resp, false).classify(method + " " + path)
+				}
+				return err // the call's own deadline: no time for another node
+			}
+			if err == nil {
+				err = decodeAPIError(status, resp, false).classify(method + " " + path)
+			}
+			sentBody := !(isTransport && tf.refused)
+			hops++
+			others := c.nodes.failed(n, c.now()) && hops < c.nodes.count()
+			if sentBody && !idempotent(method, path) && others {
+				return &MaybeDoneError{Node: n.root, Err: err}
+			}
+			if others {
+				repeated = repeated || sentBody
+				continue
+			}
 			return err
 		}
-		status, hdr, resp, err := c.send(ctx, method, path, query, body, sess)
-		if err != nil {
-			return err
+		c.nodes.worked(n)
+		if status >= 200 && status < 300 {
+			// The node answers: read the node list when it is due
+			// (after the answer, so a login's own flow is unchanged).
+			c.refreshNodes(ctx, sess)
+		}
+		if status == http.StatusInternalServerError && !idempotent(method, path) && strings.Contains(string(resp), "leadership lost") {
+			// Recorded: the first write after the cluster lost its
+			// majority; raft may still commit it once a leader is back.
+			return &MaybeDoneError{Node: n.root, Err: decodeAPIError(status, resp, false).classify(method + " " + path)}
 		}
 		switch {
+		case repeated && method == http.MethodDelete && status == http.StatusNotFound:
+			return nil // the first node deleted it before it stopped answering
 		case status == http.StatusUnauthorized && !renewed:
 			c.dropSession(sess)
 			renewed = true
@@ -151,6 +214,26 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		}
 		return decodeAPIError(status, resp, false).classify(method + " " + path)
 	}
+}
+
+// noLeaderAnswer says whether an API error code means the cluster has no
+// leader: CLUSTER_NO_LEADER as a real v2.0.3 answers (ha-v2.0.3), or
+// CLUSTER_HAS_NO_LEADER as the spec names it. A 503 without it (a proxy
+// whose node is gone, a handler's TIMEOUT) is the node's failure, not the
+// cluster's.
+func noLeaderAnswer(code string) bool {
+	return code == noLeaderCode || code == "CLUSTER_HAS_NO_LEADER"
+}
+
+// apiCode is the error code of an API error answer ("" if none).
+func apiCode(body []byte) string {
+	var env struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &env)
+	return env.Error.Code
 }
 
 // backOff waits before retrying a rate-limited request: Retry-After when the
@@ -184,7 +267,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 // (the OIDC endpoints live under /oidc). Redirects are not followed: the
 // caller reads them. Observe hears of it, without its secrets.
 func (c *Client) sendRoot(ctx context.Context, method, path string, query url.Values, body []byte, ctype string, sess *apiSession) (int, http.Header, []byte, error) {
-	u := c.root + path
+	u := c.rootURL() + path
 	if len(query) > 0 {
 		// %20 rather than '+' for spaces: both mean a space in a query, but
 		// not every server agrees about '+'.
@@ -224,13 +307,13 @@ func (c *Client) sendRoot(ctx context.Context, method, path string, query url.Va
 func (c *Client) exchange(ctx context.Context, req *http.Request) (int, http.Header, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, nil, c.transportError(ctx, err)
+		return 0, nil, nil, &transportFail{refused: refused(err), err: c.transportError(ctx, err)}
 	}
 	defer resp.Body.Close()
 	c.noteSigningKey(resp.TLS)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return 0, nil, nil, c.transportError(ctx, err)
+		return 0, nil, nil, &transportFail{err: c.transportError(ctx, err)}
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }

@@ -240,8 +240,11 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 	if f.noQuorum && r.Method != http.MethodGet && route != "DELETE /current-api-session" {
 		return noLeader() // ha-v2.0.3/02-failure.json
 	}
-	if route == "GET /controllers" && f.cluster != nil {
-		return f.cluster.list(r)
+	if route == "GET /controllers" {
+		if f.cluster != nil {
+			return f.cluster.list(r)
+		}
+		return f.singleNodeList()
 	}
 	if route == "GET /version" {
 		return ok(f.versionJSON())

@@ -40,6 +40,10 @@ type Node struct {
 	srv  *httptest.Server
 	up   bool
 	kill string // "METHOD /path-prefix": die right after applying such a request, before answering
+	// proxied is how many more requests a proxy in front of the node
+	// answers itself with proxyStatus (its upstream is gone), as nginx
+	// or a load balancer does: a plain HTML page, not an API error.
+	proxied, proxyStatus int
 }
 
 type nodeKey struct{}
@@ -67,7 +71,18 @@ func (f *Controller) nodeHandler(i int) http.Handler {
 		if kill {
 			n.kill = ""
 		}
+		proxy := 0
+		if n.proxied > 0 {
+			n.proxied--
+			proxy = n.proxyStatus
+		}
 		cl.mu.Unlock()
+		if proxy != 0 {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(proxy)
+			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", proxy, http.StatusText(proxy))
+			return
+		}
 		if !kill {
 			f.serve(w, r)
 			return
@@ -162,6 +177,13 @@ func (n *Node) Stop() {
 	}
 }
 
+// Up says whether the node is running (not stopped, not killed).
+func (n *Node) Up() bool {
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	return n.up
+}
+
 // Start restarts a stopped node on its address.
 func (n *Node) Start() {
 	n.c.mu.Lock()
@@ -178,6 +200,15 @@ func (n *Node) Start() {
 func (n *Node) KillDuring(prefix string) {
 	n.c.mu.Lock()
 	n.kill = prefix
+	n.c.mu.Unlock()
+}
+
+// FailAsProxy makes a proxy in front of the node answer its next times
+// requests itself with status (502, 503, 504: its upstream is gone) and a
+// plain HTML page; the node sees none of them.
+func (n *Node) FailAsProxy(status, times int) {
+	n.c.mu.Lock()
+	n.proxied, n.proxyStatus = times, status
 	n.c.mu.Unlock()
 }
 
@@ -198,24 +229,39 @@ func noLeader() reply {
 func (c *Cluster) list(r *http.Request) reply {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := stampJSON(c.Controller.now())
 	var data []any
 	for _, n := range c.Nodes {
-		root := "https://" + n.addr
-		addr := func(p string) []any { return []any{map[string]any{"url": root + p, "version": "v1"}} }
-		data = append(data, map[string]any{
-			"_links": links("./controllers/" + n.Name),
-			"id":     n.Name, "name": n.Name, "isOnline": n.up,
-			"createdAt": now, "updatedAt": now, "lastJoinedAt": now, "tags": map[string]any{},
-			"ctrlAddress": "tls:" + n.addr, "certPem": string(PEM(c.Controller.leaf)), "fingerprint": certFingerprint(c.Controller.leaf.Raw),
-			"apiAddresses": map[string]any{
-				"edge-client":     addr("/edge/client/v1"),
-				"edge-management": addr(apiPath),
-				"edge-oidc":       addr("/oidc"),
-				"fabric":          addr("/fabric/v1"),
-			},
-		})
+		data = append(data, c.Controller.controllerEntry(n.Name, n.addr, n.up))
 	}
+	return controllerList(data)
+}
+
+// singleNodeList is GET /controllers of a controller that is no cluster:
+// one entry, itself (testdata/ha-v2.0.3/03-single-node.json).
+func (f *Controller) singleNodeList() reply {
+	return controllerList([]any{f.controllerEntry("instance-1", f.Addr(), true)})
+}
+
+func controllerList(data []any) reply {
 	return ok(map[string]any{"data": data, "meta": map[string]any{
 		"filterableFields": []any{}, "pagination": map[string]any{"limit": len(data), "offset": 0, "totalCount": len(data)}}})
+}
+
+// controllerEntry is one node of GET /controllers.
+func (f *Controller) controllerEntry(name, hostPort string, up bool) map[string]any {
+	now := stampJSON(f.now())
+	root := "https://" + hostPort
+	addr := func(p string) []any { return []any{map[string]any{"url": root + p, "version": "v1"}} }
+	return map[string]any{
+		"_links": links("./controllers/" + name),
+		"id":     name, "name": name, "isOnline": up,
+		"createdAt": now, "updatedAt": now, "lastJoinedAt": now, "tags": map[string]any{},
+		"ctrlAddress": "tls:" + hostPort, "certPem": string(PEM(f.leaf)), "fingerprint": certFingerprint(f.leaf.Raw),
+		"apiAddresses": map[string]any{
+			"edge-client":     addr("/edge/client/v1"),
+			"edge-management": addr(apiPath),
+			"edge-oidc":       addr("/oidc"),
+			"fabric":          addr("/fabric/v1"),
+		},
+	}
 }

@@ -144,3 +144,31 @@ func loginAt(t *testing.T, c *http.Client, cl *Cluster, i int) string {
 	}
 	return out["data"].(map[string]any)["token"].(string)
 }
+
+// TestSingleNodeListsItselfAsRecorded: a controller that is no cluster
+// lists one node, itself, as the real single v2.0.3 lab does.
+func TestSingleNodeListsItselfAsRecorded(t *testing.T) {
+	f := Start(t, At(epoch))
+	c := client(t, f)
+	tok := login(t, f, c)
+	rec := haRecorded(t, "03-single-node.json", "the node list of a single (non-HA) v2.0.3 controller (the shared lab, https://127.0.0.1:1280): one entry, itself")
+	recNodes := rec.Response.Body["data"].([]any)
+	status, out := do(t, c, "GET", f.URL+apiPath+"/controllers", tok, "")
+	if status != rec.Response.Status {
+		t.Fatalf("GET /controllers: %d, recorded %d", status, rec.Response.Status)
+	}
+	nodes := out["data"].([]any)
+	if len(nodes) != len(recNodes) {
+		t.Fatalf("%d nodes listed, recorded %d", len(nodes), len(recNodes))
+	}
+	got, want := nodes[0].(map[string]any), recNodes[0].(map[string]any)
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			t.Errorf("the entry lacks %q, which the real one has", k)
+		}
+	}
+	url := got["apiAddresses"].(map[string]any)["edge-management"].([]any)[0].(map[string]any)["url"]
+	if got["isOnline"] != true || url != f.URL+apiPath || got["name"] != want["name"] {
+		t.Errorf("listed %v online=%v at %v, want %v online at its own address %s", got["name"], got["isOnline"], url, want["name"], f.URL+apiPath)
+	}
+}
