@@ -200,7 +200,7 @@ func writeReport(path string, cfg Config, m machine, rows []row) error {
 	}
 	fmt.Fprintf(&b, ".  \nLoad average when the run began: %s; the run took %s.\n\n", m.load, m.took.Round(time.Second))
 	b.WriteString(renderTable(cfg, rows))
-	b.WriteString("\n" + method + largeMethod + controllerMethod + moved + bulkProfile)
+	b.WriteString("\n" + method + largeMethod + controllerMethod + labBulkMethod + moved + movedController + bulkProfile)
 	type miss struct{ id, why string }
 	var missed []miss
 	for _, r := range rows {

@@ -65,6 +65,9 @@ type ConsoleEnv struct {
 	// SignIn answers controller logins' questions in the console and keeps
 	// its requests pane; the controllers of Backend ask through it.
 	SignIn *ui.SignIn
+	// Clusters holds the controllers' clients, whose HA nodes the console
+	// shows.
+	Clusters *ui.Clusters
 }
 
 // Main runs idcon with the arguments (without the program name) and the

@@ -43,7 +43,8 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 	}
 	signIn := ui.NewSignIn()
 	defer signIn.Close()
-	a.signin = signinHooks{ask: signIn.Ask, observe: signIn.Observe}
+	clusters := ui.NewClusters()
+	a.signin = signinHooks{ask: signIn.Ask, observe: signIn.Observe, cluster: clusters.Add}
 	b, warnings, closeControllers := a.joinNetworks(cfg, s, false)
 	defer closeControllers()
 	trail, err := a.openAudit() // the local user's changes are audited too (audit.go)
@@ -69,6 +70,7 @@ func (a *app) runConsole(cmd *cobra.Command, args []string) error {
 		Stderr:    a.stderr,
 		Version:   Version,
 		SignIn:    signIn,
+		Clusters:  clusters,
 
 		// What the console says to do when the database has no network.
 		CreateNetwork: a.hintCommand("network", "create", "NAME"),
@@ -92,6 +94,7 @@ func openConsole(ctx context.Context, env ConsoleEnv) error {
 		Terminal:  env.Getenv, // this process's terminal
 		Warnings:  env.Warnings,
 		SignIn:    env.SignIn,
+		Clusters:  env.Clusters,
 
 		CreateNetwork: env.CreateNetwork,
 	}, env.Stdin, env.Stdout)

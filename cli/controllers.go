@@ -126,6 +126,9 @@ func (a *app) joinMembers(cfg config.Config, s *embedded.Store, forCLI bool) ([]
 			continue
 		}
 		clients = append(clients, c)
+		if a.signin.cluster != nil {
+			a.signin.cluster(c)
+		}
 		warnings = append(warnings, c.Warnings()...)
 		if forCLI {
 			members = append(members, member{n.Name, controllerMember{Client: c, name: n.Name, address: n.Controller}})

@@ -26,6 +26,7 @@ import (
 type signinHooks struct {
 	ask     openziti.Asker
 	observe func(openziti.Exchange)
+	cluster func(*openziti.Client) // told of each controller's client (the console's nodes, ui/nodes.go)
 }
 
 // cliSignin is the CLI's: the terminal prompts and, with --verbose, the
@@ -149,6 +150,9 @@ func (a *app) zitiCLIMembers(taken map[string]bool, forCLI bool, hooks signinHoo
 			continue
 		}
 		clients = append(clients, c)
+		if hooks.cluster != nil {
+			hooks.cluster(c)
+		}
 		warnings = append(warnings, c.Warnings()...)
 		if forCLI {
 			members = append(members, member{name, controllerMember{Client: c, name: name, address: e.Controller}})

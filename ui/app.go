@@ -34,6 +34,7 @@ type App struct {
 	bulk    *bulkFlow
 	create  *createFlow
 	action  *actionFlow
+	nodes   *nodesFlow
 	flows   []flow
 
 	help     help.Model
@@ -54,13 +55,13 @@ func New(opts Options) tea.Model {
 	st := newStage(s)
 	a := &App{stage: st, keys: newGlobalKeys(), help: help.New(), isDark: true,
 		nets: newNetworksFlow(st), live: newLiveFlow(st), refresh: newRefreshFlow(st),
-		bulk: newBulkFlow(st), create: newCreateFlow(st), action: newActionFlow(st)}
+		bulk: newBulkFlow(st), create: newCreateFlow(st), action: newActionFlow(st), nodes: newNodesFlow(st)}
 	// Bulk and create before the action flow: they take the date picker's
 	// and the confirmation's answers while they are under way; the
 	// clipboard flow takes Download JWT under the SSH server before the
 	// handover flow would.
 	a.signin = newSigninFlow(st) // first: its dialog goes over any other
-	a.flows = []flow{a.signin, a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
+	a.flows = []flow{a.signin, a.nodes, a.bulk, a.create, a.live, a.nets, a.refresh, newClipboardFlow(st), a.action, newHandoverFlow(st)}
 	a.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	a.restyle(true)
 	return a
@@ -115,7 +116,7 @@ func (a *App) busy() bool { return a.nets.loading || a.stage.busy() }
 // something is waiting, the spinner turning (and only then: an idle
 // console sends no ticks).
 func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmd := tea.Batch(a.update(msg), tea.Batch(a.live.keep(), a.nets.keep(), a.refresh.keep()))
+	cmd := tea.Batch(a.update(msg), tea.Batch(a.live.keep(), a.nets.keep(), a.refresh.keep(), a.nodes.keep()))
 	if a.busy() && !a.spinning {
 		a.spinning = true
 		cmd = tea.Batch(cmd, a.spin.Tick)

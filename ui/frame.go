@@ -66,6 +66,7 @@ func (st *stage) sidebar() string {
 		if n := st.identityCount(); n >= 0 {
 			b.WriteString(sty.Muted.Render(plural(n, "identity", "identities")) + "\n")
 		}
+		b.WriteString(st.nodesSidebar()) // an HA cluster's nodes (nodes.go)
 	}
 	b.WriteString("\n" + sty.SidebarHead.Render("MENU") + "\n")
 	if st.network.ID == "" {

@@ -82,6 +82,9 @@ type Options struct {
 	// under the SSH server: no admin is asked for a controller password
 	// there.
 	SignIn *SignIn
+	// Clusters, when set, holds the controllers' clients whose HA nodes
+	// the sidebar shows (nodes.go); nil shows none.
+	Clusters *Clusters
 }
 
 func (o Options) withDefaults() Options {

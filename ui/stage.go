@@ -26,6 +26,10 @@ type stage struct {
 	dialog        component
 	toasts        toasts
 	width, height int
+	// nodes are the sidebar's lines for the nodes of network nodesOf, an
+	// HA cluster (nodes.go); nil for any other.
+	nodes   []string
+	nodesOf string
 }
 
 func newStage(s *session) *stage {
