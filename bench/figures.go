@@ -104,7 +104,7 @@ func (r *runner) logf(format string, args ...any) { fmt.Fprintf(r.log, "bench: "
 
 // onlyFigures are what -only takes: each builds idcon and what the figure
 // needs (its own demo network for 4b, the large network for large).
-var onlyFigures = []string{"4", "4b", "8", "large"}
+var onlyFigures = []string{"4", "4b", "8", "10", "large"}
 
 // measureOnly takes the figures of cfg.Only alone and prints their table,
 // with the load average before and after (a single figure is quick
@@ -151,7 +151,17 @@ func (r *runner) measureOnly(out io.Writer, m machine) error {
 		if err != nil {
 			return err
 		}
-		rows = append(rows, ctrl)
+		rows = append(rows, ctrl...)
+	}
+	if want["10"] {
+		lab, ok, err := r.labBulk()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("-only 10 needs the lab: set ZITI_LAB (and start it)")
+		}
+		rows = append(rows, lab)
 	}
 	if len(rows) > 0 {
 		fmt.Fprintf(out, "%s\nLoad average before: %s; after: %s\n%s", m.line(), m.load, describeMachine().load, renderTable(cfg, rows))
@@ -222,7 +232,12 @@ func (r *runner) measure() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows = append(rows, ctrl)
+	rows = append(rows, ctrl...)
+	if lab, ok, err := r.labBulk(); err != nil { // figure 10, bench/labbulk.go
+		return nil, err
+	} else if ok {
+		rows = append(rows, lab)
+	}
 	return append(rows, r.fileSize()), nil
 }
 

@@ -43,7 +43,7 @@ func main() {
 	flag.BoolVar(&cfg.Quick, "quick", false, "one run of each figure, for a smoke test")
 	record := flag.String("record-latency", "", "measure the lab controller's per-request cost (ZITI_LAB) and write it to this file, nothing else")
 	labN := flag.Int("lab-identities", 3000, "identities -record-latency makes on the lab (and deletes)")
-	flag.StringVar(&cfg.Only, "only", "", "take only these figures, comma-separated: 4 (in-process bulk), 4b (CLI bulk), 8 (controller), large (the large column); writes no file")
+	flag.StringVar(&cfg.Only, "only", "", "take only these figures, comma-separated: 4 (in-process bulk), 4b (CLI bulk), 8 (controller), 10 (bulk on the lab controller, ZITI_LAB), large (the large column); writes no file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

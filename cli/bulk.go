@@ -165,9 +165,14 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 		if tf != nil {
 			out = tf
 		}
-		// A large buffer: 100,000 tokens are 50 MB, written a few hundred
-		// system calls at a time.
-		w := bufio.NewWriterSize(out, 256<<10)
+		// A file gets a large buffer: 100,000 tokens are 50 MB, written a
+		// few hundred system calls at a time. Standard output keeps the
+		// usual one, so that what reads it gets tokens as they come.
+		size := 4096
+		if tf != nil && tf.IsFile() {
+			size = 256 << 10
+		}
+		w := bufio.NewWriterSize(out, size)
 		enc := jsonLines{w} // escapes what a terminal would act on (jsonline.go)
 		rep := bulkReport{Skipped: sum.Skipped, SignedIn: sum.SignedIn}
 		var writeErr error

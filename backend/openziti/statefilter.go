@@ -20,7 +20,7 @@ import (
 // a state filter reads the two lists that hold the facts a state is made
 // of, once for all identities, into a state map:
 //
-//   - GET /enrollments and GET /authenticators, 500 a page, keyset-paged
+//   - GET /enrollments and GET /authenticators, side by side, 500 a page, keyset-paged
 //     by id (filter `id > "LAST" sort by id asc`, so the controller's
 //     offset cap of 100,000 doesn't apply): identity ID → its outstanding
 //     enrollments (method, id, expiry), whether it holds a certificate or
@@ -191,41 +191,71 @@ func (c *Client) readStateMap(ctx context.Context) (*stateMap, error) {
 		}
 		return e
 	}
-	var err error
-	m.enrollments, err = c.eachByID(ctx, "/enrollments", func(r *stateRecord) {
-		e := entry(r)
-		// identityDetail names one enrollment of each method; of
-		// several (which a controller refuses to make), the first by id.
-		ew := &enrollmentWire{ID: r.ID, ExpiresAt: r.ExpiresAt}
-		slot := map[string]**enrollmentWire{"ott": &e.w.Enrollment.OTT, "ottca": &e.w.Enrollment.OTTCA, "updb": &e.w.Enrollment.UPDB}[r.Method]
-		if slot != nil && *slot == nil {
-			*slot = ew
+	// The two lists are read at once (two requests under way): the
+	// controller answers them side by side faster than one after the
+	// other (recorded: ×1.52 with several in flight), and the map waits
+	// for the slower rather than for both.
+	var mu sync.Mutex // guards m while both are read
+	var enrErr, authErr, first error
+	// The first to fail stops the other, and is what is reported.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	failed := func(err error) {
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+			stop()
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	m.authentics, err = c.eachByID(ctx, "/authenticators", func(r *stateRecord) {
-		e := entry(r)
-		switch r.Method {
-		case "cert":
-			if e.w.Authenticators.Cert == nil {
-				e.w.Authenticators.Cert = &struct {
-					ID          string `json:"id"`
-					Fingerprint string `json:"fingerprint"`
-				}{ID: r.ID}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer func() { failed(enrErr) }()
+		m.enrollments, enrErr = c.eachByID(ctx, "/enrollments", func(r *stateRecord) {
+			mu.Lock()
+			defer mu.Unlock()
+			e := entry(r)
+			// identityDetail names one enrollment of each method; of
+			// several (which a controller refuses to make), the first by id.
+			ew := &enrollmentWire{ID: r.ID, ExpiresAt: r.ExpiresAt}
+			slot := map[string]**enrollmentWire{"ott": &e.w.Enrollment.OTT, "ottca": &e.w.Enrollment.OTTCA, "updb": &e.w.Enrollment.UPDB}[r.Method]
+			if slot != nil && *slot == nil {
+				*slot = ew
 			}
-		case "updb":
-			if e.w.Authenticators.UPDB == nil {
-				e.w.Authenticators.UPDB = &struct {
-					ID       string `json:"id"`
-					Username string `json:"username"`
-				}{ID: r.ID}
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		defer func() { failed(authErr) }()
+		m.authentics, authErr = c.eachByID(ctx, "/authenticators", func(r *stateRecord) {
+			mu.Lock()
+			defer mu.Unlock()
+			e := entry(r)
+			switch r.Method {
+			case "cert":
+				if e.w.Authenticators.Cert == nil {
+					e.w.Authenticators.Cert = &struct {
+						ID          string `json:"id"`
+						Fingerprint string `json:"fingerprint"`
+					}{ID: r.ID}
+				}
+			case "updb":
+				if e.w.Authenticators.UPDB == nil {
+					e.w.Authenticators.UPDB = &struct {
+						ID       string `json:"id"`
+						Username string `json:"username"`
+					}{ID: r.ID}
+				}
 			}
-		}
-	})
-	if err != nil {
-		return nil, err
+		})
+	}()
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	// Only enrollments and authenticators of kinds identityDetail names
 	// make a state: an identity with others alone holds nothing.
@@ -292,14 +322,14 @@ func (c *Client) stateFilter(ctx context.Context, q model.ListQuery) (model.Page
 		return c.stateWithText(ctx, q, set)
 	case q.State == model.StateNone || q.Sort == model.SortCreated:
 		total := len(set)
+		n, err := c.identityCount(ctx)
+		if err != nil {
+			return model.Page{}, err
+		}
 		if q.State == model.StateNone {
-			n, err := c.identityCount(ctx)
-			if err != nil {
-				return model.Page{}, err
-			}
 			total = max(0, n-len(m.byID))
 		}
-		return c.stateScan(ctx, q, total)
+		return c.stateScan(ctx, q, total, n)
 	}
 	sortEntries(set, q)
 	var ids []string
@@ -408,8 +438,13 @@ func joinComma(s []string) string {
 }
 
 // stateScan reads the identities in the controller's order and keeps
-// those in the state until the page is full; total is already known.
-func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total int) (model.Page, error) {
+// those in the state until the page is full; total is already known, of n
+// identities. The first request asks for about as many identities as
+// should hold the page at the state's density (total/n), with a margin:
+// a controller's answer costs in proportion to its rows (recorded:
+// zitifake/testdata/latency-v2.0.3.json), so a page of 50 none at 20 %
+// reads 320 rather than 500; the requests after it take 500.
+func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total, n int) (model.Page, error) {
 	if q.Offset >= total {
 		return model.Page{Total: total, Items: []model.Identity{}}, nil
 	}
@@ -424,11 +459,12 @@ func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total int) (m
 	now := c.now()
 	var page []*identityWire
 	seen := 0 // identities in the state passed so far
-	for offset := 0; len(page) < q.Limit; offset += model.MaxPageSize {
+	limit := firstScanLimit(q.Offset+q.Limit, total, n)
+	for offset := 0; len(page) < q.Limit; offset, limit = offset+limit, model.MaxPageSize {
 		if offset > maxOffset {
 			return model.Page{}, backend.Invalid("this page lies past the controller's offset limit of %d identities: filter by text, or sort by name", maxOffset)
 		}
-		list, err := c.listIdentities(ctx, f, offset, model.MaxPageSize)
+		list, err := c.listIdentities(ctx, f, offset, limit)
 		if err != nil {
 			return model.Page{}, err
 		}
@@ -442,7 +478,7 @@ func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total int) (m
 			}
 			seen++
 		}
-		if len(list.Data) < model.MaxPageSize || seen >= q.Offset+q.Limit {
+		if len(list.Data) < limit || seen >= q.Offset+q.Limit {
 			break
 		}
 	}
@@ -451,6 +487,17 @@ func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total int) (m
 		return model.Page{}, err
 	}
 	return model.Page{Total: max(total, seen), Items: items}, nil
+}
+
+// firstScanLimit is how many identities stateScan first asks for to pass
+// want of the state's total among n: want at the density, a quarter more
+// and 20 over, between 50 and a full page.
+func firstScanLimit(want, total, n int) int {
+	if total <= 0 || n <= 0 || total >= n {
+		return min(model.MaxPageSize, max(50, want+20))
+	}
+	guess := want*n/total + want*n/total/4 + 20
+	return min(model.MaxPageSize, max(50, guess))
 }
 
 // stateWithText answers a state and a text filter: it reads every

@@ -271,3 +271,19 @@ func TestStateFilterSeesChanges(t *testing.T) {
 		t.Errorf("expired two days later: %d, want %d", n, expired+soon)
 	}
 }
+
+// The first scan request asks for about what holds the page at the
+// state's density (worked out by hand), within 50 and a full page.
+func TestFirstScanLimit(t *testing.T) {
+	for _, c := range []struct{ want, total, n, limit int }{
+		{50, 20_000, 100_000, 332}, // 250 at 20 %, a quarter more, 20 over
+		{50, 0, 0, 70},             // nothing known: the page and 20
+		{5000, 20_000, 100_000, 500},
+		{10, 90, 100, 50},
+		{50, 100, 100, 70},
+	} {
+		if got := firstScanLimit(c.want, c.total, c.n); got != c.limit {
+			t.Errorf("firstScanLimit(%d, %d, %d) = %d, want %d", c.want, c.total, c.n, got, c.limit)
+		}
+	}
+}

@@ -4,11 +4,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +30,7 @@ type perfState struct {
 	gen     uint64 // counts the requests that may have changed something
 	model   *Latency
 	slots   chan struct{} // requests the modelled controller serves at once
+	busy    atomic.Int32  // requests being served now
 	noIndex bool          // answer lists without the index (the test's oracle)
 }
 
@@ -261,9 +262,9 @@ func (l Latency) ms(kind string) float64 { return l.Requests[kind].MedianMS }
 
 // Cost is what the modelled controller takes to answer a request to the
 // list or record at path (after /edge/management/v1) that returns rows
-// records: a list's count request's cost (limit=1) plus, per row, the
-// 500-row page's extra cost over it (for identities read by `id in
-// [...]`, the 200-id request's); a record by id costs a count request;
+// records: a list's count request's cost (limit=1, one row) plus, per row
+// after the first, the 500-row page's extra cost over it (for identities
+// read by `id in [...]`, the 200-id request's); a record by id costs a count request;
 // writes and other paths cost nothing modelled (they were not measured).
 func (l Latency) Cost(method, path, filter string, rows int) time.Duration {
 	seg := strings.Split(strings.Trim(path, "/"), "/")
@@ -275,19 +276,21 @@ func (l Latency) Cost(method, path, filter string, rows int) time.Duration {
 	if len(seg) == 2 {
 		return msDuration(base)
 	}
-	perRow := (l.ms(kind+"-500") - base) / 500
+	perRow := (l.ms(kind+"-500") - base) / 499
 	if kind == "identities" && strings.Contains(filter, " in [") {
-		perRow = (l.ms("identities-in-200") - base) / 200
+		perRow = (l.ms("identities-in-200") - base) / 199
 	}
-	return msDuration(base + max(0, perRow)*float64(rows))
+	return msDuration(base + max(0, perRow)*float64(max(0, rows-1)))
 }
 
 func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
 
 // ModelLatency makes the fake answer as slowly as l says the real
-// controller did: each management request waits its Cost, with as many
-// requests waiting at once as l's Speedup (rounded, at least one), then is
-// answered.
+// controller did: each management request waits its Cost, stretched when
+// several are under way as the controller shares its cores among them
+// (l's InFlight at once answered Speedup times as many a second as one at
+// a time: n ≤ InFlight requests under way each take Cost × max(1,
+// n/Speedup)); more than InFlight wait their turn.
 func ModelLatency(l Latency) Option {
 	return func(o *options) { o.latency = &l }
 }
@@ -309,10 +312,21 @@ func (f *Controller) modelDelay(r *http.Request, rep reply) {
 		return
 	}
 	f.perf.slots <- struct{}{}
-	time.Sleep(d)
+	n := f.perf.busy.Add(1)
+	time.Sleep(stretched(d, int(n), m.Speedup))
+	f.perf.busy.Add(-1)
 	<-f.perf.slots
 }
 
+// stretched is a request's cost with n under way on a controller that
+// answers speedup times as fast with several.
+func stretched(d time.Duration, n int, speedup float64) time.Duration {
+	if speedup < 1 {
+		speedup = 1
+	}
+	return time.Duration(float64(d) * max(1, float64(n)/speedup))
+}
+
 func slotsFor(l *Latency) chan struct{} {
-	return make(chan struct{}, max(1, int(math.Round(l.Speedup))))
+	return make(chan struct{}, max(1, l.InFlight))
 }
