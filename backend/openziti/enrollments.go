@@ -487,22 +487,31 @@ func (c *Client) deleteEnrollment(ctx context.Context, enrollmentID string) erro
 	return c.call(ctx, http.MethodDelete, "/enrollments/"+url.PathEscape(enrollmentID), nil, nil, nil)
 }
 
-// reEnrollOnce settles a re-enroll whose node died before answering: done
-// if the authenticator is gone and the identity has an outstanding
-// enrollment, else made now (once).
+// reEnrollOnce settles a re-enroll whose node died before answering. The
+// reset removed every outstanding enrollment before it, so an outstanding
+// enrollment read back now is the one the re-enroll made: done. Else it
+// is made now, once; a 409 ENROLLMENT_EXISTS to that (seen on the real
+// cluster: the node read back had not yet applied the first one, raft
+// applies it moments later) is read back again: done if the enrollment
+// is there.
 func (c *Client) reEnrollOnce(ctx context.Context, id, authID string, expiresAt time.Time, cause error) error {
-	auths, err := c.authenticatorsOf(ctx, id)
-	if err != nil {
-		return fmt.Errorf("%w; reading it back failed too (%v): reload the identity to see whether it was reset", cause, err)
-	}
-	if !slices.ContainsFunc(auths, func(a subRecord) bool { return a.ID == authID }) {
+	made := func() (bool, error) {
 		w, err := c.getIdentity(ctx, id)
 		if err != nil {
-			return fmt.Errorf("%w; reading it back failed too (%v): reload the identity to see whether it was reset", cause, err)
+			return false, fmt.Errorf("%w; reading it back failed too (%v): reload the identity to see whether it was reset", cause, err)
 		}
-		if w.current() != nil {
-			return nil // it was made
+		return w.current() != nil, nil
+	}
+	if ok, err := made(); ok || err != nil {
+		return err
+	}
+	err := c.reEnroll(ctx, authID, expiresAt)
+	if errors.Is(err, backend.ErrConflict) {
+		if ok, rerr := made(); ok {
+			return nil
+		} else if rerr != nil {
+			return rerr
 		}
 	}
-	return c.reEnroll(ctx, authID, expiresAt)
+	return err
 }

@@ -149,7 +149,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		if err == nil && status == http.StatusServiceUnavailable && noLeaderAnswer(apiCode(resp)) {
 			c.nodes.worked(n) // it answers; the cluster has no leader
 			up, all := c.probeNodes(ctx)
-			if up*2 > all && electing < maxElectionWaits && c.electionWait(ctx) {
+			if all > 1 && up*2 > all && electing < maxElectionWaits && c.electionWait(ctx) {
 				// A majority answers: a leader is being elected (a
 				// leader just died). Not a pushback: asked again
 				// shortly, within the call's deadline.
