@@ -346,7 +346,10 @@ run's own.
   wait), and a stop abandons the rest. The audit lines are encoded and written on a goroutine of
   their own, whole lines packed into writes of at most 4,096 bytes (PIPE_BUF) with a sync per 500;
   the token file is written 256 KB at a time. The in-process reset of 10,000 (4): 1.26-1.35 s before
-  at load 1.5, 0.89-0.90 s at load 1.25 (a probe of Store.BulkApply on a 100,000 demo).
+  at load 1.5, 0.89-0.90 s at load 1.25 (a probe of Store.BulkApply on a 100,000 demo). The bench's
+  own figures (` + "`go run ./bench -only 4,4b`" + `) at load 2.4-2.8: 4b 8.01 s wall, 11.4 s CPU; 4 1.50 s.
+  Side by side at load about 4 (copies of one database, runs alternated): 4b 18.2-21.6 s wall and
+  17.0-17.1 s CPU before, 13.0-15.8 s and 12.3-13.2 s after; 4 1.88-2.09 s before, 1.53-1.79 s after.
 - **Tried and left out.** The name index without the state columns (a reset then leaves it alone):
   2 s less for 4b, but a list filtered or sorted by state in name order would look every row up in the
   table (a state's last page at 1,000,000 reads most of the network). Batches of up to 50,000 (1 s of
