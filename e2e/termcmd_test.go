@@ -29,8 +29,8 @@ func StartTermCmd(t testing.TB, dir string, w, h int, argv ...string) *Term {
 		quoted[i] = shellQuote(c)
 	}
 	term.tmux("-f", "/dev/null", "new-session", "-d", "-s", "idcon", "-c", dir,
-		"-x", fmt.Sprint(w), "-y", fmt.Sprint(h), strings.Join(quoted, " "))
-	term.tmux("set-option", "-t", "idcon", "remain-on-exit", "on")
+		"-x", fmt.Sprint(w), "-y", fmt.Sprint(h), strings.Join(quoted, " "),
+		";", "set-option", "-t", "idcon", "remain-on-exit", "on") // one command: see StartTerm
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
 	return term
 }

@@ -45,9 +45,12 @@ func StartTerm(t testing.TB, e Env, w, h int, args ...string) *Term {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	// In the same tmux command as the session: a program that ends at once
+	// (a CLI verb) would otherwise take the session and the server with it
+	// before a second command set the option ("no server running").
 	term.tmux("-f", "/dev/null", "new-session", "-d", "-s", "idcon", "-c", dir,
-		"-x", fmt.Sprint(w), "-y", fmt.Sprint(h), strings.Join(quoted, " "))
-	term.tmux("set-option", "-t", "idcon", "remain-on-exit", "on")
+		"-x", fmt.Sprint(w), "-y", fmt.Sprint(h), strings.Join(quoted, " "),
+		";", "set-option", "-t", "idcon", "remain-on-exit", "on")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
 	return term
 }
