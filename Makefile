@@ -23,7 +23,7 @@ test:
 ## test-lab: the tests that drive the real OpenZiti lab (TestLab…): ZITI_LAB=<../shared/lab/build.sh's LAB>, and ZITI_HA=<ha.sh's HA> for the cluster
 test-lab:
 	@[ -n "$(ZITI_LAB)" ] || { echo "test-lab: set ZITI_LAB to the folder ../shared/lab/build.sh laid out (ZITI_HA too for the cluster tests)"; exit 2; }
-	ZITI_LAB="$(ZITI_LAB)" ZITI_HA="$(ZITI_HA)" $(GO) test -count=1 -timeout 40m -run 'Lab' ./...
+	ZITI_LAB="$(ZITI_LAB)" ZITI_HA="$(ZITI_HA)" $(GO) test -count=1 -p 1 -timeout 40m -run 'Lab' ./... # -p 1: the packages share one lab and one cluster
 
 ## bench: the benchmark table (100,000 identities beside the stock list, then 1,000,000; BENCH_LARGE=0 leaves the million out), written to docs/BENCHMARKS.md; with ZITI_LAB, figure 10 on the real lab too
 bench:

@@ -363,3 +363,50 @@ func TestClusterWaitsForAnElectionWhileAMajorityAnswers(t *testing.T) {
 		t.Errorf("no re-enroll applied")
 	}
 }
+
+// TestClusterWithoutLeaderAtFirstRefusesChangesAtOnce: in the first
+// seconds after the leader and another node die, the live follower answers
+// writes 429 SERVER_TOO_MANY_REQUESTS (it can't reach its leader: recorded,
+// ha-v2.0.3/04-quorum-lost-follower.json), not yet CLUSTER_NO_LEADER. That
+// is no pushback to wait out: a change fails at once with the no-leader
+// line, as it does a moment later.
+func TestClusterWithoutLeaderAtFirstRefusesChangesAtOnce(t *testing.T) {
+	c, cl := clusterClient(t)
+	m := resetSetup(t, c, cl, "ha-leaderless")
+	cl.Nodes[1].Stop()
+	cl.Nodes[2].Stop()
+	cl.LoseLeader(true)
+	writes := len(cl.Writes())
+	_, err := c.ResetEnrollment(context.Background(), c.NetworkID(), m.ID, m.Revision, testEpoch.Add(48*time.Hour))
+	if !errors.Is(err, backend.ErrUnavailable) || !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("reset while the leader is unreachable: %v, want unavailable, no leader", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "no leader") || !strings.Contains(msg, "1 of 3 nodes answer") || strings.Contains(msg, "\n") {
+		t.Errorf("reset while the leader is unreachable says %q, want one line with 'no leader' and '1 of 3 nodes answer'", msg)
+	}
+	if w := cl.Writes()[writes:]; len(w) != 1 {
+		t.Errorf("writes tried while the leader is unreachable: %q, want the one refused and no retry", w)
+	}
+	if after, err := c.Identity(context.Background(), c.NetworkID(), m.ID); err != nil || after.State(testEpoch) != model.StateEnrolled {
+		t.Errorf("after the refused reset: %v, %v; want it read and still enrolled", after.State(testEpoch), err)
+	}
+}
+
+// TestClusterWithAMajorityA429StaysAPushback: the same 429 while a
+// majority of nodes answers is the controller's rate limit, not a lost
+// leader: it is waited out as before (retried, then the limit's own
+// error), never called a missing leader.
+func TestClusterWithAMajorityA429StaysAPushback(t *testing.T) {
+	c, cl := clusterClient(t)
+	m := resetSetup(t, c, cl, "ha-limited")
+	cl.LoseLeader(true)
+	writes := len(cl.Writes())
+	_, err := c.ResetEnrollment(context.Background(), c.NetworkID(), m.ID, m.Revision, testEpoch.Add(48*time.Hour))
+	if err == nil || errors.Is(err, ErrNoLeader) || !strings.Contains(err.Error(), "limiting requests") {
+		t.Fatalf("reset under a 429 with every node up: %v, want the rate limit's error", err)
+	}
+	if w := cl.Writes()[writes:]; len(w) < 2 {
+		t.Errorf("writes tried under a 429 with every node up: %q, want it retried", w)
+	}
+}

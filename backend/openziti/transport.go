@@ -199,6 +199,16 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			// majority; raft may still commit it once a leader is back.
 			return &MaybeDoneError{Node: n.root, Err: decodeAPIError(status, resp, false).classify(method + " " + path)}
 		}
+		if status == http.StatusTooManyRequests && method != http.MethodGet && c.nodes.count() > 1 {
+			// Recorded (ha-v2.0.3/04-quorum-lost-follower.json): for
+			// seconds after its leader and another node died, a follower
+			// answers writes 429, failing to reach the leader, before
+			// CLUSTER_NO_LEADER. Without a majority answering, that is no
+			// rate limit to wait out.
+			if up, all := c.probeNodes(ctx); up*2 <= all {
+				return c.noLeader(up, all, decodeAPIError(status, resp, false).words())
+			}
+		}
 		switch {
 		case repeated && method == http.MethodDelete && status == http.StatusNotFound:
 			return nil // the first node deleted it before it stopped answering

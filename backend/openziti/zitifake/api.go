@@ -240,6 +240,9 @@ func (f *Controller) handle(r *http.Request, body []byte) reply {
 	if f.noQuorum && r.Method != http.MethodGet && route != "DELETE /current-api-session" {
 		return noLeader() // ha-v2.0.3/02-failure.json
 	}
+	if f.leaderGone && r.Method != http.MethodGet && route != "DELETE /current-api-session" {
+		return leaderUnreachable() // ha-v2.0.3/04-quorum-lost-follower.json
+	}
 	if route == "GET /controllers" {
 		if f.cluster != nil {
 			return f.cluster.list(r)

@@ -220,6 +220,23 @@ func (c *Cluster) LoseQuorum(lost bool) {
 	c.Controller.mu.Unlock()
 }
 
+// LoseLeader makes every write on every node answer what a real follower
+// answered in the first seconds after its leader and another node died
+// (ha-v2.0.3/04-quorum-lost-follower.json): 429 SERVER_TOO_MANY_REQUESTS
+// whose cause is the failed dial to the dead leader, before raft noticed
+// and CLUSTER_NO_LEADER began (LoseQuorum). Or stops doing so.
+func (c *Cluster) LoseLeader(lost bool) {
+	c.Controller.mu.Lock()
+	c.Controller.leaderGone = lost
+	c.Controller.mu.Unlock()
+}
+
+// leaderUnreachable is that recorded answer.
+func leaderUnreachable() reply {
+	return apiErr(http.StatusTooManyRequests, "SERVER_TOO_MANY_REQUESTS", "Too many requests to alter state have been issued. Please slow your request rate or try again later.",
+		map[string]any{"code": "UNHANDLED", "message": "error dialing peer tls:127.0.0.1:2282: dial tcp 127.0.0.1:2282: connect: connection refused"})
+}
+
 // noLeader is the recorded answer to a write without a majority.
 func noLeader() reply {
 	return apiErr(http.StatusServiceUnavailable, "CLUSTER_NO_LEADER", "Cluster has no leader, unable to make model updates.", nil)

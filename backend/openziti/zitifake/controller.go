@@ -68,9 +68,10 @@ type Controller struct {
 	unchecked       bool   // Unchecked
 	offSpecRequests bool   // OffSpecRequests
 
-	cluster  *Cluster // set by StartCluster
-	noQuorum bool     // Cluster.LoseQuorum
-	lastSess *fAPISession
+	cluster    *Cluster // set by StartCluster
+	noQuorum   bool     // Cluster.LoseQuorum
+	leaderGone bool     // Cluster.LoseLeader
+	lastSess   *fAPISession
 
 	mu             sync.Mutex
 	fixed          bool          // the clock is the test's, moved by Advance only
