@@ -207,3 +207,19 @@ func TestClusterBulkResetWhoseNodeIsKilledIsExactlyOnce(t *testing.T) {
 		t.Errorf("the audit log records resets of %d identities, want %d", len(audited), n)
 	}
 }
+
+// TestClusterNextRunStartsWithNodeOneDown: a config naming node 1 only;
+// the first command learns the cluster's nodes, and the next command,
+// started while node 1 is down, answers through another node.
+func TestClusterNextRunStartsWithNodeOneDown(t *testing.T) {
+	cl := zitifake.StartCluster(t, 3)
+	idcon, _ := clusterHome(t, cl, 0)
+	cl.CreateIdentity("ha-dora", "", time.Now().Add(time.Hour))
+	if r := idcon("identity", "list", "--network", "ha"); r.code != exitOK || !strings.Contains(r.stdout, "ha-dora") {
+		t.Fatalf("list with every node up: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cl.Nodes[0].Stop()
+	if r := idcon("identity", "list", "--network", "ha"); r.code != exitOK || !strings.Contains(r.stdout, "ha-dora") {
+		t.Errorf("the next run, node 1 down from its start: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -166,6 +166,7 @@ func (a *app) controllerConfig(cfg config.Config, n config.Controller) (openziti
 		Name:        n.Name,
 		Controller:  n.Controller,
 		Controllers: n.Controllers,
+		NodeCache:   a.nodeCache(n.Name),
 		CAFile:      a.configRelative(cfg, n.CA),
 		Username:    n.Username,
 		CertFile:    a.configRelative(cfg, n.Cert),
@@ -340,4 +341,22 @@ func (u unusableNetwork) Close() error { return nil }
 func (a *app) serveMembers(cfg config.Config, s *embedded.Store) ([]member, []string, func()) {
 	a.signin = signinHooks{}
 	return a.joinMembers(cfg, s, false)
+}
+
+// nodeCache is where a controller network keeps the nodes of its cluster
+// between runs ($XDG_DATA_HOME/idcon/nodes/NAME.json), so that a command
+// naming one node reaches the others while it is down; "" when there is
+// no data folder (then each run learns them anew).
+func (a *app) nodeCache(network string) string {
+	dir, err := a.dataDir()
+	if err != nil {
+		return ""
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, network)
+	return filepath.Join(dir, "nodes", strings.TrimLeft(name, ".")+".json")
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,11 @@ type Config struct {
 	// Controller (docs/CONTROLLERS.md); the others are read from the
 	// cluster's own node list (GET /controllers) after login.
 	Controllers []string
+	// NodeCache, when set, is a file where the client keeps the node URLs
+	// it learned from GET /controllers, and reads them back when it
+	// starts: the next run (a CLI command) of a network naming one node
+	// then reaches the others while that node is down (nodecache.go).
+	NodeCache string
 	// OnNodes, when set, is called (from a backend call's goroutine, and
 	// must not block) when a node goes down or comes back, or calls move
 	// to another node: Client.Nodes then says how things stand.
@@ -151,6 +157,11 @@ func New(cfg Config) (*Client, error) {
 		}
 		roots = append(roots, strings.TrimSuffix(b, apiPath))
 		warnings = append(warnings, w...)
+	}
+	for _, r := range readNodeCache(cfg.NodeCache) {
+		if !slices.Contains(roots, r) {
+			roots = append(roots, r)
+		}
 	}
 	c.nodes = newNodeSet(roots, cfg.OnNodes)
 	c.warnings = warnings

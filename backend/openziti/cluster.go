@@ -327,7 +327,12 @@ func (c *Client) readNodes(ctx context.Context, sess *apiSession) {
 				}
 			}
 		}
+		roots := make([]string, len(s.nodes))
+		for i, n := range s.nodes {
+			roots[i] = n.root
+		}
 		s.mu.Unlock()
+		writeNodeCache(c.cfg.NodeCache, roots)
 		if changed && s.changed != nil {
 			s.changed()
 		}

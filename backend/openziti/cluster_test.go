@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -408,5 +410,53 @@ func TestClusterWithAMajorityA429StaysAPushback(t *testing.T) {
 	}
 	if w := cl.Writes()[writes:]; len(w) < 2 {
 		t.Errorf("writes tried under a 429 with every node up: %q, want it retried", w)
+	}
+}
+
+// TestClusterNodesRememberedForTheNextRun: a client with a node cache
+// writes the nodes it learned; the next client (the next CLI run) of the
+// same network, naming node 1 only, reaches the cluster through the others
+// while node 1 is down from its start.
+func TestClusterNodesRememberedForTheNextRun(t *testing.T) {
+	cl := zitifake.StartCluster(t, 3, zitifake.At(testEpoch), zitifake.AdminUnlisted())
+	id := cl.CreateIdentity("ha-carol", "", time.Time{})
+	cache := filepath.Join(t.TempDir(), "nodes", "ctrl.json")
+	cfg := configFor(cl.Controller)
+	cfg.NodeCache = cache
+	first, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Identity(context.Background(), first.NetworkID(), id); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Close()
+	if fi, err := os.Stat(cache); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the node cache after the first run: %v, %v; want a 0600 file", fi, err)
+	}
+
+	cl.Nodes[0].Stop()
+	next, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	got, err := next.Identity(context.Background(), next.NetworkID(), id)
+	if err != nil || got.Name != "ha-carol" {
+		t.Fatalf("the next run with node 1 down from its start: %v, %v; want ha-carol through node 2 or 3", got.Name, err)
+	}
+
+	// A cache that can't be read is passed over: the named node alone.
+	if err := os.WriteFile(cache, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cl.Nodes[0].Start()
+	third, err := New(cfg)
+	if err != nil {
+		t.Fatalf("a damaged node cache: %v, want it passed over", err)
+	}
+	defer third.Close()
+	if _, err := third.Identity(context.Background(), third.NetworkID(), id); err != nil {
+		t.Fatalf("with a damaged node cache: %v", err)
 	}
 }
