@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/idcon/idcon/backend/openziti/zitifake"
 	"io"
 	"net/http"
 	"net/url"
@@ -274,33 +275,14 @@ func (c *labConn) cleanLab(ctx context.Context) (int, error) {
 	}
 }
 
-// LabLatency is the recorded per-request cost of a real controller
-// (written to backend/openziti/zitifake/testdata/latency-v2.0.3.json; the
-// fake's zitifake.Latency reads the same file).
-type labLatency struct {
-	Note           string                `json:"note"`
-	Controller     string                `json:"controller"`
-	Recorded       string                `json:"recorded"`
-	Machine        string                `json:"machine"`
-	Load           string                `json:"load"`
-	Identities     int                   `json:"identities"`
-	Enrollments    int                   `json:"enrollments"`
-	Authenticators int                   `json:"authenticators"`
-	Requests       map[string]labRequest `json:"requests"`
-	// InFlight requests of 500 identities at once answered Speedup times
-	// as many a second as one at a time.
-	InFlight int     `json:"inFlight"`
-	Speedup  float64 `json:"speedup"`
-}
-
-type labRequest struct {
-	Request  string  `json:"request"`
-	Rows     int     `json:"rows"`
-	Samples  int     `json:"samples"`
-	MedianMS float64 `json:"medianMs"`
-	P90MS    float64 `json:"p90Ms"`
-	Bytes    int     `json:"bytes"`
-}
+// labLatency is the recorded per-request cost of a real controller, the
+// fake's own type: written to
+// backend/openziti/zitifake/testdata/latency-v2.0.3.json, which
+// zitifake.RecordedLatency reads.
+type (
+	labLatency = zitifake.Latency
+	labRequest = zitifake.LatencyRequest
+)
 
 // measureLatency times each kind of request the state filter makes,
 // samples times each, one at a time, and 500-identity pages at inFlight
