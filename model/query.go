@@ -84,12 +84,21 @@ type ListQuery struct {
 	// Offset and Limit select the page; Limit 0 means a default page size.
 	Offset int
 	Limit  int
+	// Quick asks for the page now rather than an exact total: a backend
+	// whose count would take long (a controller's state filter reads
+	// every enrollment and authenticator to count a state) may answer
+	// the page with Counting set and Total the matches it has seen, a
+	// lower bound. The same query without Quick answers exactly.
+	Quick bool
 }
 
 // Page is one page of identities and how many match the query in all.
 type Page struct {
 	Items []Identity
 	Total int
+	// Counting says Total is a lower bound: the count is still being
+	// taken (only ever set for a Quick query).
+	Counting bool
 }
 
 // NewIdentity describes an identity to create with an initial token.

@@ -28,6 +28,14 @@ type fakeBackend struct {
 	synthetic int
 	// unsortable are the sorts Identities refuses as a controller does.
 	unsortable map[model.SortField]bool
+	// countsSlowly makes a Quick query for a state answer as a
+	// controller's state filter does before its count: the page, a total
+	// of the page's end and Counting. beforeExact, if set, is called
+	// (without the lock) when a query for a state comes without Quick;
+	// asked logs "quick STATE OFFSET" or "exact STATE OFFSET" for each.
+	countsSlowly bool
+	beforeExact  func()
+	asked        []string
 }
 
 func newFakeBackend(now time.Time) *fakeBackend {
@@ -85,6 +93,18 @@ func (f *fakeBackend) Networks(context.Context) ([]model.Network, error) {
 }
 
 func (f *fakeBackend) Identities(_ context.Context, network string, q model.ListQuery) (model.Page, error) {
+	if q.State != "" && f.countsSlowly {
+		kind := "quick"
+		if !q.Quick {
+			kind = "exact"
+			if f.beforeExact != nil {
+				f.beforeExact()
+			}
+		}
+		f.mu.Lock()
+		f.asked = append(f.asked, fmt.Sprintf("%s %s %d", kind, q.State, q.Offset))
+		f.mu.Unlock()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	desc := ""
@@ -131,6 +151,9 @@ func (f *fakeBackend) Identities(_ context.Context, network string, q model.List
 	p := model.Page{Total: len(match)}
 	if q.Offset < len(match) {
 		p.Items = slices.Clone(match[q.Offset:min(len(match), q.Offset+q.Limit)])
+	}
+	if q.State != "" && f.countsSlowly && q.Quick {
+		p.Total, p.Counting = q.Offset+len(p.Items), true
 	}
 	return p, nil
 }

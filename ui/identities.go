@@ -63,6 +63,14 @@ type identitiesScreen struct {
 	canBack bool
 	quiet   quietFetch    // the poll's request, if one is in flight (refresh.go)
 	took    time.Duration // how long the last page took to come
+	// counting: total is a lower bound, the backend still counting (a
+	// controller's state filter answers a Quick page before its count);
+	// count is the exact query asked for then; exactFor and boundFor are
+	// the gens whose total is known exactly, or as a lower bound (-1:
+	// none) (counting.go).
+	counting           bool
+	count              quietFetch
+	exactFor, boundFor int
 
 	width, height int
 }
@@ -79,6 +87,7 @@ func newIdentitiesScreen(s *session, n model.Network) *identitiesScreen {
 		s: s, network: n, keys: newListKeys(), input: in, bulk: newBulkKeys(),
 		sort: o.sort, desc: o.desc,
 		total: -1, pages: map[int]cachedPage{}, inflight: map[int]int{},
+		exactFor: -1, boundFor: -1,
 	}
 }
 
@@ -109,6 +118,7 @@ func (s *identitiesScreen) resetQuery() {
 	clear(s.pages)
 	clear(s.inflight)
 	s.err = nil
+	s.counting = false
 }
 
 // refresh asks again for the cursor's page, still showing the old rows
@@ -132,8 +142,10 @@ func (s *identitiesScreen) pageStart() int {
 	return s.cursor / s.pageSize * s.pageSize
 }
 
+// query is the page at offset as the list asks for it: Quick, so a
+// backend that counts slowly answers the page first (counting.go).
 func (s *identitiesScreen) query(offset int) model.ListQuery {
-	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Desc: s.desc, Offset: offset, Limit: s.pageSize}
+	return model.ListQuery{Filter: s.filter, State: s.state, Sort: s.sort, Desc: s.desc, Offset: offset, Limit: s.pageSize, Quick: true}
 }
 
 // fetch asks for the page at offset unless it is loaded or asked for.
@@ -234,13 +246,13 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 		clear(s.pages)
 	}
 	s.pages[msg.offset] = cachedPage{gen: msg.gen, items: msg.page.Items}
-	s.total = msg.page.Total
+	countCmd := s.counted(msg) // counting.go: sets total
 	if s.total > 0 && s.cursor >= s.total {
 		s.cursor = s.total - 1
 	} else if s.total == 0 {
 		s.cursor = 0
 	}
-	return s.ensurePage()
+	return tea.Batch(countCmd, s.ensurePage())
 }
 
 func (s *identitiesScreen) updateKeys(msg tea.KeyPressMsg) tea.Cmd {

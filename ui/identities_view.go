@@ -110,7 +110,7 @@ func (s *identitiesScreen) statusLine() string {
 	default:
 		start := s.pageStart()
 		end := min(start+s.pageSize, s.total)
-		pos := fmtCount(start+1) + "–" + fmtCount(end) + " of " + fmtCount(s.total)
+		pos := fmtCount(start+1) + "–" + fmtCount(end) + " of " + s.countText()
 		if s.Busy() {
 			pos += " " + s.s.spinner
 		}

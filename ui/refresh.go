@@ -112,15 +112,21 @@ func (s *identitiesScreen) poll() tea.Cmd {
 	off := s.pageStart()
 	s.inflight[off] = s.gen
 	s.quiet = quietFetch{offset: off, gen: s.gen, on: true}
-	return loadPageCmd(s.s.opts.Backend, s.s.opts.Timeout, s.network.ID, s.gen, s.query(off))
+	// Not Quick: in the background, the exact count is worth its wait, and
+	// a total known exactly never drops back to a lower bound.
+	q := s.query(off)
+	q.Quick = false
+	return loadPageCmd(s.s.opts.Backend, s.s.opts.Timeout, s.network.ID, s.gen, q)
 }
 
-// busy reports a page request in flight other than a poll's.
+// busy reports a page request in flight other than a poll's or a count's.
 func (s *identitiesScreen) busy() bool {
 	for off, g := range s.inflight {
-		if !s.quiet.on || off != s.quiet.offset || g != s.quiet.gen {
+		if !s.quiet.is(off, g) && !s.count.is(off, g) {
 			return true
 		}
 	}
 	return false
 }
+
+func (q quietFetch) is(offset, gen int) bool { return q.on && q.offset == offset && q.gen == gen }

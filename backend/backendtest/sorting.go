@@ -115,6 +115,38 @@ func testSorts(t *testing.T, e *env, unsortable []model.SortField) {
 			t.Errorf("%+v: got %q (total %d), want %q", c.q, got, p.Total, c.want)
 		}
 	}
+	// Quick, as the console asks: the same pages, a page at a time; the
+	// total exact, or with Counting a lower bound (never without Quick).
+	byState := map[model.State][]string{
+		model.StateEnrolled: {"enr-a", "enr-b"}, model.StatePending: {"pend-a", "pend-b"},
+		model.StateExpired: {"exp-a"}, model.StateNone: {"none-a", "none-b"},
+	}
+	for _, st := range model.States {
+		want := byState[st]
+		for _, quick := range []bool{true, false} {
+			var got []string
+			for off := range len(want) {
+				q := model.ListQuery{State: st, Offset: off, Limit: 1, Quick: quick}
+				p, err := e.b.Identities(e.ctx, e.net, q)
+				if err != nil {
+					t.Errorf("%+v: %v", q, err)
+					break
+				}
+				switch {
+				case p.Counting && !quick:
+					t.Errorf("%+v: Counting, without Quick", q)
+				case p.Counting && (p.Total < off+len(p.Items) || p.Total > len(want)):
+					t.Errorf("%+v: counting total %d, want between %d and %d", q, p.Total, off+len(p.Items), len(want))
+				case !p.Counting && p.Total != len(want):
+					t.Errorf("%+v: total %d, want %d", q, p.Total, len(want))
+				}
+				got = append(got, names(p.Items)...)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s (Quick %v), a page of one at a time: %q, want %q", st, quick, got, want)
+			}
+		}
+	}
 	if _, err := e.b.Identities(e.ctx, e.net, model.ListQuery{Sort: "bogus"}); !errors.Is(err, backend.ErrInvalid) {
 		t.Errorf("sort bogus: %v, want ErrInvalid", err)
 	}

@@ -38,6 +38,9 @@ type pushback struct {
 	// body503 is the body of a 503 (default: the API's TIMEOUT); a
 	// refuse answer of -1 means a 503 with it.
 	body503 string
+	// hold, when set, is called first with each request (outside mu): a
+	// test holds a request back by not returning.
+	hold func(r *http.Request)
 }
 
 func newPushback(t *testing.T, f *zitifake.Controller) *pushback {
@@ -54,6 +57,9 @@ func newPushback(t *testing.T, f *zitifake.Controller) *pushback {
 	}
 	p := &pushback{}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.hold != nil {
+			p.hold(r)
+		}
 		now := p.inFlight.Add(1)
 		defer p.inFlight.Add(-1)
 		for {

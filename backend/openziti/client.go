@@ -321,6 +321,7 @@ func (c *Client) Networks(ctx context.Context) ([]model.Network, error) {
 // connections. OIDC tokens simply expire; a stored session (the ziti
 // CLI's) is never ended: it is the admin's.
 func (c *Client) Close() error {
+	c.states.abort()
 	c.mu.Lock()
 	s := c.sess
 	c.sess = nil

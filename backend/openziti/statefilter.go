@@ -49,6 +49,16 @@ import (
 //     state kept until the page is full: ~(P+limit)/density/500 requests,
 //     cheap for a dense state (none is often a large part) and for early
 //     pages. Total is exact: |S| from the map, for none N − |map|.
+//   - Quick (the console's queries), no text, by name or creation, while
+//     no fresh map is kept: the identities are read in that order, 500 a
+//     request, each record holding its enrollment and authenticators, and
+//     those in the state kept until the page is full (at most
+//     quickScanReads requests, else the map as above). The page comes at
+//     once (at 100,000 identities and the real controller's speed, one
+//     request of 140 ms for pending's first page where the map takes
+//     seconds); Total is the identities in the state seen, with Counting
+//     set, and the map is read behind it, on its own deadline, for the
+//     exact count the next query (the console's, without Quick) waits for.
 //   - with text: every identity matching the text and in the state is
 //     read, by the cheaper of: the text-matching identities, 500 a page
 //     (T/500 requests), or S's IDs with the text, `id in [...] and (text)`,
@@ -80,18 +90,42 @@ type stateMap struct {
 // stateCache holds the client's state map; gen counts invalidations, so a
 // map read while the client changed something isn't kept.
 type stateCache struct {
-	mu    sync.Mutex
-	build sync.Mutex // one read of the lists at a time
-	m     *stateMap
-	gen   uint64
-	ttl   time.Duration // stateTTL unless a test says otherwise
+	mu      sync.Mutex
+	m       *stateMap
+	gen     uint64
+	ttl     time.Duration // stateTTL unless a test says otherwise
+	reading *stateRead    // the read of the lists under way, if any
 }
+
+// stateRead is one read of the lists, which every query that needs the
+// map waits for (one read at a time). It runs on its own deadline, not
+// the query's: a query that gives up (the admin typed on) leaves the read
+// to finish for the next one.
+type stateRead struct {
+	done chan struct{}
+	m    *stateMap
+	err  error
+	stop context.CancelFunc
+}
+
+// stateReadLimit bounds a read of the lists that no query waits for any
+// more (at least the client's timeout).
+const stateReadLimit = 2 * time.Minute
 
 // invalidate drops the map (after a change this client made).
 func (s *stateCache) invalidate() {
 	s.mu.Lock()
 	s.m = nil
 	s.gen++
+	s.mu.Unlock()
+}
+
+// abort stops a read under way (the client is closing).
+func (s *stateCache) abort() {
+	s.mu.Lock()
+	if s.reading != nil {
+		s.reading.stop()
+	}
 	s.mu.Unlock()
 }
 
@@ -126,38 +160,72 @@ type stateRecord struct {
 
 // stateMapFor returns a current state map, reading one if needed.
 func (c *Client) stateMapFor(ctx context.Context) (*stateMap, error) {
+	if m, err := c.freshStateMap(ctx); m != nil || err != nil {
+		return m, err
+	}
+	r := c.readStates(ctx)
+	select {
+	case <-r.done:
+		return r.m, r.err
+	case <-ctx.Done():
+		return nil, classifyTransport(ctx, ctx.Err(), c.timeout)
+	}
+}
+
+// freshStateMap is the map kept, if it is young and the lists' totals
+// are still those it was read at; nil otherwise.
+func (c *Client) freshStateMap(ctx context.Context) (*stateMap, error) {
 	s := &c.states
-	s.build.Lock()
-	defer s.build.Unlock()
 	s.mu.Lock()
-	m, gen, ttl := s.m, s.gen, s.ttl
+	m, ttl := s.m, s.ttl
 	s.mu.Unlock()
 	if ttl == 0 {
 		ttl = stateTTL
 	}
-	if m != nil && time.Since(m.readAt) < ttl {
-		e, a, err := c.stateTotals(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if e == m.enrollments && a == m.authentics {
-			return m, nil
-		}
+	if m == nil || time.Since(m.readAt) >= ttl {
+		return nil, nil
 	}
-	m, err := c.readStateMap(ctx)
+	e, a, err := c.stateTotals(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// Its age counts from when the read ended: a read that takes longer
-	// than the TTL (a large network, a slow controller) must still serve
-	// the next page.
-	m.readAt = time.Now()
-	s.mu.Lock()
-	if s.gen == gen {
-		s.m = m
+	if e == m.enrollments && a == m.authentics {
+		return m, nil
 	}
-	s.mu.Unlock()
-	return m, nil
+	return nil, nil
+}
+
+// readStates is the read of the lists under way, started if none is.
+func (c *Client) readStates(ctx context.Context) *stateRead {
+	s := &c.states
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reading != nil {
+		return s.reading
+	}
+	rctx, stop := context.WithTimeout(context.WithoutCancel(ctx), max(c.timeout, stateReadLimit))
+	r := &stateRead{done: make(chan struct{}), stop: stop}
+	s.reading = r
+	gen := s.gen
+	go func() {
+		defer stop()
+		m, err := c.readStateMap(rctx)
+		if err == nil {
+			// Its age counts from when the read ended: a read that takes
+			// longer than the TTL (a large network, a slow controller)
+			// must still serve the next page.
+			m.readAt = time.Now()
+		}
+		s.mu.Lock()
+		if err == nil && s.gen == gen {
+			s.m = m
+		}
+		s.reading = nil
+		s.mu.Unlock()
+		r.m, r.err = m, err
+		close(r.done)
+	}()
+	return r
 }
 
 // stateTotals is how many enrollments and authenticators there are.
@@ -304,9 +372,20 @@ func (c *Client) eachByID(ctx context.Context, path string, fn func(*stateRecord
 
 // stateFilter answers a listing by state (see the comment at the top).
 func (c *Client) stateFilter(ctx context.Context, q model.ListQuery) (model.Page, error) {
-	m, err := c.stateMapFor(ctx)
+	m, err := c.freshStateMap(ctx)
 	if err != nil {
 		return model.Page{}, err
+	}
+	if m == nil && q.Quick && q.Filter == "" && q.Sort != model.SortExpires {
+		page, ok, err := c.quickStatePage(ctx, q)
+		if err != nil || ok {
+			return page, err
+		}
+	}
+	if m == nil {
+		if m, err = c.stateMapFor(ctx); err != nil {
+			return model.Page{}, err
+		}
 	}
 	now := c.now()
 	var set []*stateEntry // the map's identities in the state
@@ -360,6 +439,34 @@ func (c *Client) stateFilter(ctx context.Context, q model.ListQuery) (model.Page
 		return model.Page{}, err
 	}
 	return model.Page{Total: len(set), Items: items}, nil
+}
+
+// quickScanReads bounds the requests a Quick state page reads the
+// identities with before it waits for the map instead: 2,000 identities,
+// about 0.6 s at the real controller's speed (zitifake/testdata).
+const quickScanReads = 4
+
+// quickStatePage answers a Quick state page, by name or creation, without
+// the state map: the identities are read in that order (each record
+// holds the enrollment and authenticators its state is made of) until the
+// page is full, and the map is read behind it for the exact count. Total
+// is then the identities in the state seen so far, and Counting says so;
+// where the scan reached the last identity it is exact. ok is false when
+// quickScanReads requests didn't fill the page (a sparse state, a late
+// page): the map is then the cheaper way.
+func (c *Client) quickStatePage(ctx context.Context, q model.ListQuery) (page model.Page, ok bool, err error) {
+	ws, seen, ended, err := c.scanState(ctx, q, model.MaxPageSize, quickScanReads)
+	if err != nil || (!ended && len(ws) < q.Limit) {
+		return model.Page{}, false, err
+	}
+	items, err := c.models(ctx, ws)
+	if err != nil {
+		return model.Page{}, false, err
+	}
+	if !ended {
+		c.readStates(ctx) // for the exact count, which the next query waits for
+	}
+	return model.Page{Total: seen, Items: items, Counting: !ended}, true, nil
 }
 
 // sortEntries orders the map's identities by the query's sort: name (then
@@ -448,25 +555,44 @@ func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total, n int)
 	if q.Offset >= total {
 		return model.Page{Total: total, Items: []model.Identity{}}, nil
 	}
+	page, seen, _, err := c.scanState(ctx, q, firstScanLimit(q.Offset+q.Limit, total, n), 0)
+	if err != nil {
+		return model.Page{}, err
+	}
+	items, err := c.models(ctx, page)
+	if err != nil {
+		return model.Page{}, err
+	}
+	return model.Page{Total: max(total, seen), Items: items}, nil
+}
+
+// scanState reads the identities in the query's order (name or
+// creation; by expiry, none's, by name) from the first, limit the first
+// request and 500 the next, keeping those in q.State on the page until
+// it is full or reads requests were made (0: no bound). seen is how many
+// in the state it passed, all of those it read; ended, that it read the
+// last identity.
+func (c *Client) scanState(ctx context.Context, q model.ListQuery, limit, reads int) (page []*identityWire, seen int, ended bool, err error) {
 	sort, desc := q.Sort, q.Desc
 	if sort == model.SortExpires { // none holds no token: by name, as compareExpiry leaves ties
 		sort, desc = model.SortName, false
 	}
 	f, err := identityFilter("", sort, desc)
 	if err != nil {
-		return model.Page{}, err
+		return nil, 0, false, err
 	}
 	now := c.now()
-	var page []*identityWire
-	seen := 0 // identities in the state passed so far
-	limit := firstScanLimit(q.Offset+q.Limit, total, n)
-	for offset := 0; len(page) < q.Limit; offset, limit = offset+limit, model.MaxPageSize {
+	for offset, n := 0, 0; len(page) < q.Limit; offset, limit = offset+limit, model.MaxPageSize {
+		if reads > 0 && n == reads {
+			return page, seen, false, nil
+		}
+		n++
 		if offset > maxOffset {
-			return model.Page{}, backend.Invalid("this page lies past the controller's offset limit of %d identities: filter by text, or sort by name", maxOffset)
+			return nil, 0, false, backend.Invalid("this page lies past the controller's offset limit of %d identities: filter by text, or sort by name", maxOffset)
 		}
 		list, err := c.listIdentities(ctx, f, offset, limit)
 		if err != nil {
-			return model.Page{}, err
+			return nil, 0, false, err
 		}
 		for i := range list.Data {
 			w := &list.Data[i]
@@ -478,15 +604,14 @@ func (c *Client) stateScan(ctx context.Context, q model.ListQuery, total, n int)
 			}
 			seen++
 		}
-		if len(list.Data) < limit || seen >= q.Offset+q.Limit {
+		if len(list.Data) < limit {
+			return page, seen, true, nil
+		}
+		if seen >= q.Offset+q.Limit {
 			break
 		}
 	}
-	items, err := c.models(ctx, page)
-	if err != nil {
-		return model.Page{}, err
-	}
-	return model.Page{Total: max(total, seen), Items: items}, nil
+	return page, seen, false, nil
 }
 
 // firstScanLimit is how many identities stateScan first asks for to pass

@@ -2,11 +2,14 @@ package openziti
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,6 +287,119 @@ func TestFirstScanLimit(t *testing.T) {
 	} {
 		if got := firstScanLimit(c.want, c.total, c.n); got != c.limit {
 			t.Errorf("firstScanLimit(%d, %d, %d) = %d, want %d", c.want, c.total, c.n, got, c.limit)
+		}
+	}
+}
+
+// heldLists puts a proxy in front of the fake that holds every list of
+// enrollments or authenticators back until release is called, but for
+// those of named identities (a page's own): what the state map is read
+// from. It returns a client through the proxy.
+func heldLists(t *testing.T, f *zitifake.Controller) (c *Client, release func()) {
+	t.Helper()
+	p := newPushback(t, f)
+	gate := make(chan struct{})
+	p.hold = func(r *http.Request) {
+		list := strings.HasSuffix(r.URL.Path, "/enrollments") || strings.HasSuffix(r.URL.Path, "/authenticators")
+		if r.Method == http.MethodGet && list && !strings.Contains(r.URL.Query().Get("filter"), "identity in [") {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		}
+	}
+	cfg := configFor(f)
+	cfg.Controller = p.URL
+	cfg.Timeout = time.Minute
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	return c, release
+}
+
+// TestQuickStatePageBeforeTheMap (issue 27, figure 8): a Quick state
+// page comes without waiting for the state map: with the lists the map
+// is read from held back, every state's first pages, by name either way
+// and by creation, are the test's own account of the seeded identities,
+// with a total that is a lower bound and says so. Released, the same
+// query without Quick counts exactly, and a Quick one is then exact too.
+func TestQuickStatePageBeforeTheMap(t *testing.T) {
+	f := newFake(t)
+	all := seedStates(t, f, 3000)
+	c, release := heldLists(t, f)
+	var queries []model.ListQuery
+	for _, st := range model.States {
+		queries = append(queries,
+			model.ListQuery{State: st, Limit: 50, Quick: true},
+			model.ListQuery{State: st, Limit: 40, Offset: 40, Quick: true},
+			model.ListQuery{State: st, Limit: 50, Desc: true, Quick: true},
+			model.ListQuery{State: st, Limit: 30, Sort: model.SortCreated, Quick: true},
+			model.ListQuery{State: st, Limit: 30, Sort: model.SortCreated, Desc: true, Offset: 30, Quick: true},
+		)
+	}
+	check := func(t *testing.T, q model.ListQuery, exact bool) {
+		t.Helper()
+		want, total := oracle(all, q)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		page, err := c.Identities(ctx, c.NetworkID(), q)
+		if err != nil {
+			t.Fatalf("Identities(%+v): %v", q, err)
+		}
+		var got, wantNames []string
+		for _, it := range page.Items {
+			got = append(got, it.Name)
+		}
+		for _, s := range want {
+			wantNames = append(wantNames, s.name)
+		}
+		if !slices.Equal(got, wantNames) {
+			t.Errorf("page = %d names %.5q..., want %d names %.5q...", len(got), got, len(wantNames), wantNames)
+		}
+		switch {
+		case exact && (page.Counting || page.Total != total):
+			t.Errorf("Total = %d (counting %v), want exactly %d", page.Total, page.Counting, total)
+		case !exact && !page.Counting:
+			t.Errorf("Total = %d and not counting, with the lists held back (exact: %d)", page.Total, total)
+		case !exact && (page.Total < q.Offset+len(page.Items) || page.Total > total):
+			t.Errorf("Total = %d while counting: not between the page's end %d and the total %d", page.Total, q.Offset+len(page.Items), total)
+		}
+	}
+	for _, q := range queries {
+		t.Run(fmt.Sprintf("held/%s/%s-desc=%v/offset=%d", q.State, q.Sort, q.Desc, q.Offset), func(t *testing.T) { check(t, q, false) })
+	}
+	release()
+	for _, q := range queries {
+		t.Run(fmt.Sprintf("exact/%s/%s-desc=%v/offset=%d", q.State, q.Sort, q.Desc, q.Offset), func(t *testing.T) {
+			slow := q
+			slow.Quick = false
+			check(t, slow, true)
+			check(t, q, true) // the map now fresh: Quick is exact too
+		})
+	}
+}
+
+// TestQuickStatePageOfASmallNetwork: where the scan reaches the end of
+// the identities, the count is exact at once, the map never read.
+func TestQuickStatePageOfASmallNetwork(t *testing.T) {
+	f := newFake(t)
+	all := seedStates(t, f, 400)
+	c, _ := heldLists(t, f)
+	for _, st := range model.States {
+		q := model.ListQuery{State: st, Limit: 50, Quick: true}
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		page, err := c.Identities(ctx, c.NetworkID(), q)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+		if _, total := oracle(all, q); page.Counting || page.Total != total {
+			t.Errorf("%s: Total = %d (counting %v), want exactly %d", st, page.Total, page.Counting, total)
 		}
 	}
 }
