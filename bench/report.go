@@ -422,7 +422,13 @@ var whyMissed = map[string]string{
 		"4 s of CPU for 100,000) runs beside on the other core; see \"Where the bulk reset's time goes\": " +
 		"the writer was 7.0 s of CPU in a run of 8.4 s at load 1.4, so under 8 s needs the machine to itself. " +
 		"Most of the writer is index maintenance (the name index moved at random, the expiry index, the " +
-		"sessions index for identities with sessions) and the WAL frames of the pages each batch changes.",
+		"sessions index for identities with sessions) and the WAL frames of the pages each batch changes. " +
+		"Traced (strace, a run of 102,192 on the 255,000 demo): 295,000 WAL frames (two pwrite calls each, " +
+		"about 2.9 pages an identity), 102,000 pages copied back by the checkpoints; timed around its phases " +
+		"(9.5 s under another process's load): 0.3 s before the first batch (the selection counted), the " +
+		"end's checkpoint 0.15-0.76 s and the bulk connection's cache given back 0.15 s, the token file's " +
+		"commit and the close 0.15 s. Tried here and left out: pages of 8 and 16 KB (a VACUUMed copy each, " +
+		"runs alternated with a 4 KB copy): 11.2-12.7 s and 11.9-12.0 s of user CPU against 9.7-10.2 s, and more system time.",
 	"2a": "The time is the embedded backend's page query, not the console's (row 2c is the console's own part). " +
 		"Since schema 5 a filter of three characters or more is looked up in the trigram index and one or two " +
 		"characters are counted from identity_grams, but the page of matches is then read in the list's order, " +
