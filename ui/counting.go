@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -13,17 +15,21 @@ import (
 //     counting…";
 //   - asks the same page without Quick, quietly (no spinner: the status
 //     line says what it waits for), whose answer brings the exact total;
+//     it may wait up to countTimeout (the count is the backend's, not the
+//     page's, and the admin goes on meanwhile); should it fail, the list
+//     says nothing and goes on counting: the poll asks exactly again;
 //   - never lowers a total it knows exactly for this query to a lower
 //     bound a later Quick page brings (a page fetched after the backend's
 //     count went stale): the poll, which asks without Quick, keeps it
 //     right.
 
+// countTimeout bounds the wait for an exact count (at least the backend
+// call's timeout).
+const countTimeout = 2 * time.Minute
+
 // counted takes the total of a page that came, and asks for the exact
 // count if the page has only a lower bound.
 func (s *identitiesScreen) counted(msg pageLoadedMsg) tea.Cmd {
-	if s.count.is(msg.offset, msg.gen) {
-		s.count = quietFetch{}
-	}
 	p := msg.page
 	if !p.Counting {
 		s.total, s.counting, s.exactFor = p.Total, false, msg.gen
@@ -43,7 +49,7 @@ func (s *identitiesScreen) counted(msg pageLoadedMsg) tea.Cmd {
 	s.inflight[msg.offset] = msg.gen
 	q := s.query(msg.offset)
 	q.Quick = false
-	return loadPageCmd(s.s.opts.Backend, s.s.opts.Timeout, s.network.ID, msg.gen, q)
+	return loadPageCmd(s.s.opts.Backend, max(s.s.opts.Timeout, countTimeout), s.network.ID, msg.gen, q)
 }
 
 // countText is the total as the status line says it.

@@ -72,3 +72,28 @@ func TestListShowsTheCountComing(t *testing.T) {
 		t.Errorf("the poll asked %q, want %q", b.asked, want)
 	}
 }
+
+// TestListCountThatFailsIsAskedAgain: an exact count that fails (past
+// its deadline) shows no error: the list goes on counting and its poll
+// asks exactly again, which brings the total.
+func TestListCountThatFailsIsAskedAgain(t *testing.T) {
+	b := newFakeBackend(testNow)
+	var ids []model.Identity
+	for i := range 70 {
+		ids = append(ids, model.Identity{ID: fmt.Sprintf("id-%02d", i), Name: fmt.Sprintf("device-%02d", i), CreatedAt: testNow.Add(-days(9)),
+			HasCredential: true, EnrolledAt: testNow.Add(-days(8))})
+	}
+	b.addNetwork(model.Network{ID: "net-big", Name: "Big", Kind: "fake"}, ids...)
+	b.countsSlowly, b.failExact = true, 1
+	hs := newHarness(t, testOptions(b), 100, 30)
+	hs.press("s") // enrolled
+	n := hs.list().pageSize
+	s := flat(hs.screen())
+	if want := fmt.Sprintf("1–%d of %d+ · counting…", n, n); !strings.Contains(s, want) || strings.Contains(s, "did not answer") {
+		t.Errorf("after a count that failed (want %q, no error):\n%s", want, s)
+	}
+	hs.fireTimers() // the poll
+	if s := flat(hs.screen()); !strings.Contains(s, fmt.Sprintf("1–%d of 70", n)) || strings.Contains(s, "counting") {
+		t.Errorf("after the poll:\n%s", s)
+	}
+}

@@ -36,6 +36,7 @@ type fakeBackend struct {
 	countsSlowly bool
 	beforeExact  func()
 	asked        []string
+	failExact    int // this many exact queries for a state fail, as a count past its deadline
 }
 
 func newFakeBackend(now time.Time) *fakeBackend {
@@ -103,7 +104,14 @@ func (f *fakeBackend) Identities(_ context.Context, network string, q model.List
 		}
 		f.mu.Lock()
 		f.asked = append(f.asked, fmt.Sprintf("%s %s %d", kind, q.State, q.Offset))
+		fail := kind == "exact" && f.failExact > 0
+		if fail {
+			f.failExact--
+		}
 		f.mu.Unlock()
+		if fail {
+			return model.Page{}, backend.Unavailable("the controller did not answer in time (limit 15s)")
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

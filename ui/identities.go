@@ -232,7 +232,14 @@ func (s *identitiesScreen) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 	if polled {
 		s.quiet = quietFetch{}
 	}
-	s.took = msg.took
+	if s.count.is(msg.offset, msg.gen) { // the exact count (counting.go)
+		s.count = quietFetch{}
+		if msg.err != nil {
+			return nil // said nothing of: the poll asks again
+		}
+	} else {
+		s.took = msg.took // the count's wait is not the page's
+	}
 	if msg.err != nil {
 		if cmd, ok := s.sortRefused(msg.err); ok { // sort.go
 			return cmd
