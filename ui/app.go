@@ -89,6 +89,7 @@ func (a *App) restyle(isDark bool) {
 	a.isDark = isDark
 	a.s.isDark = isDark
 	a.s.styles = newStyles(isDark, a.s.opts.NoColor)
+	a.s.restyled++
 	a.help.Styles = a.s.styles.Help
 	a.spin.Style = a.s.styles.Muted
 	a.s.spinner = a.spin.View()

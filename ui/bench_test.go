@@ -43,3 +43,24 @@ func BenchmarkQRViewFrame(b *testing.B) {
 		_ = hs.app.View()
 	}
 }
+
+// BenchmarkFilterKeyAndView measures one key typed into the filter (a
+// letter, then backspace) and the redraw after it at 120×40, the size
+// the bench's filter figure (2) types at.
+func BenchmarkFilterKeyAndView(b *testing.B) {
+	t := &testing.T{}
+	hs, _ := syntheticHarness(t, 103482, 120, 40)
+	hs.press("/")
+	hs.typeText("ali")
+	letter, back := keyMsg("c"), keyMsg("backspace")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		k := letter
+		if i%2 == 1 {
+			k = back
+		}
+		hs.app.Update(k)
+		_ = hs.app.View()
+	}
+}

@@ -45,7 +45,10 @@ type restyler interface{ restyle() }
 type session struct {
 	opts   Options
 	styles Styles
-	seq    int
+	// restyled counts the times styles were rebuilt, for what is kept
+	// drawn in them (the sidebar, frame.go).
+	restyled int
+	seq      int
 	// tick is tea.Tick; tests replace it to fire timers at once.
 	tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
 	// spinner is the current spinner frame, drawn next to whatever waits.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -47,19 +48,58 @@ func plural(n int, one, many string) string {
 	return fmtCount(n) + " " + many
 }
 
+// cellWidth is ansi.StringWidth(s), counted directly when s is printable
+// ASCII, the console's own marks (oneCellMarks) and SGR sequences (ESC [
+// digits and semicolons m), as most of a frame's lines are: a cell a
+// character, the sequences none. Measuring by grapheme cluster was a third
+// of a frame's time. Anything else is left to ansi.StringWidth.
+func cellWidth(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x20 && c < 0x7f:
+			n++
+		case c >= 0x80:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !strings.ContainsRune(oneCellMarks, r) {
+				return ansi.StringWidth(s)
+			}
+			n++
+			i += size - 1
+		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+			j := i + 2
+			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == ';') {
+				j++
+			}
+			if j == len(s) || s[j] != 'm' {
+				return ansi.StringWidth(s)
+			}
+			i = j
+		default:
+			return ansi.StringWidth(s)
+		}
+	}
+	return n
+}
+
+// oneCellMarks are the marks the console draws (cursor, sort, arrows,
+// dashes, rules): each one cell wide, and none of them joins a character
+// beside it into one grapheme cluster.
+const oneCellMarks = "—–›‹•·…▲▼↑↓←→│─✓×"
+
 // padRight pads (or cuts) an already-safe string to exactly w cells.
 func padRight(s string, w int) string {
-	sw := ansi.StringWidth(s)
+	sw := cellWidth(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
+		sw = cellWidth(s)
 	}
 	return s + strings.Repeat(" ", max(0, w-sw))
 }
 
 // padLeft right-aligns an already-safe string in w cells.
 func padLeft(s string, w int) string {
-	sw := ansi.StringWidth(s)
+	sw := cellWidth(s)
 	if sw > w {
 		return ansi.Truncate(s, w, "…")
 	}

@@ -30,6 +30,7 @@ type stage struct {
 	// HA cluster (nodes.go); nil for any other.
 	nodes   []string
 	nodesOf string
+	side    sidebarBlock // the sidebar as last drawn (frame.go)
 }
 
 func newStage(s *session) *stage {

@@ -55,6 +55,10 @@ type Store struct {
 	beforeBulkWrite func(batch int)
 }
 
+// mmapSize is how much of the database file is read through a memory
+// mapping (SQLite's default cap, SQLITE_MAX_MMAP_SIZE).
+const mmapSize = 0x7fff0000
+
 // Open opens the database at path, creating it (mode 0600, its directory
 // 0700) if missing, and brings its schema up to date.
 func Open(path string, opts Options) (*Store, error) {
@@ -74,7 +78,16 @@ func Open(path string, opts Options) (*Store, error) {
 		"_txlock": {"immediate"},
 		// secure_delete: a retired token's JWT (a secret) is overwritten
 		// with zeros, not left in the file's free space.
-		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "secure_delete(1)"},
+		// mmap_size: pages are read from the file's mapping instead of
+		// being copied into each connection's page cache. A connection's
+		// first scan of a part of the file it hasn't read (the first
+		// filter typed over 1,000,000 identities reads 6,500 names'
+		// index entries) spent most of its time allocating and faulting
+		// in that cache: the page of "al" took 11-14 ms of CPU the first
+		// time in a process, 2.4-3.3 ms mapped. Writes still go through
+		// write(), as SQLite does by default; SQLite caps the size at
+		// what it was built for (2 GB).
+		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "secure_delete(1)", fmt.Sprintf("mmap_size(%d)", mmapSize)},
 		"_dqs":    {"0"},
 	}.Encode()
 	db, err := sql.Open("sqlite", dsn)
