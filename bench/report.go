@@ -289,7 +289,10 @@ var whyMissedLarge = map[string]string{
 		"tokens (ES256) and counts the short substrings: about 56 s of CPU on a quiet machine in issue 16's run " +
 		"(the figure in its cell is this run's), on two threads (rows are made on one while the other inserts). " +
 		"Under 40 s of wall time needs both cores busy throughout; this work did not change seeding (schema 6 " +
-		"makes two of the indexes it builds smaller), and under the load in the header the wall time is well above the CPU's share.",
+		"makes two of the indexes it builds smaller), and under the load in the header the wall time is well above the CPU's share. " +
+		"This machine is slower than the one of the earlier runs: the same seeding took 35.5-36.4 s (54-56 s of CPU) there and " +
+		"47.9 s (66 s of CPU) here with the code of before this run's changes, in runs alternated with the memory-mapped reads " +
+		"(43.7 s, 60 s of CPU); the CLI bulk reset (4b) likewise, 8.8 s there and 11-12 s here, with or without the mapping.",
 	"1": whyLarge,
 	"2a": "Most of a key's time is the embedded page query (2c, the console's own part, is a fraction). The " +
 		"first time a filter is typed its count is taken from the trigram index (\"alice\": about 3.5 ms at " +
