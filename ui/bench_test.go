@@ -2,6 +2,8 @@ package ui
 
 import (
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 )
 
 // BenchmarkListKeyAndView measures one cursor move and one full redraw of
@@ -12,17 +14,7 @@ func BenchmarkListKeyAndView(b *testing.B) {
 		b.Run(fmtCount(n), func(b *testing.B) {
 			t := &testing.T{}
 			hs, _ := syntheticHarness(t, n, 100, 30)
-			down, up := keyMsg("j"), keyMsg("k")
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				k := down
-				if i%2 == 1 {
-					k = up
-				}
-				hs.app.Update(k)
-				_ = hs.app.View()
-			}
+			alternateKeys(b, hs, keyMsg("j"), keyMsg("k"))
 		})
 	}
 }
@@ -52,13 +44,18 @@ func BenchmarkFilterKeyAndView(b *testing.B) {
 	hs, _ := syntheticHarness(t, 103482, 120, 40)
 	hs.press("/")
 	hs.typeText("ali")
-	letter, back := keyMsg("c"), keyMsg("backspace")
+	alternateKeys(b, hs, keyMsg("c"), keyMsg("backspace"))
+}
+
+// alternateKeys times b.N presses, one and other in turn, each followed
+// by a View.
+func alternateKeys(b *testing.B, hs *harness, one, other tea.KeyPressMsg) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		k := letter
+		k := one
 		if i%2 == 1 {
-			k = back
+			k = other
 		}
 		hs.app.Update(k)
 		_ = hs.app.View()
