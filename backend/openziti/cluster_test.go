@@ -281,37 +281,46 @@ func TestClusterResetWithNodeStoppedBeforehand(t *testing.T) {
 // with one line naming the missing leader and how many nodes answer, and
 // changes nothing; reads go on.
 func TestClusterWithoutQuorumRefusesChangesAtOnce(t *testing.T) {
+	refusedWithoutLeader(t, "ha-quorum", func(cl *zitifake.Cluster) { cl.LoseQuorum(true) })
+}
+
+// refusedWithoutLeader stops nodes 2 and 3, has the cluster lose its
+// leader as lose says, and checks a reset then: it fails at once with one
+// line naming the missing leader and how many nodes answer, tries the one
+// re-enroll and nothing after it, and changes nothing; reads go on.
+func refusedWithoutLeader(t *testing.T, name string, lose func(*zitifake.Cluster)) {
+	t.Helper()
 	c, cl := clusterClient(t)
-	m := resetSetup(t, c, cl, "ha-quorum")
+	m := resetSetup(t, c, cl, name)
 	cl.Nodes[1].Stop()
 	cl.Nodes[2].Stop()
-	cl.LoseQuorum(true)
+	lose(cl)
 	writes := len(cl.Writes())
 	start := time.Now()
 	_, err := c.ResetEnrollment(context.Background(), c.NetworkID(), m.ID, m.Revision, testEpoch.Add(48*time.Hour))
 	took := time.Since(start)
-	if !errors.Is(err, backend.ErrUnavailable) {
-		t.Fatalf("reset without quorum: %v, want unavailable", err)
+	if !errors.Is(err, backend.ErrUnavailable) || !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("reset without a leader: %v, want unavailable, no leader", err)
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, "no leader") || !strings.Contains(msg, "1 of 3 nodes answer") || strings.Contains(msg, "\n") {
-		t.Errorf("reset without quorum says %q, want one line with 'no leader' and '1 of 3 nodes answer'", msg)
+		t.Errorf("reset without a leader says %q, want one line with 'no leader' and '1 of 3 nodes answer'", msg)
 	}
 	if w := cl.Writes()[writes:]; count(w, "POST /edge/management/v1/authenticators/") != 1 || len(w) != 1 {
-		t.Errorf("writes tried without quorum: %q, want the one refused re-enroll and nothing after it", w)
+		t.Errorf("writes tried without a leader: %q, want the one refused re-enroll and nothing after it", w)
 	}
 	if took > c.timeout {
 		t.Errorf("the refusal took %s, longer than the call's deadline %s", took, c.timeout)
 	}
 	after, err := c.Identity(context.Background(), c.NetworkID(), m.ID)
 	if err != nil {
-		t.Fatalf("read without quorum: %v, want it answered", err)
+		t.Fatalf("read without a leader: %v, want it answered", err)
 	}
 	if after.State(testEpoch) != model.StateEnrolled {
 		t.Errorf("state %s after the refused reset, want enrolled (nothing half done)", after.State(testEpoch))
 	}
 	if _, err := c.Identities(context.Background(), c.NetworkID(), model.ListQuery{Limit: 10}); err != nil {
-		t.Errorf("list without quorum: %v", err)
+		t.Errorf("list without a leader: %v", err)
 	}
 }
 
@@ -373,26 +382,7 @@ func TestClusterWaitsForAnElectionWhileAMajorityAnswers(t *testing.T) {
 // is no pushback to wait out: a change fails at once with the no-leader
 // line, as it does a moment later.
 func TestClusterWithoutLeaderAtFirstRefusesChangesAtOnce(t *testing.T) {
-	c, cl := clusterClient(t)
-	m := resetSetup(t, c, cl, "ha-leaderless")
-	cl.Nodes[1].Stop()
-	cl.Nodes[2].Stop()
-	cl.LoseLeader(true)
-	writes := len(cl.Writes())
-	_, err := c.ResetEnrollment(context.Background(), c.NetworkID(), m.ID, m.Revision, testEpoch.Add(48*time.Hour))
-	if !errors.Is(err, backend.ErrUnavailable) || !errors.Is(err, ErrNoLeader) {
-		t.Fatalf("reset while the leader is unreachable: %v, want unavailable, no leader", err)
-	}
-	msg := err.Error()
-	if !strings.Contains(msg, "no leader") || !strings.Contains(msg, "1 of 3 nodes answer") || strings.Contains(msg, "\n") {
-		t.Errorf("reset while the leader is unreachable says %q, want one line with 'no leader' and '1 of 3 nodes answer'", msg)
-	}
-	if w := cl.Writes()[writes:]; len(w) != 1 {
-		t.Errorf("writes tried while the leader is unreachable: %q, want the one refused and no retry", w)
-	}
-	if after, err := c.Identity(context.Background(), c.NetworkID(), m.ID); err != nil || after.State(testEpoch) != model.StateEnrolled {
-		t.Errorf("after the refused reset: %v, %v; want it read and still enrolled", after.State(testEpoch), err)
-	}
+	refusedWithoutLeader(t, "ha-leaderless", func(cl *zitifake.Cluster) { cl.LoseLeader(true) })
 }
 
 // TestClusterWithAMajorityA429StaysAPushback: the same 429 while a

@@ -158,11 +158,9 @@ type stateRecord struct {
 	ExpiresAt zTime `json:"expiresAt"`
 }
 
-// stateMapFor returns a current state map, reading one if needed.
-func (c *Client) stateMapFor(ctx context.Context) (*stateMap, error) {
-	if m, err := c.freshStateMap(ctx); m != nil || err != nil {
-		return m, err
-	}
+// newStateMap waits for a read of the lists, starting one if none is
+// under way.
+func (c *Client) newStateMap(ctx context.Context) (*stateMap, error) {
 	r := c.readStates(ctx)
 	select {
 	case <-r.done:
@@ -382,8 +380,8 @@ func (c *Client) stateFilter(ctx context.Context, q model.ListQuery) (model.Page
 			return page, err
 		}
 	}
-	if m == nil {
-		if m, err = c.stateMapFor(ctx); err != nil {
+	if m == nil { // freshStateMap has just asked for the totals: no need again
+		if m, err = c.newStateMap(ctx); err != nil {
 			return model.Page{}, err
 		}
 	}
