@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/idcon/idcon/backend"
 	"github.com/idcon/idcon/backend/embedded"
+	"github.com/idcon/idcon/model"
 )
 
 // The demo network: its name, the size the console seeds it with, and the
@@ -34,18 +38,41 @@ separate demo database instead.`,
 			if n < 1 || n > maxDemoIdentities {
 				return usagef("--identities %d is out of range; use 1 to %s", n, fmtCount(maxDemoIdentities))
 			}
+			ready := func(net model.Network) error {
+				count := fmtCount(net.Identities)
+				if net.Identities < 0 {
+					count = "its"
+				}
+				_, err := fmt.Fprintf(a.stdout, "network %s is ready with %s identities; look at them with %s\n",
+					displayName(net.Name), count, a.hint("identity", "list", "--network", net.Name))
+				return err
+			}
+			// A new database is built whole, then put in place (see
+			// embedded.CreateDemo); one that is there is topped up.
+			path, err := a.dbPath()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
+			defer cancel()
+			// ctrl+c stops the seed, which then removes its unfinished file.
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			net, err := embedded.CreateDemo(ctx, path, embedded.Options{Now: a.now}, demoNetwork, n)
+			switch {
+			case err == nil:
+				return ready(net)
+			case errors.Is(ctx.Err(), context.Canceled):
+				return ran(failf("stopped before the demo network was made: %s was not created", path))
+			case !errors.Is(err, embedded.ErrDatabaseExists):
+				return ran(err)
+			}
 			return a.do(demoTimeout, func(ctx context.Context, s *embedded.Store) error {
 				net, err := s.SeedDemo(ctx, demoNetwork, n)
 				if err != nil {
 					return err
 				}
-				count := fmtCount(net.Identities)
-				if net.Identities < 0 {
-					count = "its"
-				}
-				_, err = fmt.Fprintf(a.stdout, "network %s is ready with %s identities; look at them with %s\n",
-					displayName(net.Name), count, a.hint("identity", "list", "--network", net.Name))
-				return err
+				return ready(net)
 			})
 		},
 	}

@@ -526,6 +526,19 @@ func (s *Store) writeUnchecked(ctx context.Context, what string, fn func(tx *sql
 			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck
 		}
 	}()
+	if s.unjournaled {
+		// CreateDemo's file, which only this store knows: written without
+		// a journal or syncs. Leaving WAL mode needs the only connection
+		// to the file; a failure leaves the file broken, and CreateDemo
+		// removes it.
+		var mode string
+		if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode = OFF`).Scan(&mode); err != nil || mode != "off" {
+			return s.fail(ctx, what, fmt.Errorf("can't write the new file without a journal (journal mode %q): %v", mode, err))
+		}
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = OFF`); err != nil {
+			return s.fail(ctx, what, err)
+		}
+	}
 	return s.writeOn(ctx, conn, what, fn)
 }
 

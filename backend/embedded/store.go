@@ -53,6 +53,9 @@ type Store struct {
 	// beforeBulkWrite, set only by tests, runs between a bulk batch's read
 	// and its transaction: where another process's change makes it stale.
 	beforeBulkWrite func(batch int)
+	// unjournaled is set on CreateDemo's store, whose file no other
+	// process knows yet: seeding writes it without a journal.
+	unjournaled bool
 }
 
 // mmapSize is how much of the database file is read through a memory
