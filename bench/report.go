@@ -284,15 +284,12 @@ bytes-per-move and controller figures (4, 3c, 8) do not depend on it the way the
 
 // whyMissedLarge is whyMissed for the large column.
 var whyMissedLarge = map[string]string{
-	"7": "Seeding writes every row into the WAL (over a gigabyte at 1,000,000) and checkpoints it, builds the " +
-		"four identity indexes and the trigram index by sorting after the rows, signs about 250,000 pending " +
-		"tokens (ES256) and counts the short substrings: about 56 s of CPU on a quiet machine in issue 16's run " +
-		"(the figure in its cell is this run's), on two threads (rows are made on one while the other inserts). " +
-		"Under 40 s of wall time needs both cores busy throughout; this work did not change seeding (schema 6 " +
-		"makes two of the indexes it builds smaller), and under the load in the header the wall time is well above the CPU's share. " +
-		"This machine is slower than the one of the earlier runs: the same seeding took 35.5-36.4 s (54-56 s of CPU) there and " +
-		"47.9 s (66 s of CPU) here with the code of before this run's changes, in runs alternated with the memory-mapped reads " +
-		"(43.7 s, 60 s of CPU); the CLI bulk reset (4b) likewise, 8.8 s there and 11-12 s here, with or without the mapping.",
+	"7": "Seeding a new database writes each page once (no journal, then the file is synced and linked in: see " +
+		"\"What moved\"), builds the five identity and session indexes and the trigram index by sorting after the rows, " +
+		"signs about 250,000 pending tokens (ES256) and counts the short substrings: 45-49 s of CPU on this 2-core " +
+		"machine, idle, with the rows made on one goroutine while another inserts, and the index builds after them " +
+		"on one (SQLite's sorter takes a second thread). 34-37 s when idle here; a miss is the load in the header, " +
+		"which takes the second core the rows phase needs.",
 	"1": whyLarge,
 	"2a": "Most of a key's time is the embedded page query (2c, the console's own part, is a fraction). The " +
 		"first time a filter is typed its count is taken from the trigram index (\"alice\": about 3.5 ms at " +
@@ -365,8 +362,19 @@ run's own.
   SIGINT at 700 of 1,191; ui TestCtrlCInABulkRunWaitsForItsEnd), and the token file, the audit log,
   the summary and the database agree. ctrl+c in the console used to return at once, and the CLI then
   closed the audit log under the run (500 audited of 700 reset): the console now waits for the run to stop.
-- **7 at 1,000,000, seeding.** Unchanged in kind; schema 6's two smaller indexes are cheaper to build.
-  One ` + "`idcon demo --identities 1000000`" + ` at load 1.6: 35.5 s wall, 54 s CPU, 481 MB peak.
+- **7 at 1,000,000, seeding.** A new database is now built whole under a hidden name beside the path
+  (` + "`embedded.CreateDemo`" + `, which ` + "`idcon demo`" + ` uses when --db names no file), without a journal
+  and without syncs, then synced and linked in at the path (a link fails where a rename would replace a
+  file that appeared meanwhile; a failure or ctrl+c removes the hidden file). In WAL mode every page
+  of the seed went to the WAL and was then copied into the file by the commit's checkpoint: the commit
+  alone took 8.6 s, and the cache's spills mid-transaction rewrote WAL frames and their checksums. On
+  this machine, idle, one run each alternated: 45.9 and 49.7 s (51 and 55 s of user CPU, 13-14.5 s of
+  system) before; 33.8, 36.7 and 34.3 s (45-49 s user, 6.6-7.7 s system) after. The phases of one run
+  after: rows 16.0 s (made and signed on one goroutine while the other inserts), the five indexes 8.9 s,
+  the trigram index 6.9 s, the commit 0.8 s. Its peak resident memory is higher (1.1 GB against 540 MB):
+  without a WAL the index builds read the file through the store's memory mapping, and the mapped pages
+  it touched count as resident (the page cache's, given back under pressure); without the mapping it
+  took 36.8 and 42.8 s. Topping an existing database up still goes through the WAL.
 - **2a and 2b at 1,000,000, the filter.** What the store learns about a text filter is kept while the
   trigram index is unchanged: its count, and where its first match is in the name order. The check
   is FTS5's structure record (one small row, rewritten by every transaction that changes the index, in
