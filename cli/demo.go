@@ -51,7 +51,7 @@ separate demo database instead.`,
 			// embedded.CreateDemo); one that is there is topped up.
 			path, err := a.dbPath()
 			if err != nil {
-				return err
+				return ran(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 			defer cancel()
