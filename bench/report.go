@@ -462,7 +462,16 @@ var whyMissed = map[string]string{
 		"(9.5 s under another process's load): 0.3 s before the first batch (the selection counted), the " +
 		"end's checkpoint 0.15-0.76 s and the bulk connection's cache given back 0.15 s, the token file's " +
 		"commit and the close 0.15 s. Tried here and left out: pages of 8 and 16 KB (a VACUUMed copy each, " +
-		"runs alternated with a 4 KB copy): 11.2-12.7 s and 11.9-12.0 s of user CPU against 9.7-10.2 s, and more system time.",
+		"runs alternated with a 4 KB copy): 11.2-12.7 s and 11.9-12.0 s of user CPU against 9.7-10.2 s, and more system time. " +
+		"On this machine (issue 27's last runs, idle): 11.2-13.9 s wall, 14-15 s of CPU of which 3.1-3.8 s system; " +
+		"strace counts 296,000 WAL frames (592,000 pwrite calls) and 120,000 pages checkpointed, and 2.3 s spent in fsync, " +
+		"1.9 s of it the checkpoints' syncs of the WAL and the file, on the writer. Tried and left out, runs alternated: " +
+		"the checkpoints on a connection of their own after each commit, the writer finishing the last batch's when the WAL is " +
+		"full so that it starts over (mean of four 11.7 s against 12.4 s, with 1 s more system CPU and twice the pages copied); " +
+		"the next batch read on its own connection while the writer writes (11.7-12.1 s against 11.4-12.7 s); chunks of 128 " +
+		"identities per statement instead of 32 (12.1-12.9 s against 11.9-13.9 s); batches of up to 50,000 holding the lock 1 s " +
+		"with a 256 MB cache (12.2-13.7 s against 11.9 s, 840 MB resident). None is outside the spread of runs here, and " +
+		"none would bring the writer's 9-10 s of CPU near 8 s.",
 	"2a": "The time is the embedded backend's page query, not the console's (row 2c is the console's own part). " +
 		"Since schema 5 a filter of three characters or more is looked up in the trigram index and one or two " +
 		"characters are counted from identity_grams, but the page of matches is then read in the list's order, " +
