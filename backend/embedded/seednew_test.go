@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/idcon/idcon/model"
@@ -177,5 +178,40 @@ func TestCreateDemoStoppedLeavesNothing(t *testing.T) {
 	}
 	if got := dirNames(t, dir); len(got) != 0 {
 		t.Errorf("the directory holds %q; want nothing", got)
+	}
+}
+
+// TestCreateDemoRemovesWhatAKilledRunLeft: the hidden files of a run that
+// was killed (no lock held on them) are removed by the next run for the
+// same path; one that a run still holds locked, and files that only look
+// alike, are kept.
+func TestCreateDemoRemovesWhatAKilledRunLeft(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("half a database"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(".idcon.db.new-0123456789ab")
+	write(".idcon.db.new-0123456789ab-wal")
+	live := write(".idcon.db.new-ba9876543210")
+	f, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	write(".idcon.db.new-notes")
+	write(".other.db.new-0123456789ab")
+	if _, err := CreateDemo(t.Context(), filepath.Join(dir, "idcon.db"), Options{}, "demo", 20); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".idcon.db.new-ba9876543210", ".idcon.db.new-notes", ".other.db.new-0123456789ab", "idcon.db"}
+	if got := dirNames(t, dir); !slices.Equal(got, want) {
+		t.Errorf("the directory holds %q; want %q", got, want)
 	}
 }
