@@ -365,7 +365,8 @@ run's own.
 - **7 at 1,000,000, seeding.** A new database is now built whole under a hidden name beside the path
   (` + "`embedded.CreateDemo`" + `, which ` + "`idcon demo`" + ` uses when --db names no file), without a journal
   and without syncs, then synced and linked in at the path (a link fails where a rename would replace a
-  file that appeared meanwhile; a failure or ctrl+c removes the hidden file). In WAL mode every page
+  file that appeared meanwhile; a failure or ctrl+c removes the hidden file, and the next run for the
+  path removes one a killed process left). In WAL mode every page
   of the seed went to the WAL and was then copied into the file by the commit's checkpoint: the commit
   alone took 8.6 s, and the cache's spills mid-transaction rewrote WAL frames and their checksums. On
   this machine, idle, one run each alternated: 45.9 and 49.7 s (51 and 55 s of user CPU, 13-14.5 s of
