@@ -67,8 +67,12 @@ separate demo database instead.`,
 			case !errors.Is(err, embedded.ErrDatabaseExists):
 				return ran(err)
 			}
-			return a.do(demoTimeout, func(ctx context.Context, s *embedded.Store) error {
+			// The top-up runs on the same context: ctrl+c rolls it back.
+			return a.do(0, func(_ context.Context, s *embedded.Store) error {
 				net, err := s.SeedDemo(ctx, demoNetwork, n)
+				if errors.Is(ctx.Err(), context.Canceled) {
+					return failf("stopped before the demo network was topped up: %s is as it was", path)
+				}
 				if err != nil {
 					return err
 				}
