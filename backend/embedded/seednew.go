@@ -111,7 +111,7 @@ func CreateDemo(ctx context.Context, path string, opts Options, name string, n i
 	}
 	built = true
 	removeDatabaseFiles(tmp)
-	if d, err := os.Open(filepath.Dir(abs)); err == nil {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync() //nolint:errcheck // the file itself is synced; the directory's entry is best effort
 		d.Close()
 	}
