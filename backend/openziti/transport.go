@@ -331,6 +331,14 @@ func (c *Client) exchange(ctx context.Context, req *http.Request) (int, http.Hea
 	defer resp.Body.Close()
 	c.noteSigningKey(resp.TLS)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err == nil {
+		// An answer can still come once the deadline has cut the
+		// exchange: a server whose handler sees the connection end
+		// answers, and the transport may hand that answer over (seen
+		// under load: an empty 200 from a controller that never answered).
+		// The call timed out, whatever came.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return 0, nil, nil, &transportFail{err: c.transportError(ctx, err)}
 	}
