@@ -27,6 +27,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/backend/embedded/walvfs"
 	"github.com/idcon/idcon/model"
 )
 
@@ -53,6 +54,11 @@ type Store struct {
 	// beforeBulkWrite, set only by tests, runs between a bulk batch's read
 	// and its transaction: where another process's change makes it stale.
 	beforeBulkWrite func(batch int)
+	// bulkLogLimit and bulkBatchCap, set only by tests, replace the
+	// log's growth between a bulk run's checkpoints (walKeeper.limit, in
+	// bytes) and cap its batches' size.
+	bulkLogLimit int64
+	bulkBatchCap int
 	// unjournaled is set on CreateDemo's store, whose file no other
 	// process knows yet: seeding writes it without a journal.
 	unjournaled bool
@@ -77,7 +83,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	// The file: URI lets a path hold '?' or '#'; _txlock makes every
 	// read-write transaction BEGIN IMMEDIATE (read-only ones stay deferred).
-	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + url.Values{
+	q := url.Values{
 		"_txlock": {"immediate"},
 		// secure_delete: a retired token's JWT (a secret) is overwritten
 		// with zeros, not left in the file's free space.
@@ -92,15 +98,19 @@ func Open(path string, opts Options) (*Store, error) {
 		// what it was built for (2 GB).
 		"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "secure_delete(1)", fmt.Sprintf("mmap_size(%d)", mmapSize)},
 		"_dqs":    {"0"},
-	}.Encode()
+	}
+	if walvfs.Register() == nil {
+		q["vfs"] = []string{walvfs.Name}
+	}
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, backend.Unavailable("can't open the database %s: %v", abs, err)
 	}
 	// WAL lets readers run beside the one writer; a few connections are
 	// enough for a console, its background loads and an SSH server.
-	db.SetMaxOpenConns(4)
-	db.SetMaxIdleConns(4)
+	db.SetMaxOpenConns(6)
+	db.SetMaxIdleConns(6)
 	s := &Store{db: db, path: abs, now: opts.Now, policy: opts.Policy}
 	if s.now == nil {
 		s.now = time.Now
