@@ -219,23 +219,35 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 	if err != nil {
 		return err
 	}
-	conn, err := s.bulkConn(ctx)
+	wk := s.newWalKeeper(ctx)
+	conn, err := s.bulkConn(ctx, wk.autoCheckpoint())
 	if err != nil {
+		wk.stop()
 		return err
 	}
-	defer conn.release()
-	// The WAL is cleared of the retired tokens once, when the run ends
-	// however it ends, not after every batch: each truncation copies the
-	// whole WAL back and syncs the file twice, which made up a fifth of a
-	// large run.
-	defer s.forgetRetired()
+	defer func() {
+		// The WAL is cleared of the retired tokens once, when the run
+		// ends however it ends, not after every batch: each truncation
+		// copies the whole WAL back and syncs the file twice, which made
+		// up a fifth of a large run. The background checkpoint ends
+		// first: the truncation waits for no other.
+		wk.stop()
+		s.forgetRetired()
+		conn.release()
+	}()
 	ids := dedupeIDs(sel.IDs)
-	var after keyset         // where the last batch read ended, for All
-	size, lo := bulkBatch, 0 // the next batch's size, and where it starts in ids
-	// next reads the batch after the last one read, and signs its tokens
-	// in the background, so that the signing overlaps the writing of the
-	// batch before.
-	next := func() (readBatch, error) {
+	var after keyset // where the last batch read ended, for All
+	lo := 0          // where the next batch starts in ids
+	// next reads the batch after the last one read, of size identities,
+	// and signs its tokens in the background, so that the signing
+	// overlaps the writing of the batch before. It reads on a connection
+	// of its own, beside the writer.
+	rconn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.fail(ctx, "starting the bulk action", err)
+	}
+	defer rconn.Close()
+	next := func(size int) (readBatch, error) {
 		var batchIDs []string
 		if !sel.All {
 			if lo >= len(ids) {
@@ -244,7 +256,7 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 			batchIDs = ids[lo:min(lo+size, len(ids))]
 			lo += len(batchIDs)
 		}
-		cands, k, err := s.bulkCandidates(ctx, conn, network, sel, batchIDs, need, after, size)
+		cands, k, err := s.bulkCandidates(ctx, rconn, network, sel, batchIDs, need, after, size)
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				return readBatch{}, backend.Stopped(cerr)
@@ -262,42 +274,66 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		workers := max(1, runtime.GOMAXPROCS(0)-1)
 		return readBatch{cands: cands, signed: startSigning(n, cands, s.now(), expiresAt, workers)}, nil
 	}
+	// readAhead runs next on a goroutine of its own; what it returns comes
+	// on the channel. One runs at a time: next's state (after, lo) passes
+	// from one to the next through the channel.
+	readAhead := func(size int) <-chan readBatch {
+		ch := make(chan readBatch, 1)
+		go func() {
+			b, err := next(size)
+			b.err = err
+			ch <- b
+		}()
+		return ch
+	}
 	if err := ctx.Err(); err != nil {
 		return backend.Stopped(err)
 	}
-	cur, err := next()
-	if err != nil {
-		return err
+	size := bulkBatch // the next batch's size
+	if s.bulkBatchCap > 0 {
+		size = min(size, s.bulkBatchCap)
+	}
+	cur := <-readAhead(size)
+	if cur.err != nil {
+		return cur.err
 	}
 	for !cur.end {
-		// The next batch is read before this one is written: its
-		// identities are others, and each is checked again when written.
-		// Its tokens are signed meanwhile; this one's are written a
-		// chunk at a time as they are signed (bulkWrite).
-		ahead, err := next()
-		if err != nil {
-			cur.abandon()
-			return err
-		}
 		if err := ctx.Err(); err != nil {
 			cur.abandon()
-			ahead.abandon()
 			return backend.Stopped(err)
 		}
 		if len(cur.cands) > 0 {
 			if s.beforeBulkWrite != nil {
 				s.beforeBulkWrite(len(cur.cands))
 			}
+			wk.beforeBatch(ctx, conn)
+		}
+		// The next batch is read while this one is written: its
+		// identities are others, and each is checked again when written.
+		// Its tokens are signed meanwhile; this one's are written a
+		// chunk at a time as they are signed (bulkWrite). It is read
+		// after the log's catch-up (beforeBatch), so that its snapshot
+		// doesn't keep the log from starting over.
+		aheadCh := readAhead(size)
+		if len(cur.cands) > 0 {
 			t0 := time.Now()
 			more, runErr := s.bulkWrite(ctx, conn, n, cur.cands, cur.signed, action, expiresAt, each)
+			wk.committed()
 			cur.abandon()
 			if runErr != nil || !more {
-				ahead.abandon()
+				(<-aheadCh).abandon()
 				return runErr
 			}
 			size = nextBatchSize(len(cur.cands), time.Since(t0))
+			if s.bulkBatchCap > 0 {
+				size = min(size, s.bulkBatchCap)
+			}
 		}
-		cur = ahead
+		cur = <-aheadCh
+		if cur.err != nil {
+			cur.abandon()
+			return cur.err
+		}
 	}
 	return nil
 }
@@ -308,6 +344,7 @@ type readBatch struct {
 	cands  []bulkCandidate
 	signed *signing
 	end    bool
+	err    error // the read failed: nothing else is set
 }
 
 // abandon stops signing the batch's tokens, once those under way are.
@@ -327,12 +364,12 @@ func (b readBatch) abandon() {
 // sets when the run ends.
 type bulkConn struct{ *sql.Conn }
 
-func (s *Store) bulkConn(ctx context.Context) (bulkConn, error) {
+func (s *Store) bulkConn(ctx context.Context, autoCheckpoint int) (bulkConn, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
 	}
-	for _, p := range []string{`PRAGMA cache_size = -65536`, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, bulkCheckpoint), `PRAGMA temp_store = MEMORY`} {
+	for _, p := range []string{`PRAGMA cache_size = -65536`, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, autoCheckpoint), `PRAGMA temp_store = MEMORY`} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			conn.Close()
 			return bulkConn{}, s.fail(ctx, "starting the bulk action", err)
@@ -403,7 +440,7 @@ const bulkOrder = ` ORDER BY token_expires_at, id`
 // size eligible identities in bulkOrder after the keyset. It reads on the
 // bulk run's connection, whose page cache then holds the pages its batch
 // will change.
-func (s *Store) bulkCandidates(ctx context.Context, conn bulkConn, network string, sel backend.Selection, ids []string, need model.State, after keyset, size int) ([]bulkCandidate, keyset, error) {
+func (s *Store) bulkCandidates(ctx context.Context, conn *sql.Conn, network string, sel backend.Selection, ids []string, need model.State, after keyset, size int) ([]bulkCandidate, keyset, error) {
 	const what = "reading the selected identities"
 	if err := ctx.Err(); err != nil {
 		return nil, after, cancelled(what, err)

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idcon/idcon/backend"
+	"github.com/idcon/idcon/backend/embedded/walvfs"
 	"github.com/idcon/idcon/model"
 )
 
@@ -617,5 +619,63 @@ func TestBulkBatchesHoldTheLockAboutAsLongAsAimed(t *testing.T) {
 		if got := nextBatchSize(c.n, c.took); got != c.want {
 			t.Errorf("after %d in %v: %d, want %d", c.n, c.took, got, c.want)
 		}
+	}
+}
+
+// A bulk run's log starts over as the run goes (walKeeper): its file grows
+// to a few batches' frames, where a run that never finished a checkpoint
+// (the limit out of reach) grows it by every batch. Both reset the same
+// identities, and their files check out whole.
+func TestBulkLogStartsOverAsItGoes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 2 x 4000 identities: not in -short runs (make mutate)")
+	}
+	if walvfs.Register() != nil {
+		t.Skip("walvfs is not registered: the writer checkpoints as SQLite does")
+	}
+	ctx := t.Context()
+	run := func(limit int64) (maxLog int64, done int) {
+		path := filepath.Join(t.TempDir(), "bulk.db")
+		s := openStore(t, path, newFakeClock(t0))
+		n, err := s.SeedDemo(ctx, "demo", 4000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil { // the seed's frames gone: the file measures the run
+			t.Fatal(err)
+		}
+		s.bulkLogLimit, s.bulkBatchCap = limit, 150
+		s.beforeBulkWrite = func(int) {
+			if fi, err := os.Stat(path + "-wal"); err == nil {
+				maxLog = max(maxLog, fi.Size())
+			}
+		}
+		err = s.BulkApply(ctx, n.ID, backend.Selection{All: true}, model.ActionReset, t0.Add(7*24*time.Hour), func(r backend.BulkResult) bool {
+			if r.Err != nil {
+				t.Errorf("%s: %v", r.Identity.Name, r.Err)
+			}
+			done++
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := byState(t, s, n.ID, "", model.StateEnrolled); len(left) != 0 {
+			t.Fatalf("%d identities still enrolled", len(left))
+		}
+		var ok string
+		if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+			t.Fatalf("limit %d: integrity_check: %q, %v", limit, ok, err)
+		}
+		return maxLog, done
+	}
+	bounded, n1 := run(64 * 4120)
+	unbounded, n2 := run(1 << 40)
+	t.Logf("the log's file grew to %d bytes with a checkpoint every 64 pages' growth, %d without (%d and %d identities reset)", bounded, unbounded, n1, n2)
+	if n1 != n2 || n1 < 1000 {
+		t.Fatalf("reset %d and %d identities", n1, n2)
+	}
+	if bounded > unbounded/2 {
+		t.Fatalf("the log grew to %d bytes, and to %d when it never starts over: it didn't start over", bounded, unbounded)
 	}
 }
