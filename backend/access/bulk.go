@@ -14,8 +14,16 @@ import (
 
 var _ backend.Bulker = (*Backend)(nil)
 
-// auditBatch is how many bulk results are written to the audit log at once.
-const auditBatch = 500
+// auditBatch is how many bulk results are handed to the audit log's
+// writer at once; auditQueue is how many batches may wait for it
+// (200,000 lines, more than a run makes while one write and sync is
+// under way), and auditGroup how many lines it writes and syncs together
+// at most when they have queued up.
+const (
+	auditBatch = 500
+	auditQueue = 400
+	auditGroup = 20_000
+)
 
 // Summarize counts what a bulk action would do. Counting is open to every
 // role: a viewer may see what an admin would be asked to confirm.
@@ -50,13 +58,26 @@ func (a *Backend) BulkApply(ctx context.Context, network string, sel backend.Sel
 	netRef := audit.Ref{ID: network, Name: a.networkName(ctx, network)}
 	// The audit lines are encoded and written on a goroutine of their
 	// own, auditBatch at a time, while the run goes on; they are all
-	// written (and synced) before BulkApply returns.
+	// written (and synced) before BulkApply returns. Batches that queue
+	// up while one is written go together, with one sync, and the
+	// queue is deep: the run's writer (the bulk's one goroutine, which
+	// the callback below runs on) never waits for the log's syncs. It
+	// used to, behind a queue of 4 batches: 1.3 s of a 100,000-identity
+	// reset went in waiting to be scheduled again once the queue let it go.
 	var pending []audit.Entry
-	batches := make(chan []audit.Entry, 4)
+	batches := make(chan []audit.Entry, auditQueue)
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
 		for b := range batches {
+			for more := true; more && len(b) < auditGroup; {
+				select {
+				case next, ok := <-batches:
+					b, more = append(b, next...), ok
+				default:
+					more = false
+				}
+			}
 			if err := a.log.AppendAll(b); err != nil {
 				fmt.Fprintf(os.Stderr, "idcon: audit: %v\n", err)
 			}
