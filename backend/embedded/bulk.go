@@ -230,10 +230,16 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		// ends however it ends, not after every batch: each truncation
 		// copies the whole WAL back and syncs the file twice, which made
 		// up a fifth of a large run. The background checkpoint ends
-		// first: the truncation waits for no other.
+		// first: the truncation waits for no other. The bulk connection's
+		// cache is given back meanwhile, on another core.
 		wk.stop()
+		released := make(chan struct{})
+		go func() {
+			defer close(released)
+			conn.release()
+		}()
 		s.forgetRetired()
-		conn.release()
+		<-released
 	}()
 	ids := dedupeIDs(sel.IDs)
 	var after keyset // where the last batch read ended, for All
@@ -282,6 +288,9 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		go func() {
 			b, err := next(size)
 			b.err = err
+			if b.end {
+				wk.ending() // the batch being written is the last
+			}
 			ch <- b
 		}()
 		return ch
@@ -538,6 +547,9 @@ func startSigning(n *network, cands []bulkCandidate, now, expires time.Time, wor
 	for range min(workers, len(cands)) {
 		g.wg.Go(func() {
 			for g.signOne() {
+				// A token takes tens of microseconds: between two, the
+				// writer, if it waits for a core, gets this one.
+				runtime.Gosched()
 			}
 		})
 	}

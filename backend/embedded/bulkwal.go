@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"sync"
 
 	"github.com/idcon/idcon/backend/embedded/walvfs"
 )
@@ -36,9 +37,10 @@ type walKeeper struct {
 	limit int64 // bytes of log a cycle lets the writer add before the background checkpoint
 	conn  *sql.Conn
 
-	running chan struct{} // the background checkpoint, closed when it ends; nil when none runs
-	base    int64         // where the log ended when the last cycle's checkpoint was finished
-	last    int64         // where it ended after the last batch
+	mu      sync.Mutex
+	running chan struct{} // the background checkpoint, closed when it ends; nil when none runs (mu)
+	base    int64         // where the log ended when the last cycle's checkpoint was finished (the writer's)
+	last    int64         // where it ended after the last batch (the writer's)
 
 	syncs  chan struct{} // a request to sync the log
 	synced chan struct{} // closed when the syncing goroutine has ended
@@ -111,7 +113,25 @@ func (k *walKeeper) committed() {
 		k.base = 0 // SQLite started the log over
 	}
 	k.last = end
-	if k.running != nil || end-k.base < k.limit {
+	if end-k.base >= k.limit {
+		k.checkpoint()
+	}
+}
+
+// ending is called once the batch being written is known to be the last:
+// the log is copied back beside it, so that the run's end (forgetRetired)
+// copies only that batch's frames.
+func (k *walKeeper) ending() {
+	if k != nil {
+		k.checkpoint()
+	}
+}
+
+// checkpoint starts the background checkpoint, unless one runs.
+func (k *walKeeper) checkpoint() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.running != nil {
 		return
 	}
 	done := make(chan struct{})
@@ -122,19 +142,37 @@ func (k *walKeeper) committed() {
 	}()
 }
 
+// finished returns the background checkpoint's channel and clears it
+// when it has ended, or nil.
+func (k *walKeeper) finished(wait bool) bool {
+	k.mu.Lock()
+	r := k.running
+	k.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	if wait {
+		<-r
+	} else {
+		select {
+		case <-r:
+		default:
+			return false
+		}
+	}
+	k.mu.Lock()
+	k.running = nil
+	k.mu.Unlock()
+	return true
+}
+
 // beforeBatch is called before each batch's transaction: once the
 // background checkpoint has ended, the writer copies what was committed
 // after it began, so that the log starts over with this batch.
 func (k *walKeeper) beforeBatch(ctx context.Context, conn bulkConn) {
-	if k == nil || k.running == nil {
-		return
+	if k == nil || !k.finished(false) {
+		return // none ran, or still copying: the writer goes on, the log grows a batch more
 	}
-	select {
-	case <-k.running:
-	default:
-		return // still copying: the writer goes on, the log grows a batch more
-	}
-	k.running = nil
 	conn.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`) //nolint:errcheck // as SQLite's own autocheckpoint, best effort
 	k.base = walvfs.LogEnd(k.wal)
 	k.last = k.base
@@ -145,9 +183,7 @@ func (k *walKeeper) stop() {
 	if k == nil {
 		return
 	}
-	if k.running != nil {
-		<-k.running
-	}
+	k.finished(true)
 	close(k.syncs)
 	<-k.synced
 	k.conn.Close()
