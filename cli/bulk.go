@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -160,6 +161,13 @@ func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Ti
 				return err
 			}
 		}
+
+		// The run allocates as it goes (rows read, tokens signed, lines
+		// written) over a live heap of about 10 MB: at the default GOGC a
+		// reset of 100,000 collected 230 times, 0.96 s of CPU on the core
+		// the signing needs, against 39 times and 0.18 s at 400 (about
+		// 40 MB more at the peak). This process does nothing else.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 
 		var out io.Writer = a.stdout
 		if tf != nil {
