@@ -142,8 +142,8 @@ func (k *walKeeper) checkpoint() {
 	}()
 }
 
-// finished returns the background checkpoint's channel and clears it
-// when it has ended, or nil.
+// finished says whether a background checkpoint ran and has ended (wait:
+// once it ends), and forgets it then.
 func (k *walKeeper) finished(wait bool) bool {
 	k.mu.Lock()
 	r := k.running
