@@ -506,15 +506,15 @@ var whyMissed = map[string]string{
 		"process on the shared 2-core machine (the median, 3a, is the move's own cost).",
 	"3c": "Bubble Tea's renderer rewrites every changed cell with its style's escape codes. A move changes two " +
 		"rows (the old cursor row loses its reverse video, the new one gains it), about 2 × 100 cells at 120 columns.",
-	"4": "As 4b: the one SQLite writer is the floor, and 10,000 is only a few batches. A probe of Store.BulkApply " +
-		"on a copy of a 100,000 demo on 8 December: the 10,000th identity reported at 0.81-0.84 s, the call " +
-		"returning at 1.04-1.08 s (1.74 s in the make bench of 7 December). The first batches are 500 and about " +
-		"2,000 (another process's write never waits long at the start) and read a cold cache: about 80 µs an " +
-		"identity, where 4b's steady state is 60. After the last identity: the stop in the middle of a chunk " +
-		"(rolled back, its first part written again), the commit, and the run's end, about 0.23 s: the log " +
-		"truncated (every frame of the run copied back, as no background checkpoint has started in so few " +
-		"batches) and the bulk connection's cache given back beside it. Running that end after BulkApply " +
-		"returns would take it off the figure, not off the machine; not done.",
+	"4": "As 4b: the one SQLite writer is the floor, and 10,000 is only a few batches, read into a cold cache. " +
+		"A probe of Store.BulkApply on a copy of a 100,000 demo on 8 December: the 10,000th identity reported at " +
+		"0.85-0.94 s, the call returning 20-25 ms later (1.74 s in the make bench of 7 December). The writer's SQL " +
+		"is about 76 µs an identity here against 50 in 4b's steady state: the first touch of each page of the name " +
+		"index, the table and the expiry index (getPageMMap and the page cache, 0.23 s of the probe's CPU), and " +
+		"batches of 500, 2,000 and 7,500, each committed. The run's end is no longer in the figure when no token " +
+		"was retired (a reset of enrolled identities): the log's copy back and the bulk connection's cache are " +
+		"given back after BulkApply returns (0.2-0.3 s, which Close waits for); a run that retired tokens still " +
+		"wipes them from the log before it returns (TestBulkRetiredTokensLeaveTheFile).",
 	"5": "Cold start includes opening SQLite and the first page query; the console's own part is figure 1.",
 }
 

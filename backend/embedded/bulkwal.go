@@ -42,8 +42,7 @@ type walKeeper struct {
 	base    int64         // where the log ended when the last cycle's checkpoint was finished (the writer's)
 	last    int64         // where it ended after the last batch (the writer's)
 
-	syncs  chan struct{} // a request to sync the log
-	synced chan struct{} // closed when the syncing goroutine has ended
+	syncs chan struct{} // a request to sync the log
 }
 
 // autoCheckpoint is the bulk connection's wal_autocheckpoint: SQLite's
@@ -66,20 +65,19 @@ func (s *Store) newWalKeeper(ctx context.Context) *walKeeper {
 		return nil
 	}
 	k := &walKeeper{wal: s.path + "-wal", limit: bulkCheckpoint * (4096 + 24), conn: conn,
-		syncs: make(chan struct{}, 1), synced: make(chan struct{})}
+		syncs: make(chan struct{}, 1)}
 	if s.bulkLogLimit > 0 {
 		k.limit = s.bulkLogLimit
 	}
 	k.base = walvfs.LogEnd(k.wal)
 	k.last = k.base
-	go k.syncLoop()
+	s.upkeep.Go(k.syncLoop)
 	return k
 }
 
 // syncLoop syncs the log each time a commit asks, and a request made while
 // a sync runs waits for the next one.
 func (k *walKeeper) syncLoop() {
-	defer close(k.synced)
 	var f *os.File
 	defer func() {
 		if f != nil {
@@ -178,13 +176,12 @@ func (k *walKeeper) beforeBatch(ctx context.Context, conn bulkConn) {
 	k.last = k.base
 }
 
-// stop waits for the background checkpoint and syncs to end.
+// stop waits for the background checkpoint to end, and stops the syncs.
 func (k *walKeeper) stop() {
 	if k == nil {
 		return
 	}
 	k.finished(true)
-	close(k.syncs)
-	<-k.synced
+	close(k.syncs) // a sync under way ends on its own (Close waits for it)
 	k.conn.Close()
 }

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -59,6 +60,9 @@ type Store struct {
 	// bytes) and cap its batches' size.
 	bulkLogLimit int64
 	bulkBatchCap int
+	// upkeep is the checkpoints left running after a bulk run returned;
+	// Close waits for them.
+	upkeep sync.WaitGroup
 	// unjournaled is set on CreateDemo's store, whose file no other
 	// process knows yet: seeding writes it without a journal.
 	unjournaled bool
@@ -170,6 +174,7 @@ func prepareFile(path string) error {
 
 // Close releases the database.
 func (s *Store) Close() error {
+	s.upkeep.Wait() // a bulk run's last checkpoint (see BulkApply)
 	if err := s.db.Close(); err != nil {
 		return backend.Unavailable("closing the database %s: %v", s.path, err)
 	}
