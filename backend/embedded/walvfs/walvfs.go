@@ -294,37 +294,38 @@ func xWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 	return sqliteOK
 }
 
-func xRead(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
+// flushed is pFile's state with what it gathered written out, or the
+// error code of the write.
+func flushed(tls *libc.TLS, pFile uintptr) (*walFile, int32) {
 	f := lookup(pFile)
 	if f == nil {
-		return sqliteIOErr
+		return nil, sqliteIOErr
 	}
-	if rc := f.flush(tls, pFile); rc != sqliteOK {
+	return f, f.flush(tls, pFile)
+}
+
+func xRead(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
+	f, rc := flushed(tls, pFile)
+	if rc != sqliteOK {
 		return rc
 	}
 	return callRW(tls, origMethods(f).FxRead, pFile, pBuf, amt, off)
 }
 
 func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
-	f := lookup(pFile)
-	if f == nil {
-		return sqliteIOErr
-	}
-	if rc := f.flush(tls, pFile); rc != sqliteOK {
+	f, rc := flushed(tls, pFile)
+	if rc != sqliteOK {
 		return rc
 	}
 	return callInt(tls, origMethods(f).FxSync, pFile, flags)
 }
 
 func xTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
-	f := lookup(pFile)
-	if f == nil {
-		return sqliteIOErr
-	}
-	if rc := f.flush(tls, pFile); rc != sqliteOK {
+	f, rc := flushed(tls, pFile)
+	if rc != sqliteOK {
 		return rc
 	}
-	rc := callInt64(tls, origMethods(f).FxTruncate, pFile, size)
+	rc = callInt64(tls, origMethods(f).FxTruncate, pFile, size)
 	f.end = -1
 	if rc == sqliteOK {
 		f.setEnd(size)
@@ -333,11 +334,8 @@ func xTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
 }
 
 func xFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
-	f := lookup(pFile)
-	if f == nil {
-		return sqliteIOErr
-	}
-	if rc := f.flush(tls, pFile); rc != sqliteOK {
+	f, rc := flushed(tls, pFile)
+	if rc != sqliteOK {
 		return rc
 	}
 	return callPtr(tls, origMethods(f).FxFileSize, pFile, pSize)
