@@ -64,9 +64,7 @@ var (
 	once     sync.Once
 	register error
 
-	base    uintptr               // the unix VFS (sqlite3_vfs *)
-	ours    *sqlite3.Tsqlite3_vfs // ours, in Go memory that never moves
-	zName   uintptr
+	base    uintptr // the unix VFS (sqlite3_vfs *)
 	mu      sync.Mutex
 	files   = map[uintptr]*walFile{}     // the open WAL files, by sqlite3_file *
 	ends    = map[string]*atomic.Int64{} // each log's end, by path (LogEnd)
@@ -119,12 +117,9 @@ func install() error {
 	if err != nil {
 		return err
 	}
-	zName = name
 	v.FzName = name
 	v.FxOpen = funcPtr(xOpen)
-	ours = v
 	if rc := sqlite3.Xsqlite3_vfs_register(tls, pv, 0); rc != sqliteOK {
-		ours = nil
 		return errors.New("walvfs: sqlite3_vfs_register failed")
 	}
 	return nil
@@ -233,7 +228,7 @@ func (f *walFile) flush(tls *libc.TLS, pFile uintptr) int32 {
 	}
 	n, off := f.n, f.off
 	f.n = 0
-	return callWrite(tls, origMethods(f).FxWrite, pFile, f.buf, int32(n), off)
+	return callRW(tls, origMethods(f).FxWrite, pFile, f.buf, int32(n), off)
 }
 
 func xWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
@@ -256,7 +251,7 @@ func xWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 		if rc := f.flush(tls, pFile); rc != sqliteOK {
 			return rc
 		}
-		rc := callWrite(tls, origMethods(f).FxWrite, pFile, pBuf, amt, off)
+		rc := callRW(tls, origMethods(f).FxWrite, pFile, pBuf, amt, off)
 		if rc == sqliteOK && off+int64(amt) > f.end {
 			f.setEnd(off + int64(amt))
 		}
@@ -267,7 +262,7 @@ func xWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 			return rc
 		}
 		if int64(amt) > bufSize {
-			rc := callWrite(tls, origMethods(f).FxWrite, pFile, pBuf, amt, off)
+			rc := callRW(tls, origMethods(f).FxWrite, pFile, pBuf, amt, off)
 			if rc == sqliteOK {
 				f.setEnd(off + int64(amt))
 			}
@@ -374,10 +369,6 @@ func ptr(p uintptr) unsafe.Pointer {
 
 func callOpen(tls *libc.TLS, fp, pVfs, zName, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	return (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{fp})))(tls, pVfs, zName, pFile, flags, pOutFlags)
-}
-
-func callWrite(tls *libc.TLS, fp, pFile, pBuf uintptr, amt int32, off int64) int32 {
-	return callRW(tls, fp, pFile, pBuf, amt, off)
 }
 
 func callRW(tls *libc.TLS, fp, pFile, pBuf uintptr, amt int32, off int64) int32 {
