@@ -679,3 +679,47 @@ func TestBulkLogStartsOverAsItGoes(t *testing.T) {
 		t.Fatalf("the log grew to %d bytes, and to %d when it never starts over: it didn't start over", bounded, unbounded)
 	}
 }
+
+// The bulk connection's cache starts small (on a network of 4,000 it is
+// bulkCacheMin) and grows to bulkCacheMax once a batch spilled pages to
+// the WAL, which SQLite counts: a cache started at 16 pages spills on
+// its first batch, one of 4,096 pages holds every batch and never grows.
+func TestBulkCacheGrowsOnceABatchSpills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 2 x 4000 identities: not in -short runs (make mutate)")
+	}
+	ctx := t.Context()
+	run := func(start int) []int {
+		s := openStore(t, filepath.Join(t.TempDir(), "bulk.db"), newFakeClock(t0))
+		n, err := s.SeedDemo(ctx, "demo", 4000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int
+		s.bulkCacheStart, s.bulkBatchCap = start, 500
+		s.bulkCacheSized = func(pages int) { sizes = append(sizes, pages) }
+		err = s.BulkApply(ctx, n.ID, backend.Selection{All: true}, model.ActionReset, t0.Add(7*24*time.Hour), func(r backend.BulkResult) bool {
+			if r.Err != nil {
+				t.Errorf("%s: %v", r.Identity.Name, r.Err)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := byState(t, s, n.ID, "", model.StateEnrolled); len(left) != 0 {
+			t.Fatalf("start %d: %d identities still enrolled", start, len(left))
+		}
+		var ok string
+		if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+			t.Fatalf("start %d: integrity_check: %q, %v", start, ok, err)
+		}
+		return sizes
+	}
+	if got := run(16); !slices.Equal(got, []int{16, bulkCacheMax}) {
+		t.Errorf("a cache of 16 pages was sized %v, want [16 %d]: it spills on the first batch and should grow once", got, bulkCacheMax)
+	}
+	if got := run(4096); !slices.Equal(got, []int{4096}) {
+		t.Errorf("a cache of 4096 pages, more than a batch dirties here, was sized %v: it should not change", got)
+	}
+}

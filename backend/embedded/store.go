@@ -60,6 +60,11 @@ type Store struct {
 	// bytes) and cap its batches' size.
 	bulkLogLimit int64
 	bulkBatchCap int
+	// bulkCacheStart, set only by tests, replaces the size a bulk run's
+	// cache starts at (bulkCachePages), and bulkCacheSized is told each
+	// size the cache is given.
+	bulkCacheStart int
+	bulkCacheSized func(pages int)
 	// upkeep is the checkpoints left running after a bulk run returned;
 	// Close waits for them.
 	upkeep sync.WaitGroup
