@@ -376,6 +376,24 @@ run's own.
   read at the 28-row commit; integrity_check failures in 2 of 40 bulk runs), fixed before it landed.
   The in-process 10,000 (4) went from 1.74 s to 1.04-1.08 s by the same changes (a probe of
   Store.BulkApply on a copy of a 100,000 demo).
+- **4, later on 8 December: page faults.** A page fault costs about 10 µs on this machine (a probe
+  touching fresh anonymous memory: 10.2-10.8 µs a 4 KB page, even right after the same memory was
+  freed; the kernel populating it at mmap: 0.7 µs), and the in-process reset of 10,000 took 33,000 of
+  them: its profile showed 0.25 s at the one store in SQLite's malloc that first touches a new block.
+  Most were the bulk connection's page cache growing to the 12,800 pages the run touched, two faults a
+  page (a page and its header take an 8 KB slot of modernc's allocator), pages it never came back to.
+  The cache now starts at the network's share of the two indexes a reset changes at random places (the
+  name and sessions indexes, about one page for 16 identities: 6,250 pages at 100,000) and goes to
+  64 MB as soon as a batch spills, which SQLite counts (SQLITE_DBSTATUS_CACHE_SPILL;
+  TestBulkCacheGrowsOnceABatchSpills). On 4b's network of 255,000 it starts at 64 MB as before: started
+  smaller there, it spilled and took 0.2 s longer. The probe (Store.BulkApply on a copy of a 100,000
+  demo, medians of six alternated runs): 0.84 s → 0.75 s, 33,000 → 23,000 faults; 4b unchanged
+  (7.49-8.30 s against 7.54-8.33 s, alternated). The run is now near its CPU floor: 1.38 s of CPU on the
+  2 cores (the writer 0.63 s, signing 0.45 s, the batch read ahead 0.15 s), the writer signing tokens
+  itself whenever it catches up with the signer. Tried and left out: a 16 MB cache (it spills, and
+  reads pages back from the log), a first batch of 2,000 instead of 500 (no change), batches held for
+  600 ms or 1 s (4b no faster), the cache grown by steps after each spill (4b 0.25 s slower), and
+  prefaulting every connection's mapping of the file (MADV_POPULATE_READ: 1,800 fewer faults, no faster).
 - **Tried and left out.** The name index without the state columns (a reset then leaves it alone):
   2 s less for 4b, but a list filtered or sorted by state in name order would look every row up in the
   table (a state's last page at 1,000,000 reads most of the network). Batches of up to 50,000 (1 s of
@@ -506,15 +524,12 @@ var whyMissed = map[string]string{
 		"process on the shared 2-core machine (the median, 3a, is the move's own cost).",
 	"3c": "Bubble Tea's renderer rewrites every changed cell with its style's escape codes. A move changes two " +
 		"rows (the old cursor row loses its reverse video, the new one gains it), about 2 × 100 cells at 120 columns.",
-	"4": "As 4b: the one SQLite writer is the floor, and 10,000 is only a few batches, read into a cold cache. " +
-		"A probe of Store.BulkApply on a copy of a 100,000 demo on 8 December: the 10,000th identity reported at " +
-		"0.85-0.94 s, the call returning 20-25 ms later (1.74 s in the make bench of 7 December). The writer's SQL " +
-		"is about 76 µs an identity here against 50 in 4b's steady state: the first touch of each page of the name " +
-		"index, the table and the expiry index (getPageMMap and the page cache, 0.23 s of the probe's CPU), and " +
-		"batches of 500, 2,000 and 7,500, each committed. The run's end is no longer in the figure when no token " +
-		"was retired (a reset of enrolled identities): the log's copy back and the bulk connection's cache are " +
-		"given back after BulkApply returns (0.2-0.3 s, which Close waits for); a run that retired tokens still " +
-		"wipes them from the log before it returns (TestBulkRetiredTokensLeaveTheFile).",
+	"4": "The run is bound by the CPU of the 2 cores: a probe of Store.BulkApply on a copy of a 100,000 demo on " +
+		"8 December took 1.38 s of CPU in 0.75-0.80 s (the SQLite writer 0.63 s, ES256 signing 0.45 s beside it, the " +
+		"batch read ahead 0.15 s, garbage collection), so a slower hour of the host or another process moves it past " +
+		"0.8 s. A page fault costs about 10 µs on this machine and the run still takes about 23,000 (the page cache's " +
+		"8 KB slots, the Go heap): fewer would move it, for instance SQLite's page cache in slots of its own size " +
+		"(SQLITE_CONFIG_PAGECACHE, which is process-wide and commits its memory when SQLite starts).",
 	"5": "Cold start includes opening SQLite and the first page query; the console's own part is figure 1.",
 }
 
