@@ -102,6 +102,9 @@ type bulkReport struct {
 // Ctrl-C or SIGTERM stops it before the next identity, and what finished
 // stays finished.
 func (a *app) runBulk(act model.Action, f bulkFlags, network string, exp time.Time, outFile string, yes, asJSON bool) error {
+	// The process ends with the command: the store's connections and the
+	// bulk run's cache are left to its exit (embedded.Options.ExitAfterClose).
+	a.closeForExit = a.exiting
 	return a.withBackend(bulkTimeout, func(ctx context.Context, b backend.Backend) error {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()

@@ -83,6 +83,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		getenv:  os.Getenv,
 		now:     time.Now,
 		console: openConsole,
+		exiting: true,
 	})
 }
 
@@ -98,6 +99,9 @@ type environment struct {
 	// or reissue has changed (done of them so far), with the run's
 	// context: a test stops the run at a point it chooses.
 	bulkDone func(ctx context.Context, done int)
+	// exiting is set by Main: the process exits when the command returns
+	// (tests run commands in-process and leave it unset).
+	exiting bool
 }
 
 // run executes one command line and returns its exit code.

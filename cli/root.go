@@ -32,6 +32,9 @@ type app struct {
 	mfaCode    string         // --mfa-code
 	dryRun     bool           // --dry-run of a mutating verb (dryrun.go)
 	signin     signinHooks    // what controllers' logins ask with and report to
+	// closeForExit opens the database with embedded.Options.ExitAfterClose
+	// (a bulk command in the real process: see runBulk).
+	closeForExit bool
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -180,7 +183,7 @@ func (a *app) open() (*embedded.Store, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	s, err := embedded.Open(path, embedded.Options{Now: a.now, Policy: model.ExpiryPolicy{}})
+	s, err := embedded.Open(path, embedded.Options{Now: a.now, Policy: model.ExpiryPolicy{}, ExitAfterClose: a.closeForExit})
 	if err != nil {
 		if strings.Contains(err.Error(), path) {
 			return nil, "", err // it names the file and says what to do

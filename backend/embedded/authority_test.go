@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"database/sql"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -443,4 +444,84 @@ func keys(m map[string]string) []string {
 		k = append(k, x)
 	}
 	return k
+}
+
+// TestExitAfterCloseEmptiesTheLog: with ExitAfterClose, Close leaves the
+// connections to the process's exit but still empties the log, as the last
+// connection's close would. A token retired while another connection read
+// (so the retirement's own checkpoint gave up, and its JWT stayed in the
+// log) is gone from the files once Close returns, and the file opens again
+// with the change in it.
+func TestExitAfterCloseEmptiesTheLog(t *testing.T) {
+	ctx := t.Context()
+	dbPath := filepath.Join(t.TempDir(), "idcon.db")
+	clock := newFakeClock(t0)
+	s, err := Open(dbPath, Options{Now: clock.Now, ExitAfterClose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.CreateNetwork(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := map[string]string{"neighbour": mustCreate(t, s, n.ID, "neighbour", clock.Now().Add(30*day)).JWT}
+	old := mustCreate(t, s, n.ID, "unused", clock.Now().Add(time.Hour))
+	rtx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k int
+	if err := rtx.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&k); err != nil {
+		t.Fatal(err)
+	}
+	x := mustGet(t, s, n.ID, old.Identity.ID)
+	if _, err := s.DeleteEnrollment(ctx, n.ID, x.ID, x.Revision); err != nil {
+		t.Fatal(err)
+	}
+	rtx.Rollback()
+	if b, err := os.ReadFile(dbPath + "-wal"); err != nil || !bytes.Contains(b, []byte(strings.Split(old.JWT, ".")[2])) {
+		t.Fatalf("the retired token is not in the log before Close (%v): the test's premise, a checkpoint that gave up, does not hold", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, "closed for exit", dbPath, current, map[string]string{"deleted from unused": old.JWT})
+	if fi, err := os.Stat(dbPath + "-wal"); err == nil && fi.Size() != 0 {
+		t.Errorf("the log holds %d bytes after Close; want it emptied", fi.Size())
+	}
+	again := openStore(t, dbPath, clock)
+	if got := mustGet(t, again, n.ID, x.ID); got.Enrollment != nil {
+		t.Errorf("after Close and a new Open, unused has the enrollment %+v; want it deleted", got.Enrollment)
+	}
+}
+
+// TestRetiringRightAfterABulkRunLeavesTheFile: a bulk run that retired no
+// token copies the log back after it returns; a token retired right after
+// it, while that copy may still run, must still leave the files.
+func TestRetiringRightAfterABulkRunLeavesTheFile(t *testing.T) {
+	dbPath, clock, s, n := storeWithNeighbours(t)
+	ctx := t.Context()
+	for i := range 3 {
+		c := mustCreate(t, s, n.ID, fmt.Sprintf("enrolled-%d", i), clock.Now().Add(day))
+		if _, err := EnrollToDir(ctx, s, c.JWT, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := map[string]string{}
+	if err := s.BulkApply(ctx, n.ID, backend.Selection{All: true, State: model.StateEnrolled}, model.ActionReset,
+		clock.Now().Add(day), func(r backend.BulkResult) bool {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			current[r.Identity.Name] = r.Token.JWT
+			return true
+		}); err != nil {
+		t.Fatal(err)
+	}
+	old := mustCreate(t, s, n.ID, "unused", clock.Now().Add(time.Hour))
+	x := mustGet(t, s, n.ID, old.Identity.ID)
+	if _, err := s.DeleteEnrollment(ctx, n.ID, x.ID, x.Revision); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, "open", dbPath, current, map[string]string{"deleted from unused": old.JWT})
 }

@@ -42,6 +42,16 @@ const busyTimeout = 5 * time.Second
 type Options struct {
 	Now    func() time.Time // clock; nil means time.Now
 	Policy model.ExpiryPolicy
+	// ExitAfterClose says the process exits right after Close, as a
+	// one-shot command does. Close then still waits for a bulk run's last
+	// checkpoint and empties the log, but leaves the connections to the
+	// process's exit instead of closing them one by one, and a bulk run
+	// keeps its cache to the end instead of giving it back: after a bulk
+	// reset of 100,000 that was 0.3-0.4 s of freeing memory the exit
+	// frees at once. The file is then as a clean close leaves it, but
+	// for the -shm index and an empty -wal beside it, which SQLite uses
+	// as they are on the next open.
+	ExitAfterClose bool
 }
 
 // Store is an enrollment authority kept in one SQLite file. It is safe for
@@ -65,12 +75,18 @@ type Store struct {
 	// size the cache is given.
 	bulkCacheStart int
 	bulkCacheSized func(pages int)
-	// upkeep is the checkpoints left running after a bulk run returned;
-	// Close waits for them.
-	upkeep sync.WaitGroup
+	// upkeep is a bulk run's background syncs of the log (walKeeper),
+	// and copyBack the copy of the log into the file and the giving back
+	// of the bulk connection's cache, left running after the run
+	// returned (see BulkApply). Close waits for both; a change that
+	// retires tokens waits for copyBack, whose reads would make its own
+	// truncation of the log give up.
+	upkeep, copyBack sync.WaitGroup
 	// unjournaled is set on CreateDemo's store, whose file no other
 	// process knows yet: seeding writes it without a journal.
 	unjournaled bool
+	// exitAfterClose: see Options.ExitAfterClose.
+	exitAfterClose bool
 }
 
 // mmapSize is how much of the database file is read through a memory
@@ -120,7 +136,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// enough for a console, its background loads and an SSH server.
 	db.SetMaxOpenConns(6)
 	db.SetMaxIdleConns(6)
-	s := &Store{db: db, path: abs, now: opts.Now, policy: opts.Policy}
+	s := &Store{db: db, path: abs, now: opts.Now, policy: opts.Policy, exitAfterClose: opts.ExitAfterClose}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -179,7 +195,14 @@ func prepareFile(path string) error {
 
 // Close releases the database.
 func (s *Store) Close() error {
-	s.upkeep.Wait() // a bulk run's last checkpoint (see BulkApply)
+	s.upkeep.Wait()   // a bulk run's background syncs (see walKeeper)
+	s.copyBack.Wait() // a bulk run's last checkpoint (see BulkApply)
+	if s.exitAfterClose {
+		// The log emptied, as the last connection's close would: no page
+		// of it (a retired token's among them) outlives the process.
+		s.forgetRetired()
+		return nil
+	}
 	if err := s.db.Close(); err != nil {
 		return backend.Unavailable("closing the database %s: %v", s.path, err)
 	}
@@ -232,6 +255,10 @@ func (s *Store) writeRetiring(ctx context.Context, what string, fn func(tx *sql.
 	if err := s.write(ctx, what, fn); err != nil {
 		return err
 	}
+	// A bulk run's copy of the log may still run (see BulkApply): the
+	// truncation, which gives up if another connection so much as reads,
+	// waits for it.
+	s.copyBack.Wait()
 	s.forgetRetired()
 	return nil
 }
