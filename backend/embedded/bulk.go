@@ -231,17 +231,15 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		// The WAL is cleared of the retired tokens once, when the run
 		// ends however it ends, not after every batch: each truncation
 		// copies the whole WAL back and syncs the file twice, which made
-		// up a fifth of a large run. The background checkpoint ends
-		// first: the truncation waits for no other. The bulk connection's
-		// cache is given back meanwhile, on another core.
-		wk.stop()
-		// The bulk connection's cache is given back after the run
-		// returns (0.1 s for 64 MB), and after the log's truncation:
-		// a truncation gives up at once if another connection so much
-		// as reads, and the statements that give the cache back did,
-		// often enough that a retired token was left in the log
-		// (TestBulkRetiredTokensLeaveTheFile failed 1 run in 5). The
-		// connection stays out of the pool until it is given back.
+		// up a fifth of a large run. A truncation gives up at once if
+		// another connection so much as reads, so it waits for every
+		// other reader of the run's own: the background checkpoint
+		// (wk.stop), an earlier run's copy of the log (copyBack, which
+		// left a retired token in the log in 1 to 5 of 40 runs of
+		// TestBulkRetiredTokensLeaveTheFile), and the statements that
+		// give the bulk connection's cache back (0.1 s for 64 MB), which
+		// come after it, once the run has returned. The connection stays
+		// out of the pool until it is given back.
 		giveBack := conn.release
 		if s.exitAfterClose {
 			giveBack = func() { conn.Close() } // the process exits next: its cache goes with it
