@@ -240,6 +240,7 @@ func (s *Store) BulkApply(ctx context.Context, network string, sel backend.Selec
 		// give the bulk connection's cache back (0.1 s for 64 MB), which
 		// come after it, once the run has returned. The connection stays
 		// out of the pool until it is given back.
+		wk.stop()
 		giveBack := conn.release
 		if s.exitAfterClose {
 			giveBack = func() { conn.Close() } // the process exits next: its cache goes with it
