@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idcon/idcon/backend"
@@ -95,6 +96,11 @@ type Config struct {
 // concurrent use: its sessions (the SSH server's, the TUI's) share one
 // controller login.
 type Client struct {
+	// logins counts the logins tried, and loginErr is the last one's
+	// error: a caller that waited for a login to fail gets its error
+	// rather than sending the refused login again (see session).
+	logins    atomic.Int64
+	loginErr  error
 	cfg       Config
 	networkID string
 	base      string   // controller URL + apiPath

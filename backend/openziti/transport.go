@@ -40,6 +40,7 @@ type listEnvelope[T any] struct {
 // token is valid, else renewed with its refresh token (OIDC), else a new
 // login. Concurrent callers wait for one login or renewal.
 func (c *Client) session(ctx context.Context) (*apiSession, error) {
+	tried := c.logins.Load()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.nodes.current()
@@ -69,7 +70,15 @@ func (c *Client) session(ctx context.Context) (*apiSession, error) {
 		}
 		c.sess.refresh = "" // refused: don't offer it again
 	}
+	if c.logins.Load() != tried && c.loginErr != nil {
+		// A login failed while this caller waited: the same login would
+		// be refused the same way (a cluster without a leader, a wrong
+		// password), so it isn't sent again.
+		return nil, c.loginErr
+	}
 	s, err := c.login(ctx)
+	c.loginErr = err
+	c.logins.Add(1)
 	if err != nil {
 		return nil, err
 	}
